@@ -1,0 +1,71 @@
+//! The append-only audit log of who changed what.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteExecutor;
+
+/// Who did something.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    User { id: i64, email: String },
+    System,
+}
+
+pub struct Entry<'a> {
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+pub async fn record(
+    db: impl SqliteExecutor<'_>,
+    e: Entry<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let (kind, user, label) = match e.actor {
+        Actor::User { id, email } => ("user", Some(*id), email.as_str()),
+        Actor::System => ("system", None, "system"),
+    };
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_kind, actor_user, actor_label, action, object_type, object_id, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(now)
+    .bind(kind)
+    .bind(user)
+    .bind(label)
+    .bind(e.action)
+    .bind(e.object_type)
+    .bind(e.object_id)
+    .bind(e.detail.to_string())
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+}
+
+/// The newest entries first, `limit` of them, before the entry `before` when given.
+pub async fn recent(
+    db: impl SqliteExecutor<'_>,
+    limit: i64,
+    before: Option<i64>,
+) -> sqlx::Result<Vec<AuditRow>> {
+    sqlx::query_as(
+        "SELECT id, at, actor_label, action, object_type, object_id FROM audit_log
+         WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,136 @@
+//! Users and the sign-in failures recorded against an email.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Debug, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub status: String,
+}
+
+pub struct NewUser<'a> {
+    pub organization_id: i64,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub is_admin: bool,
+    pub is_primary: bool,
+    pub status: &'a str,
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    u: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO users (organization_id, name, email, password_hash, is_admin, is_primary, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(u.organization_id)
+    .bind(u.name)
+    .bind(u.email)
+    .bind(u.password_hash)
+    .bind(u.is_admin)
+    .bind(u.is_primary)
+    .bind(u.status)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn find_by_email(
+    db: impl SqliteExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(
+        "SELECT id, organization_id, name, email, password_hash, is_admin, status FROM users WHERE email = ?",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn touch_sign_in(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn recent_failures(
+    db: impl SqliteExecutor<'_>,
+    email: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "SELECT failed_at FROM login_failures WHERE email = ? AND failed_at > ? ORDER BY failed_at",
+    )
+    .bind(email)
+    .bind(since)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn record_failure(
+    db: impl SqliteExecutor<'_>,
+    email: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES (?, ?)")
+        .bind(email)
+        .bind(now)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn clear_failures(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE email = ?")
+        .bind(email)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+#[derive(Debug, FromRow)]
+pub struct UserListRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub organization_name: String,
+    pub is_admin: bool,
+    pub is_primary: bool,
+    pub status: String,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// Every user with their organization's name, by name.
+pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserListRow>> {
+    sqlx::query_as(
+        "SELECT u.id, u.name, u.email, o.name AS organization_name, u.is_admin, u.is_primary, u.status,
+                u.last_sign_in_at
+         FROM users u JOIN organizations o ON o.id = u.organization_id
+         ORDER BY u.name COLLATE NOCASE, u.id",
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,5 @@
+//! Pure, synchronous rules with no I/O and no clock: callers pass `now` in.
+
+pub mod email;
+pub mod throttle;
+pub mod user;

@@ -1,0 +1,82 @@
+//! Throttling of repeated failed sign-ins.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// How many failures within [`WINDOW`] lock an email out.
+pub const MAX_FAILURES: usize = 5;
+/// The window over which failures count.
+pub const WINDOW: Duration = Duration::minutes(15);
+
+/// Decides whether a sign-in for one email may be attempted now, given the times of its
+/// recent failures. Returns how long to wait when it may not: until enough failures
+/// have left the window that fewer than [`MAX_FAILURES`] remain.
+pub fn retry_after(failures: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<Duration> {
+    let mut recent: Vec<_> = failures
+        .iter()
+        .copied()
+        .filter(|t| now - *t < WINDOW)
+        .collect();
+    if recent.len() < MAX_FAILURES {
+        return None;
+    }
+    recent.sort_unstable();
+    let wait = recent[recent.len() - MAX_FAILURES] + WINDOW - now;
+    (wait > Duration::zero()).then_some(wait)
+}
+
+/// "3 minutes", rounded up, for messages.
+pub fn describe_wait(wait: Duration) -> String {
+    let minutes = (wait.num_seconds() + 59) / 60;
+    match minutes {
+        ..=1 => "a minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("valid")
+            + Duration::minutes(min)
+    }
+
+    #[test]
+    fn four_failures_do_not_lock() {
+        let f: Vec<_> = (0..4).map(at).collect();
+        assert_eq!(retry_after(&f, at(5)), None);
+    }
+
+    #[test]
+    fn five_failures_lock_until_the_oldest_leaves_the_window() {
+        let f: Vec<_> = (0..5).map(at).collect();
+        assert_eq!(retry_after(&f, at(5)), Some(Duration::minutes(10)));
+        assert_eq!(retry_after(&f, at(14)), Some(Duration::minutes(1)));
+        // At 15 the first failure left the window: only four remain.
+        assert_eq!(retry_after(&f, at(15)), None);
+    }
+
+    #[test]
+    fn more_failures_keep_the_lock_longer() {
+        let f: Vec<_> = (0..7).map(at).collect();
+        // The fifth most recent failure (at 2) decides: locked until 17.
+        assert_eq!(retry_after(&f, at(7)), Some(Duration::minutes(10)));
+    }
+
+    #[test]
+    fn old_failures_do_not_count() {
+        let f: Vec<_> = (0..10).map(|m| at(m - 60)).collect();
+        assert_eq!(retry_after(&f, at(0)), None);
+    }
+
+    #[test]
+    fn waits_are_described_in_whole_minutes() {
+        assert_eq!(describe_wait(Duration::seconds(30)), "a minute");
+        assert_eq!(describe_wait(Duration::seconds(61)), "2 minutes");
+        assert_eq!(describe_wait(Duration::minutes(14)), "14 minutes");
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the backend against a real SQLite database.
+
+mod auth;
+mod db;

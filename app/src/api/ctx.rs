@@ -1,0 +1,157 @@
+//! What server functions share on the server: the app state, the caller's session,
+//! and turning errors into the right HTTP status.
+
+use std::fmt::Display;
+
+use axum::extract::FromRef;
+use chrono::Utc;
+use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::{request::Parts, HeaderMap, HeaderValue, StatusCode};
+use hub_core::auth::{self, SessionUser};
+use hub_core::db::Db;
+use hub_core::domain::user::OrgKind;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::error::AppError;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "hub_session";
+
+/// Everything a request may need, built once at start-up.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos_options: LeptosOptions,
+    /// Set the `Secure` cookie attribute (the hub is served over https).
+    pub secure_cookies: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal("the app state is missing from the context"))
+}
+
+/// True when the request is a plain HTML form post (JavaScript off). Such requests
+/// are answered with a redirect, so their status must not be overwritten.
+fn is_form_post() -> bool {
+    use_context::<Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Sets the HTTP status that belongs to `err` and returns it.
+pub fn fail(err: AppError) -> AppError {
+    if let Some(resp) = use_context::<ResponseOptions>() {
+        if is_form_post() {
+            if err == AppError::Unauthorized {
+                leptos_axum::redirect("/login");
+            }
+        } else {
+            resp.set_status(match &err {
+                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::Internal | AppError::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            });
+        }
+    }
+    err
+}
+
+/// Logs the real cause and returns the opaque internal error.
+pub fn internal(cause: impl Display) -> AppError {
+    tracing::error!("{cause}");
+    fail(AppError::Internal)
+}
+
+/// The session token from the request's cookies.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The signed-in user, or 401. Every server function but sign-in starts here.
+pub async fn require_user() -> Result<SessionUser, AppError> {
+    let state = state()?;
+    let token = use_context::<Parts>()
+        .and_then(|p| session_token(&p.headers))
+        .ok_or_else(|| fail(AppError::Unauthorized))?;
+    auth::session_user(&state.db, &token, Utc::now())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| fail(AppError::Unauthorized))
+}
+
+/// A signed-in user of the company itself (not of a partner organization).
+pub async fn require_company_user() -> Result<SessionUser, AppError> {
+    let user = require_user().await?;
+    if user.organization_kind != OrgKind::Company {
+        return Err(fail(AppError::Forbidden));
+    }
+    Ok(user)
+}
+
+/// Adds a `Set-Cookie` header for the session cookie; `None` clears it.
+pub fn set_session_cookie(token: Option<&str>, secure: bool) {
+    let Some(resp) = use_context::<ResponseOptions>() else {
+        return;
+    };
+    let max_age = match token {
+        Some(_) => auth::SESSION_IDLE.num_seconds(),
+        None => 0,
+    };
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        token.unwrap_or_default()
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        resp.append_header(SET_COOKIE, value);
+    }
+}
+
+/// "2026-03-01 09:00 UTC": how times are shown in the console.
+pub fn show_time(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; hub_session=tok; b=2"),
+        );
+        assert_eq!(session_token(&h).as_deref(), Some("tok"));
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("hub_session_x=1; hub_session="),
+        );
+        assert_eq!(session_token(&h), None);
+    }
+}

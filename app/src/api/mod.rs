@@ -1,0 +1,9 @@
+//! Server functions: public HTTP endpoints under `/api`. Each one checks who is
+//! calling, calls one core function, and maps the result to a wire type.
+
+pub mod activity;
+pub mod session;
+pub mod settings;
+
+#[cfg(feature = "ssr")]
+pub mod ctx;

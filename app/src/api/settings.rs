@@ -1,0 +1,65 @@
+//! Company settings and the users list.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyDetails {
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub organization: String,
+    pub role: String,
+    pub status: String,
+    pub last_sign_in: Option<String>,
+}
+
+#[server(endpoint = "company")]
+pub async fn company_info() -> Result<CompanyDetails, AppError> {
+    use super::ctx::{fail, internal, require_company_user, show_time, state};
+
+    require_company_user().await?;
+    let org = hub_core::db::orgs::company(state()?.db.pool())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    Ok(CompanyDetails {
+        name: org.name,
+        created_at: show_time(org.created_at),
+    })
+}
+
+#[server(endpoint = "users")]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    use super::ctx::{internal, require_company_user, show_time, state};
+
+    require_company_user().await?;
+    let rows = hub_core::db::users::list(state()?.db.pool())
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|u| UserSummary {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            organization: u.organization_name,
+            role: match (u.is_primary, u.is_admin) {
+                (true, _) => "Primary admin",
+                (false, true) => "Admin",
+                (false, false) => "User",
+            }
+            .to_owned(),
+            status: u.status,
+            last_sign_in: u.last_sign_in_at.map(show_time),
+        })
+        .collect())
+}

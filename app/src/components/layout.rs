@@ -1,0 +1,63 @@
+//! The console frame: sidebar, header with the signed-in user, and the page outlet.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+
+use crate::api::session::{current_user, Logout};
+use crate::error::AppError;
+
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    let user = Resource::new_blocking(|| (), |_| current_user());
+    let logout = ServerAction::<Logout>::new();
+
+    view! {
+        <div class="console">
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <aside class="sidebar">
+                <a class="brand" href="/integrations">
+                    <span class="brand-mark" aria-hidden="true">"◆"</span>
+                    "Integration Hub"
+                </a>
+                <nav aria-label="Main">
+                    <ul class="nav-list">
+                        <li><A href="/integrations">"Integrations"</A></li>
+                        <li><A href="/tenants">"Tenants"</A></li>
+                        <li><A href="/activity">"Activity"</A></li>
+                    </ul>
+                    <p class="nav-heading" id="nav-settings">"Settings"</p>
+                    <ul class="nav-list" aria-labelledby="nav-settings">
+                        <li><A href="/settings/company">"Company"</A></li>
+                        <li><A href="/settings/users">"Users"</A></li>
+                        <li><A href="/settings/marketplace">"Marketplace"</A></li>
+                    </ul>
+                </nav>
+            </aside>
+            <div class="main-column">
+                <header class="topbar">
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match user.await {
+                                Ok(u) => view! {
+                                    <div class="who" data-testid="current-user">
+                                        <span class="who-name">{u.name}</span>
+                                        <span class="who-detail">{u.email}" · "{u.organization}</span>
+                                    </div>
+                                }.into_any(),
+                                // The session ended or never was: back to sign-in.
+                                Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
+                                Err(e) => view! { <div class="who">{e.to_string()}</div> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                    <ActionForm action=logout attr:class="signout">
+                        <button type="submit" class="btn ghost">"Sign out"</button>
+                    </ActionForm>
+                </header>
+                <main id="main" class="content" tabindex="-1">
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! Pieces shared by pages: the console frame, page headers, empty states, notices.
+
+pub mod layout;
+pub mod page;

@@ -1,0 +1,70 @@
+//! The console: the HTML shell, the routes, the pages and the server functions.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::layout::ConsoleLayout;
+use pages::{activity, integrations, login, not_found, settings, tenants};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page once the wasm has taken over, so tests can tell hydration worked.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    // Every route renders completely on the server before it is sent (Async), so
+    // every page is whole without JavaScript.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/hub.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Integration Hub".to_owned() } else { format!("{page} · Integration Hub") }
+        }/>
+        <Router>
+            <Routes fallback=not_found::NotFound>
+                <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants") view=tenants::TenantsPage ssr=SsrMode::Async/>
+                    <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("settings/company") view=settings::CompanyPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/users") view=settings::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/marketplace") view=settings::MarketplacePage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

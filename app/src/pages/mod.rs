@@ -1,0 +1,8 @@
+//! One module per console resource.
+
+pub mod activity;
+pub mod integrations;
+pub mod login;
+pub mod not_found;
+pub mod settings;
+pub mod tenants;

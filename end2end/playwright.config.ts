@@ -1,0 +1,64 @@
+// End-to-end tests run against a freshly built server on a fresh data directory.
+// Every spec runs twice: once with JavaScript (hydrated) and once without.
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PORT } from './tests/env';
+
+const repo = path.resolve(__dirname, '..');
+// The main process creates the data directory and passes it on, so workers
+// (which load this file again) reuse it rather than make their own.
+const dataDir =
+  process.env.HUB_E2E_DATA_DIR ?? (process.env.HUB_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-')));
+
+export default defineConfig({
+  testDir: './tests',
+  globalSetup: './global-setup.ts',
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: process.env.CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
+  use: {
+    baseURL: BASE_URL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'no-js', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: process.env.HUB_E2E_SERVER ?? 'target/release/server',
+    cwd: repo,
+    url: `${BASE_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      HUB_ADDR: `127.0.0.1:${PORT}`,
+      HUB_DATA_DIR: dataDir,
+      HUB_ADMIN_EMAIL: ADMIN_EMAIL,
+      HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      HUB_COMPANY_NAME: 'Acme Test Co',
+      LEPTOS_SITE_ROOT: path.join(repo, 'target/site'),
+      RUST_LOG: 'info,sqlx=warn',
+    },
+  },
+});

@@ -1,0 +1,5 @@
+// Where the test hub listens and the admin it is started with.
+export const PORT = Number(process.env.HUB_E2E_PORT ?? 3947);
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
+export const ADMIN_EMAIL = 'admin@e2e.example.com';
+export const ADMIN_PASSWORD = 'e2e-admin-password';

@@ -1,0 +1,181 @@
+//! The hub's configuration, read once at start from the environment (and `.env`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use hub_core::domain::email::Email;
+
+/// Every setting the hub reads, already parsed.
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The address users and OAuth providers see, without a trailing slash.
+    pub public_url: String,
+    pub company_name: String,
+    pub admin_email: Email,
+    pub admin_password: Option<String>,
+    /// The raw `HUB_SECRET_KEY`, parsed when the key is loaded.
+    pub secret_key: Option<String>,
+    /// Where the built site (wasm, CSS, public files) is served from.
+    pub site_root: PathBuf,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Passwords and keys are never printed.
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("admin_email", &self.admin_email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting that could not be used; the message names the variable and what to write.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the configuration through `get`, which returns a variable's value if set.
+    /// Empty values count as unset.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let addr_text = get("HUB_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr: SocketAddr = addr_text.trim().parse().map_err(|_| {
+            err(
+                "HUB_ADDR",
+                format!("{addr_text:?} is not an address; write IP:PORT, e.g. 127.0.0.1:3000"),
+            )
+        })?;
+
+        let data_dir = PathBuf::from(get("HUB_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+
+        let public_url = match get("HUB_PUBLIC_URL") {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                let rest = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => url,
+                    _ => {
+                        return Err(err(
+                            "HUB_PUBLIC_URL",
+                            format!("{url:?} is not a URL; write e.g. https://hub.example.com"),
+                        ))
+                    }
+                }
+            }
+            None if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
+
+        let admin_text = get("HUB_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".to_owned());
+        let admin_email =
+            Email::parse(&admin_text).map_err(|e| err("HUB_ADMIN_EMAIL", e.to_string()))?;
+
+        let admin_password = get("HUB_ADMIN_PASSWORD");
+        if let Some(p) = &admin_password {
+            hub_core::domain::user::check_new_password(p)
+                .map_err(|m| err("HUB_ADMIN_PASSWORD", m))?;
+        }
+
+        Ok(Self {
+            addr,
+            data_dir,
+            public_url,
+            company_name: get("HUB_COMPANY_NAME").unwrap_or_else(|| "My Company".to_owned()),
+            admin_email,
+            admin_password,
+            secret_key: get("HUB_SECRET_KEY"),
+            site_root: PathBuf::from(
+                get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
+            ),
+        })
+    }
+
+    /// Reads `.env` if present, then the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a broken one is reported by the variables it leaves unset.
+        let _ = dotenvy::dotenv();
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_give_a_local_hub() {
+        let c = read(&[]).expect("defaults");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.admin_email.as_str(), "admin@example.com");
+        assert!(c.admin_password.is_none());
+    }
+
+    #[test]
+    fn public_url_follows_the_address_unless_given() {
+        assert_eq!(
+            read(&[("HUB_ADDR", "0.0.0.0:8080")])
+                .expect("ok")
+                .public_url,
+            "http://localhost:8080"
+        );
+        let c = read(&[("HUB_PUBLIC_URL", "https://hub.example.com/")]).expect("ok");
+        assert_eq!(c.public_url, "https://hub.example.com");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (pairs, var) in [
+            (vec![("HUB_ADDR", "localhost")], "HUB_ADDR"),
+            (vec![("HUB_ADDR", "127.0.0.1:99999")], "HUB_ADDR"),
+            (
+                vec![("HUB_PUBLIC_URL", "hub.example.com")],
+                "HUB_PUBLIC_URL",
+            ),
+            (vec![("HUB_ADMIN_EMAIL", "admin")], "HUB_ADMIN_EMAIL"),
+            (vec![("HUB_ADMIN_PASSWORD", "short")], "HUB_ADMIN_PASSWORD"),
+        ] {
+            let e = read(&pairs).expect_err("refused");
+            assert_eq!(e.var, var, "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = read(&[
+            ("HUB_ADMIN_PASSWORD", "a-long-secret-pw"),
+            ("HUB_SECRET_KEY", "k"),
+        ])
+        .expect("ok");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("a-long-secret-pw"));
+    }
+}

@@ -1,0 +1,5 @@
+//! The hub server: configuration, start-up, and the HTTP router.
+
+pub mod config;
+pub mod router;
+pub mod startup;

@@ -1,0 +1,70 @@
+//! The hub binary.
+
+use std::process::ExitCode;
+
+use server::config::Config;
+use server::startup;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line that says what to fix, not a panic trace.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let prepared = startup::prepare(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("HUB_ADDR: cannot listen on {}: {e}", config.addr))?;
+
+    tracing::info!(data_dir = %config.data_dir.display(), key = ?prepared.key_source, "hub ready");
+    println!();
+    println!("  Integration Hub is running at {}/", config.public_url);
+    match &prepared.bootstrapped {
+        Some(b) => match &b.generated_password {
+            Some(p) => println!("  Sign in as {} with the password {p}\n  (generated for this new hub and shown only once: keep it)", b.email),
+            None => println!("  Sign in as {} with the password from HUB_ADMIN_PASSWORD", b.email),
+        },
+        None => println!("  Sign in with your account (the first admin is {})", config.admin_email),
+    }
+    println!("  Press Ctrl+C to stop.");
+    println!();
+
+    axum::serve(listener, prepared.router.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,125 @@
+//! The HTTP router: console pages, server functions, health check, static files.
+
+use app::api::ctx::{session_token, AppState};
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+pub fn build(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.db.is_reachable().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+/// Pages that anyone may open.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/healthz"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        // Files of the public folder (favicon, images) have an extension.
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+/// Sends page requests without a live session to the sign-in page before any
+/// rendering, so pages behave the same with and without JavaScript. Server
+/// functions are not guarded here: each checks the session itself.
+async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    let token = session_token(req.headers());
+    let signed_in = match &token {
+        Some(t) => matches!(
+            hub_core::auth::session_user(&state.db, t, chrono::Utc::now()).await,
+            Ok(Some(_))
+        ),
+        None => false,
+    };
+    if path == "/login" && signed_in {
+        return Redirect::to("/").into_response();
+    }
+    if is_public(&path) || signed_in {
+        return next.run(req).await;
+    }
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = if target == "/" {
+        "/login".to_owned()
+    } else {
+        format!("/login?next={}", encode(target))
+    };
+    let mut resp = Redirect::to(&location).into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// Percent-encodes a path for use as a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_paths() {
+        for p in [
+            "/login",
+            "/healthz",
+            "/api/login",
+            "/pkg/hub.wasm",
+            "/favicon.svg",
+        ] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in ["/", "/integrations", "/settings/users", "/tenants/12"] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn next_is_encoded() {
+        assert_eq!(encode("/tenants?q=a b&x=1"), "/tenants%3Fq%3Da%20b%26x%3D1");
+    }
+}

@@ -1,0 +1,200 @@
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use server::config::Config;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Hub {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn hub() -> Hub {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let config = Config::from_vars(|k| match k {
+        "HUB_DATA_DIR" => Some(data.clone()),
+        "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
+        "HUB_ADMIN_PASSWORD" => Some(PASSWORD.to_owned()),
+        _ => None,
+    })
+    .expect("config");
+    let prepared = server::startup::prepare(&config).await.expect("prepared");
+    Hub {
+        router: prepared.router,
+        _dir: dir,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Hub {
+    async fn send(&self, req: Request<Body>) -> Answer {
+        let resp = self.router.clone().oneshot(req).await.expect("answered");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn call(&self, endpoint: &str, form: &str, cookie: Option<&str>) -> Answer {
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(form.to_owned())).expect("request"))
+            .await
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    async fn sign_in(&self) -> String {
+        let a = self
+            .call(
+                "login",
+                "email=admin%40example.com&password=correct+horse+battery",
+                None,
+            )
+            .await;
+        assert!(
+            a.status.is_success() || a.status.is_redirection(),
+            "{} {}",
+            a.status,
+            a.body
+        );
+        let cookie = a
+            .headers
+            .get(header::SET_COOKIE)
+            .expect("cookie")
+            .to_str()
+            .expect("ascii");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        cookie.split(';').next().expect("pair").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_is_up() {
+    let hub = hub().await;
+    let a = hub.get("/healthz", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn server_functions_without_a_session_answer_401_and_no_data() {
+    let hub = hub().await;
+    for endpoint in ["current_user", "logout", "activity", "company", "users"] {
+        let a = hub.call(endpoint, "", None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);
+        assert!(
+            !a.body.contains("admin@example.com"),
+            "{endpoint} leaked: {}",
+            a.body
+        );
+        // A forged cookie is no better than none.
+        let a = hub.call(endpoint, "", Some("hub_session=forged")).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{endpoint} with a forged cookie"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_cookie_unlocks_server_functions_until_sign_out() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let a = hub.call("current_user", "", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("admin@example.com"));
+    let a = hub.call("users", "", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+
+    hub.call("logout", "", Some(&cookie)).await;
+    let a = hub.call("current_user", "", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_field_error_that_keeps_the_email() {
+    let hub = hub().await;
+    let a = hub
+        .call("login", "email=admin%40example.com&password=nope", None)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains("not correct") && a.body.contains("admin@example.com"),
+        "{}",
+        a.body
+    );
+    assert!(!a.body.contains("nope"), "the password must not be echoed");
+    assert!(a.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn pages_without_a_session_redirect_to_login() {
+    let hub = hub().await;
+    for path in [
+        "/",
+        "/integrations",
+        "/tenants",
+        "/activity",
+        "/settings/company",
+        "/settings/users",
+        "/settings/marketplace",
+    ] {
+        let a = hub.get(path, None).await;
+        assert!(a.status.is_redirection(), "{path}: {}", a.status);
+        let location = a
+            .headers
+            .get(header::LOCATION)
+            .expect("location")
+            .to_str()
+            .expect("ascii");
+        assert!(location.starts_with("/login"), "{path} -> {location}");
+    }
+    assert_eq!(hub.get("/login", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn console_pages_render_for_a_signed_in_admin() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let a = hub.get("/settings/users", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("admin@example.com"), "{}", a.body);
+    let a = hub.get("/activity", Some(&cookie)).await;
+    assert!(
+        a.body.contains("created"),
+        "the bootstrap is in the audit log"
+    );
+    // Signed in, the login page sends you on to the console.
+    assert!(hub
+        .get("/login", Some(&cookie))
+        .await
+        .status
+        .is_redirection());
+}

@@ -1,0 +1,5 @@
+//! The server over HTTP, in-process, on a fresh data directory per test; and the
+//! binary's start-up failures.
+
+mod http;
+mod startup;

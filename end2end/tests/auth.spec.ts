@@ -37,7 +37,7 @@ test('the right password lands on the console, and sign-out returns to login', a
   await expect(page.getByLabel('Email')).toBeVisible();
   // The old session is gone: the console sends us back to sign in.
   await page.goto('/integrations');
-  await expect(page).toHaveURL(/\/login\?next=%2Fintegrations$/);
+  await expect(page).toHaveURL(/\/login\?next=\/integrations$/);
 });
 
 test('every console page without a session redirects to login', async ({ page }) => {
@@ -50,7 +50,7 @@ test('every console page without a session redirects to login', async ({ page })
 
 test('after sign-in the user lands on the page they asked for', async ({ page, jsEnabled }) => {
   await page.goto('/settings/users');
-  await expect(page).toHaveURL(/\/login\?next=%2Fsettings%2Fusers$/);
+  await expect(page).toHaveURL(/\/login\?next=\/settings\/users$/);
   await hydrated(page, jsEnabled);
   await signIn(page);
   await expect(page).toHaveURL(/\/settings\/users$/);

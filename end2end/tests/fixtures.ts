@@ -9,7 +9,8 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from './env';
 const EXPECTED_STATUS = /Failed to load resource: the server responded with a status of (401|422)/;
 
 export async function signIn(page: Page, email = ADMIN_EMAIL, password = ADMIN_PASSWORD): Promise<void> {
-  await page.goto('/login');
+  // Stay on a login page that is already open: it may carry a `next` to follow.
+  if (!new URL(page.url(), 'http://x').pathname.startsWith('/login')) await page.goto('/login');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();

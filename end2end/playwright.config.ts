@@ -57,6 +57,10 @@ export default defineConfig({
       HUB_ADMIN_EMAIL: ADMIN_EMAIL,
       HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HUB_COMPANY_NAME: 'Acme Test Co',
+      HUB_CONNECTORS_DIR: path.join(repo, 'connectors'),
+      HUB_SAMPLES_DIR: path.join(repo, 'samples'),
+      // Slack's client id is left unset on purpose: the connectors page says so.
+      SLACK_CLIENT_ID: '',
       LEPTOS_SITE_ROOT: path.join(repo, 'target/site'),
       RUST_LOG: 'info,sqlx=warn',
     },

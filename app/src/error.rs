@@ -33,19 +33,13 @@ pub enum AppError {
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field: field.to_owned(),
-            message: message.into(),
-            kept: Vec::new(),
-        }
+        Self::Validation { field: field.to_owned(), message: message.into(), kept: Vec::new() }
     }
 
     /// The message for `field`, when this error is about it.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
-            Self::Validation {
-                field: f, message, ..
-            } if f == field => Some(message.clone()),
+            Self::Validation { field: f, message, .. } if f == field => Some(message.clone()),
             _ => None,
         }
     }
@@ -53,9 +47,7 @@ impl AppError {
     /// A value the form sent, kept for showing it again.
     pub fn kept(&self, name: &str) -> Option<String> {
         match self {
-            Self::Validation { kept, .. } => {
-                kept.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-            }
+            Self::Validation { kept, .. } => kept.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
             _ => None,
         }
     }

@@ -11,7 +11,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{activity, integrations, login, not_found, settings, tenants};
+use pages::{activity, connectors, integrations, login, not_found, settings, tenants};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -57,6 +57,11 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/new") view=integrations::NewIntegrationPage ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/:id") view=integrations::IntegrationPage ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/:id/edit") view=integrations::EditIntegrationPage ssr=SsrMode::Async/>
+                    <Route path=path!("releases/:id") view=integrations::ReleasePage ssr=SsrMode::Async/>
+                    <Route path=path!("connectors") view=connectors::ConnectorsPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants") view=tenants::TenantsPage ssr=SsrMode::Async/>
                     <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>

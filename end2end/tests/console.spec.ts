@@ -3,8 +3,9 @@
 import { test, expect, hydrated } from './fixtures';
 
 const PAGES: Array<[string, string, string]> = [
-  ['Integrations', '/integrations', 'No integrations yet'],
+  ['Integrations', '/integrations', 'Counter Sync'],
   ['Tenants', '/tenants', 'No tenants yet'],
+  ['Connectors', '/connectors', 'OAuth 2.0'],
   ['Activity', '/activity', 'Audit log'],
   ['Company', '/settings/company', 'Acme Test Co'],
   ['Users', '/settings/users', 'Primary admin'],

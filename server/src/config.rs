@@ -19,6 +19,14 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Where the built site (wasm, CSS, public files) is served from.
     pub site_root: PathBuf,
+    /// The folder of connector definitions (`*.yaml`).
+    pub connectors_dir: PathBuf,
+    /// The folder of sample integrations seeded into a new hub.
+    pub samples_dir: PathBuf,
+    /// Seed the samples when the hub starts on an empty database.
+    pub demo: bool,
+    /// How long a release's build command may run.
+    pub build_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -42,10 +50,7 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        message: message.into(),
-    }
+    ConfigError { var, message: message.into() }
 }
 
 impl Config {
@@ -56,10 +61,7 @@ impl Config {
 
         let addr_text = get("HUB_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
         let addr: SocketAddr = addr_text.trim().parse().map_err(|_| {
-            err(
-                "HUB_ADDR",
-                format!("{addr_text:?} is not an address; write IP:PORT, e.g. 127.0.0.1:3000"),
-            )
+            err("HUB_ADDR", format!("{addr_text:?} is not an address; write IP:PORT, e.g. 127.0.0.1:3000"))
         })?;
 
         let data_dir = PathBuf::from(get("HUB_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
@@ -67,9 +69,7 @@ impl Config {
         let public_url = match get("HUB_PUBLIC_URL") {
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
-                let rest = url
-                    .strip_prefix("http://")
-                    .or_else(|| url.strip_prefix("https://"));
+                let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
                 match rest {
                     Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => url,
                     _ => {
@@ -85,14 +85,24 @@ impl Config {
         };
 
         let admin_text = get("HUB_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".to_owned());
-        let admin_email =
-            Email::parse(&admin_text).map_err(|e| err("HUB_ADMIN_EMAIL", e.to_string()))?;
+        let admin_email = Email::parse(&admin_text).map_err(|e| err("HUB_ADMIN_EMAIL", e.to_string()))?;
 
         let admin_password = get("HUB_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
-            hub_core::domain::user::check_new_password(p)
-                .map_err(|m| err("HUB_ADMIN_PASSWORD", m))?;
+            hub_core::domain::user::check_new_password(p).map_err(|m| err("HUB_ADMIN_PASSWORD", m))?;
         }
+
+        let demo = match get("HUB_DEMO").map(|v| v.trim().to_lowercase()).as_deref() {
+            None | Some("on" | "true" | "1" | "yes") => true,
+            Some("off" | "false" | "0" | "no") => false,
+            Some(other) => return Err(err("HUB_DEMO", format!("{other:?} is neither on nor off"))),
+        };
+        let build_secs = match get("HUB_BUILD_TIMEOUT_SECS") {
+            None => 600,
+            Some(v) => v.trim().parse::<u64>().ok().filter(|s| (1..=86_400).contains(s)).ok_or_else(|| {
+                err("HUB_BUILD_TIMEOUT_SECS", format!("{v:?} is not a number of seconds from 1 to 86400"))
+            })?,
+        };
 
         Ok(Self {
             addr,
@@ -102,9 +112,11 @@ impl Config {
             admin_email,
             admin_password,
             secret_key: get("HUB_SECRET_KEY"),
-            site_root: PathBuf::from(
-                get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
-            ),
+            site_root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned())),
+            connectors_dir: PathBuf::from(get("HUB_CONNECTORS_DIR").unwrap_or_else(|| "./connectors".to_owned())),
+            samples_dir: PathBuf::from(get("HUB_SAMPLES_DIR").unwrap_or_else(|| "./samples".to_owned())),
+            demo,
+            build_timeout: std::time::Duration::from_secs(build_secs),
         })
     }
 
@@ -122,10 +134,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_vars(|k| map.get(k).cloned())
     }
 
@@ -141,12 +150,7 @@ mod tests {
 
     #[test]
     fn public_url_follows_the_address_unless_given() {
-        assert_eq!(
-            read(&[("HUB_ADDR", "0.0.0.0:8080")])
-                .expect("ok")
-                .public_url,
-            "http://localhost:8080"
-        );
+        assert_eq!(read(&[("HUB_ADDR", "0.0.0.0:8080")]).expect("ok").public_url, "http://localhost:8080");
         let c = read(&[("HUB_PUBLIC_URL", "https://hub.example.com/")]).expect("ok");
         assert_eq!(c.public_url, "https://hub.example.com");
     }
@@ -156,12 +160,11 @@ mod tests {
         for (pairs, var) in [
             (vec![("HUB_ADDR", "localhost")], "HUB_ADDR"),
             (vec![("HUB_ADDR", "127.0.0.1:99999")], "HUB_ADDR"),
-            (
-                vec![("HUB_PUBLIC_URL", "hub.example.com")],
-                "HUB_PUBLIC_URL",
-            ),
+            (vec![("HUB_PUBLIC_URL", "hub.example.com")], "HUB_PUBLIC_URL"),
             (vec![("HUB_ADMIN_EMAIL", "admin")], "HUB_ADMIN_EMAIL"),
             (vec![("HUB_ADMIN_PASSWORD", "short")], "HUB_ADMIN_PASSWORD"),
+            (vec![("HUB_DEMO", "maybe")], "HUB_DEMO"),
+            (vec![("HUB_BUILD_TIMEOUT_SECS", "0")], "HUB_BUILD_TIMEOUT_SECS"),
         ] {
             let e = read(&pairs).expect_err("refused");
             assert_eq!(e.var, var, "{e}");
@@ -170,11 +173,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let c = read(&[
-            ("HUB_ADMIN_PASSWORD", "a-long-secret-pw"),
-            ("HUB_SECRET_KEY", "k"),
-        ])
-        .expect("ok");
+        let c = read(&[("HUB_ADMIN_PASSWORD", "a-long-secret-pw"), ("HUB_SECRET_KEY", "k")]).expect("ok");
         let shown = format!("{c:?}");
         assert!(!shown.contains("a-long-secret-pw"));
     }

@@ -9,9 +9,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,7 +33,10 @@ async fn run() -> anyhow::Result<()> {
     println!("  Integration Hub is running at {}/", config.public_url);
     match &prepared.bootstrapped {
         Some(b) => match &b.generated_password {
-            Some(p) => println!("  Sign in as {} with the password {p}\n  (generated for this new hub and shown only once: keep it)", b.email),
+            Some(p) => println!(
+                "  Sign in as {} with the password {p}\n  (generated for this new hub and shown only once: keep it)",
+                b.email
+            ),
             None => println!("  Sign in as {} with the password from HUB_ADMIN_PASSWORD", b.email),
         },
         None => println!("  Sign in with your account (the first admin is {})", config.admin_email),
@@ -43,10 +44,17 @@ async fn run() -> anyhow::Result<()> {
     println!("  Press Ctrl+C to stop.");
     println!();
 
-    axum::serve(listener, prepared.router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let builder = tokio::spawn(prepared.state.builder.clone().run(stopped(stop_rx)));
+    axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = builder.await;
     Ok(())
+}
+
+/// Resolves when the stop flag is raised.
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {
@@ -55,8 +63,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

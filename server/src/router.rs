@@ -60,10 +60,7 @@ async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Nex
     let path = req.uri().path().to_owned();
     let token = session_token(req.headers());
     let signed_in = match &token {
-        Some(t) => matches!(
-            hub_core::auth::session_user(&state.db, t, chrono::Utc::now()).await,
-            Ok(Some(_))
-        ),
+        Some(t) => matches!(hub_core::auth::session_user(&state.db, t, chrono::Utc::now()).await, Ok(Some(_))),
         None => false,
     };
     if path == "/login" && signed_in {
@@ -73,16 +70,9 @@ async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Nex
         return next.run(req).await;
     }
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let location = if target == "/" {
-        "/login".to_owned()
-    } else {
-        format!("/login?next={}", encode(target))
-    };
+    let location = if target == "/" { "/login".to_owned() } else { format!("/login?next={}", encode(target)) };
     let mut resp = Redirect::to(&location).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -90,9 +80,7 @@ async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Nex
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -104,13 +92,7 @@ mod tests {
 
     #[test]
     fn public_paths() {
-        for p in [
-            "/login",
-            "/healthz",
-            "/api/login",
-            "/pkg/hub.wasm",
-            "/favicon.svg",
-        ] {
+        for p in ["/login", "/healthz", "/api/login", "/pkg/hub.wasm", "/favicon.svg"] {
             assert!(is_public(p), "{p}");
         }
         for p in ["/", "/integrations", "/settings/users", "/tenants/12"] {

@@ -3,12 +3,14 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use app::api::ctx::AppState;
 use axum::Router;
 use hub_core::auth::{self, Bootstrapped};
 use hub_core::db::{Db, DB_FILE};
+use hub_core::engine::builder::Builder;
 use hub_core::secrets::{KeySource, SecretKey};
 use leptos::config::{Env, LeptosOptions};
 
@@ -27,20 +29,26 @@ pub struct Prepared {
 /// what to fix.
 pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let dir = &config.data_dir;
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     check_writable(dir)?;
-    let (_key, key_source) =
-        SecretKey::load_or_create(config.secret_key.as_deref(), dir).map_err(|e| {
-            anyhow::anyhow!(
-                "HUB_SECRET_KEY or {}: {e}",
-                dir.join(hub_core::secrets::KEY_FILE).display()
-            )
-        })?;
+    let (_key, key_source) = SecretKey::load_or_create(config.secret_key.as_deref(), dir)
+        .map_err(|e| anyhow::anyhow!("HUB_SECRET_KEY or {}: {e}", dir.join(hub_core::secrets::KEY_FILE).display()))?;
     let db_path = dir.join(DB_FILE);
-    let db = Db::open(&db_path)
-        .await
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let db = Db::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let registry = hub_core::connectors::load_dir(&config.connectors_dir, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+    .map_err(|e| anyhow::anyhow!("HUB_CONNECTORS_DIR: {e}"))?;
+    registry.store(&db, chrono::Utc::now()).await.context("cannot record the connectors")?;
+    for loaded in registry.connectors.values().filter(|l| !l.missing_vars.is_empty()) {
+        tracing::warn!(
+            connector = %loaded.connector.name,
+            "not configured: set {} to use it",
+            loaded.missing_vars.join(", ")
+        );
+    }
+    let builder = Builder::new(db.clone(), dir, config.build_timeout);
+
     let bootstrapped = auth::bootstrap(
         &db,
         &config.company_name,
@@ -50,6 +58,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     )
     .await
     .context("cannot create the first admin")?;
+    if bootstrapped.is_some() && config.demo {
+        seed_samples(config, &db, &builder).await?;
+    }
 
     let leptos_options = LeptosOptions::builder()
         .output_name("hub")
@@ -65,13 +76,26 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         db,
         leptos_options,
         secure_cookies: config.public_url.starts_with("https://"),
+        builder,
+        connectors: Arc::new(registry),
     };
-    Ok(Prepared {
-        router: crate::router::build(state.clone()),
-        state,
-        key_source,
-        bootstrapped,
-    })
+    Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })
+}
+
+/// Turns each sample into a local git repository and an integration with a queued
+/// release, so a new hub has something to click through.
+async fn seed_samples(config: &Config, db: &Db, builder: &Builder) -> anyhow::Result<()> {
+    if !config.samples_dir.is_dir() {
+        tracing::info!("no samples folder at {}: starting without sample integrations", config.samples_dir.display());
+        return Ok(());
+    }
+    let company = hub_core::db::orgs::company(db.pool()).await?.context("the company organization is missing")?;
+    let made =
+        hub_core::samples::seed(db, builder, &config.samples_dir, &config.data_dir, company.id, chrono::Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("HUB_SAMPLES_DIR: {e}"))?;
+    tracing::info!("seeded sample integrations: {}", made.join(", "));
+    Ok(())
 }
 
 fn check_writable(dir: &Path) -> anyhow::Result<()> {

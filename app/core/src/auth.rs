@@ -1,8 +1,6 @@
 //! Sign-in: the first admin, password checks with throttling, and sessions.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 
@@ -53,10 +51,7 @@ pub struct SessionUser {
 
 impl SessionUser {
     pub fn actor(&self) -> Actor {
-        Actor::User {
-            id: self.id,
-            email: self.email.clone(),
-        }
+        Actor::User { id: self.id, email: self.email.clone() }
     }
 }
 
@@ -70,19 +65,13 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 
 fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
 /// Argon2 is deliberately slow: keep it off the async worker threads.
 async fn verify_blocking(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
 }
 
 /// A hash of a random password, verified against when the email is unknown so that
@@ -105,9 +94,7 @@ pub async fn bootstrap(
     if users::count(&mut *tx).await? > 0 {
         return Ok(None);
     }
-    let generated = admin_password
-        .is_none()
-        .then(|| random_token()[..20].to_owned());
+    let generated = admin_password.is_none().then(|| random_token()[..20].to_owned());
     let password = admin_password.or(generated.as_deref()).unwrap_or_default();
     let hash = hash_password(password)?;
     let org = orgs::insert(&mut *tx, company_name, OrgKind::Company, now).await?;
@@ -136,24 +123,14 @@ pub async fn bootstrap(
         audit::record(&mut *tx, entry, now).await?;
     }
     tx.commit().await?;
-    Ok(Some(Bootstrapped {
-        email: admin_email.to_string(),
-        generated_password: generated,
-    }))
+    Ok(Some(Bootstrapped { email: admin_email.to_string(), generated_password: generated }))
 }
 
 /// Checks an email and password and opens a session, returning its token (to be put
 /// in a cookie; the database keeps only its hash).
-pub async fn sign_in(
-    db: &Db,
-    email: &str,
-    password: &str,
-    now: DateTime<Utc>,
-) -> Result<String, AuthError> {
+pub async fn sign_in(db: &Db, email: &str, password: &str, now: DateTime<Utc>) -> Result<String, AuthError> {
     // Unparseable emails are throttled and answered like unknown ones.
-    let key = Email::parse(email)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let key = Email::parse(email).map(|e| e.to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
     let failures = users::recent_failures(db.pool(), &key, now - throttle::WINDOW).await?;
     if let Some(wait) = throttle::retry_after(&failures, now) {
         return Err(AuthError::Throttled(wait));
@@ -163,11 +140,7 @@ pub async fn sign_in(
         Some(u) => (u.password_hash.clone(), u.status == "active"),
         None => (None, false),
     };
-    let ok = verify_blocking(
-        hash.unwrap_or_else(|| dummy_hash().to_owned()),
-        password.to_owned(),
-    )
-    .await;
+    let ok = verify_blocking(hash.unwrap_or_else(|| dummy_hash().to_owned()), password.to_owned()).await;
     let user = match user {
         Some(u) if ok && active => u,
         _ => {
@@ -179,24 +152,13 @@ pub async fn sign_in(
     let mut tx = db.pool().begin().await?;
     users::clear_failures(&mut *tx, &key).await?;
     users::touch_sign_in(&mut *tx, user.id, now).await?;
-    sessions::insert(
-        &mut *tx,
-        &token_hash(&token),
-        user.id,
-        now,
-        now + SESSION_IDLE,
-    )
-    .await?;
+    sessions::insert(&mut *tx, &token_hash(&token), user.id, now, now + SESSION_IDLE).await?;
     tx.commit().await?;
     Ok(token)
 }
 
 /// The active user behind a session token, extending the session as it is used.
-pub async fn session_user(
-    db: &Db,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<SessionUser>, DbError> {
+pub async fn session_user(db: &Db, token: &str, now: DateTime<Utc>) -> Result<Option<SessionUser>, DbError> {
     let hash = token_hash(token);
     let Some(row) = sessions::find_user(db.pool(), &hash, now).await? else {
         return Ok(None);

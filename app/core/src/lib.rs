@@ -6,6 +6,14 @@ pub mod domain;
 #[cfg(feature = "backend")]
 pub mod auth;
 #[cfg(feature = "backend")]
+pub mod connectors;
+#[cfg(feature = "backend")]
 pub mod db;
 #[cfg(feature = "backend")]
+pub mod engine;
+#[cfg(feature = "backend")]
+pub mod samples;
+#[cfg(feature = "backend")]
 pub mod secrets;
+#[cfg(feature = "backend")]
+pub mod service;

@@ -31,15 +31,9 @@ pub enum KeyError {
     #[error("must be 32 bytes, written as 64 hex digits or in base64")]
     Malformed,
     #[error("could not read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("could not write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    Write { path: String, source: std::io::Error },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,10 +75,7 @@ impl SecretKey {
 
     /// The key from `HUB_SECRET_KEY` when given, else the one kept in the data directory,
     /// generated (readable by the owner only) on first start.
-    pub fn load_or_create(
-        from_env: Option<&str>,
-        data_dir: &Path,
-    ) -> Result<(Self, KeySource), KeyError> {
+    pub fn load_or_create(from_env: Option<&str>, data_dir: &Path) -> Result<(Self, KeySource), KeyError> {
         if let Some(text) = from_env {
             return Ok((Self::parse(text)?, KeySource::Environment));
         }
@@ -93,12 +84,7 @@ impl SecretKey {
         match fs::read_to_string(&path) {
             Ok(text) => return Ok((Self::parse(&text)?, KeySource::ExistingFile)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(KeyError::Read {
-                    path: show(),
-                    source,
-                })
-            }
+            Err(source) => return Err(KeyError::Read { path: show(), source }),
         }
         let key = Self::generate();
         let mut file = fs::OpenOptions::new()
@@ -106,17 +92,11 @@ impl SecretKey {
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|source| KeyError::Write {
-                path: show(),
-                source,
-            })?;
+            .map_err(|source| KeyError::Write { path: show(), source })?;
         file.write_all(STANDARD.encode(key.0).as_bytes())
             .and_then(|()| file.sync_all())
             .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o600)))
-            .map_err(|source| KeyError::Write {
-                path: show(),
-                source,
-            })?;
+            .map_err(|source| KeyError::Write { path: show(), source })?;
         Ok((key, KeySource::GeneratedFile))
     }
 
@@ -127,9 +107,7 @@ impl SecretKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and nonce length cannot fail for in-memory buffers.
-        let sealed = cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext)
-            .unwrap_or_default();
+        let sealed = cipher.encrypt(XNonce::from_slice(&nonce), plaintext).unwrap_or_default();
         out.extend(sealed);
         out
     }
@@ -139,9 +117,7 @@ impl SecretKey {
             return Err(DecryptError);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        XChaCha20Poly1305::new((&self.0).into())
-            .decrypt(XNonce::from_slice(nonce), body)
-            .map_err(|_| DecryptError)
+        XChaCha20Poly1305::new((&self.0).into()).decrypt(XNonce::from_slice(nonce), body).map_err(|_| DecryptError)
     }
 }
 
@@ -155,10 +131,7 @@ pub fn random_token() -> String {
 /// The SHA-256 of a token in hex: what the database keeps instead of the token.
 pub fn token_hash(token: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -193,10 +166,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (first, src) = SecretKey::load_or_create(None, dir.path()).expect("created");
         assert_eq!(src, KeySource::GeneratedFile);
-        let mode = fs::metadata(dir.path().join(KEY_FILE))
-            .expect("exists")
-            .permissions()
-            .mode();
+        let mode = fs::metadata(dir.path().join(KEY_FILE)).expect("exists").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let (second, src) = SecretKey::load_or_create(None, dir.path()).expect("read");
         assert_eq!(src, KeySource::ExistingFile);
@@ -206,10 +176,7 @@ mod tests {
 
     #[test]
     fn token_hash_is_hex_sha256() {
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_ne!(random_token(), random_token());
     }
 }

@@ -20,9 +20,7 @@ pub async fn list_activity(before: Option<i64>) -> Result<Vec<ActivityEntry>, Ap
     use super::ctx::{internal, require_company_user, show_time, state};
 
     require_company_user().await?;
-    let rows = hub_core::db::audit::recent(state()?.db.pool(), 50, before)
-        .await
-        .map_err(internal)?;
+    let rows = hub_core::db::audit::recent(state()?.db.pool(), 50, before).await.map_err(internal)?;
     Ok(rows
         .into_iter()
         .map(|r| ActivityEntry {

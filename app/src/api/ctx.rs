@@ -2,14 +2,17 @@
 //! and turning errors into the right HTTP status.
 
 use std::fmt::Display;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use chrono::Utc;
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::{request::Parts, HeaderMap, HeaderValue, StatusCode};
 use hub_core::auth::{self, SessionUser};
+use hub_core::connectors::Registry;
 use hub_core::db::Db;
 use hub_core::domain::user::OrgKind;
+use hub_core::engine::builder::Builder;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -25,6 +28,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Set the `Secure` cookie attribute (the hub is served over https).
     pub secure_cookies: bool,
+    pub builder: Builder,
+    pub connectors: Arc<Registry>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -41,12 +46,7 @@ pub fn state() -> Result<AppState, AppError> {
 /// are answered with a redirect, so their status must not be overwritten.
 fn is_form_post() -> bool {
     use_context::<Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|a| a.contains("text/html"))
-        })
+        .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
         .unwrap_or(false)
 }
 
@@ -93,9 +93,8 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 /// The signed-in user, or 401. Every server function but sign-in starts here.
 pub async fn require_user() -> Result<SessionUser, AppError> {
     let state = state()?;
-    let token = use_context::<Parts>()
-        .and_then(|p| session_token(&p.headers))
-        .ok_or_else(|| fail(AppError::Unauthorized))?;
+    let token =
+        use_context::<Parts>().and_then(|p| session_token(&p.headers)).ok_or_else(|| fail(AppError::Unauthorized))?;
     auth::session_user(&state.db, &token, Utc::now())
         .await
         .map_err(internal)?
@@ -142,16 +141,10 @@ mod tests {
     #[test]
     fn finds_the_session_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(
-            COOKIE,
-            HeaderValue::from_static("a=1; hub_session=tok; b=2"),
-        );
+        h.append(COOKIE, HeaderValue::from_static("a=1; hub_session=tok; b=2"));
         assert_eq!(session_token(&h).as_deref(), Some("tok"));
         let mut h = HeaderMap::new();
-        h.append(
-            COOKIE,
-            HeaderValue::from_static("hub_session_x=1; hub_session="),
-        );
+        h.append(COOKIE, HeaderValue::from_static("hub_session_x=1; hub_session="));
         assert_eq!(session_token(&h), None);
     }
 }

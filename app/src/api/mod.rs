@@ -2,6 +2,8 @@
 //! calling, calls one core function, and maps the result to a wire type.
 
 pub mod activity;
+pub mod connectors;
+pub mod integrations;
 pub mod session;
 pub mod settings;
 

@@ -18,14 +18,7 @@ pub struct SignedInUser {
 /// Only local paths are followed after sign-in, so the link cannot send users elsewhere.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.starts_with("/login") =>
-        {
-            n
-        }
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => n,
         _ => "/",
     }
 }
@@ -74,9 +67,7 @@ pub async fn logout() -> Result<(), AppError> {
     let _user = require_user().await?;
     let state = state()?;
     if let Some(token) = use_context::<Parts>().and_then(|p| session_token(&p.headers)) {
-        hub_core::auth::sign_out(&state.db, &token)
-            .await
-            .map_err(internal)?;
+        hub_core::auth::sign_out(&state.db, &token).await.map_err(internal)?;
     }
     set_session_cookie(None, state.secure_cookies);
     leptos_axum::redirect("/login");

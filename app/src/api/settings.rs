@@ -31,10 +31,7 @@ pub async fn company_info() -> Result<CompanyDetails, AppError> {
         .await
         .map_err(internal)?
         .ok_or_else(|| fail(AppError::NotFound))?;
-    Ok(CompanyDetails {
-        name: org.name,
-        created_at: show_time(org.created_at),
-    })
+    Ok(CompanyDetails { name: org.name, created_at: show_time(org.created_at) })
 }
 
 #[server(endpoint = "users")]
@@ -42,9 +39,7 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use super::ctx::{internal, require_company_user, show_time, state};
 
     require_company_user().await?;
-    let rows = hub_core::db::users::list(state()?.db.pool())
-        .await
-        .map_err(internal)?;
+    let rows = hub_core::db::users::list(state()?.db.pool()).await.map_err(internal)?;
     Ok(rows
         .into_iter()
         .map(|u| UserSummary {

@@ -23,6 +23,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <ul class="nav-list">
                         <li><A href="/integrations">"Integrations"</A></li>
                         <li><A href="/tenants">"Tenants"</A></li>
+                        <li><A href="/connectors">"Connectors"</A></li>
                         <li><A href="/activity">"Activity"</A></li>
                     </ul>
                     <p class="nav-heading" id="nav-settings">"Settings"</p>

@@ -1,4 +1,5 @@
 //! Pieces shared by pages: the console frame, page headers, empty states, notices.
 
+pub mod form;
 pub mod layout;
 pub mod page;

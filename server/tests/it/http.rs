@@ -12,21 +12,30 @@ struct Hub {
     _dir: tempfile::TempDir,
 }
 
-async fn hub() -> Hub {
+/// The repository's own folders (connectors, samples).
+fn repo_dir(name: &str) -> String {
+    format!("{}/../{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub async fn prepared(demo: bool) -> (server::startup::Prepared, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_string_lossy().into_owned();
     let config = Config::from_vars(|k| match k {
         "HUB_DATA_DIR" => Some(data.clone()),
         "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
         "HUB_ADMIN_PASSWORD" => Some(PASSWORD.to_owned()),
+        "HUB_CONNECTORS_DIR" => Some(repo_dir("connectors")),
+        "HUB_SAMPLES_DIR" => Some(repo_dir("samples")),
+        "HUB_DEMO" => Some(if demo { "on" } else { "off" }.to_owned()),
         _ => None,
     })
     .expect("config");
-    let prepared = server::startup::prepare(&config).await.expect("prepared");
-    Hub {
-        router: prepared.router,
-        _dir: dir,
-    }
+    (server::startup::prepare(&config).await.expect("prepared"), dir)
+}
+
+async fn hub() -> Hub {
+    let (prepared, dir) = prepared(false).await;
+    Hub { router: prepared.router, _dir: dir }
 }
 
 struct Answer {
@@ -41,11 +50,7 @@ impl Hub {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     async fn call(&self, endpoint: &str, form: &str, cookie: Option<&str>) -> Answer {
@@ -55,8 +60,7 @@ impl Hub {
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
         }
-        self.send(req.body(Body::from(form.to_owned())).expect("request"))
-            .await
+        self.send(req.body(Body::from(form.to_owned())).expect("request")).await
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
@@ -68,29 +72,10 @@ impl Hub {
     }
 
     async fn sign_in(&self) -> String {
-        let a = self
-            .call(
-                "login",
-                "email=admin%40example.com&password=correct+horse+battery",
-                None,
-            )
-            .await;
-        assert!(
-            a.status.is_success() || a.status.is_redirection(),
-            "{} {}",
-            a.status,
-            a.body
-        );
-        let cookie = a
-            .headers
-            .get(header::SET_COOKIE)
-            .expect("cookie")
-            .to_str()
-            .expect("ascii");
-        assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-            "{cookie}"
-        );
+        let a = self.call("login", "email=admin%40example.com&password=correct+horse+battery", None).await;
+        assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+        let cookie = a.headers.get(header::SET_COOKIE).expect("cookie").to_str().expect("ascii");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
         cookie.split(';').next().expect("pair").to_owned()
     }
 }
@@ -105,21 +90,29 @@ async fn healthz_answers_when_the_database_is_up() {
 #[tokio::test]
 async fn server_functions_without_a_session_answer_401_and_no_data() {
     let hub = hub().await;
-    for endpoint in ["current_user", "logout", "activity", "company", "users"] {
-        let a = hub.call(endpoint, "", None).await;
+    // Each endpoint with well-formed arguments, so only the session is missing.
+    for (endpoint, args) in [
+        ("current_user", ""),
+        ("logout", ""),
+        ("activity", ""),
+        ("company", ""),
+        ("users", ""),
+        ("connectors", ""),
+        ("integrations", ""),
+        ("integration", "id=1"),
+        ("integration_form", ""),
+        ("create_integration", "input%5Bname%5D=x&input%5Brepository%5D=%2Ftmp"),
+        ("update_integration", "id=1&input%5Bname%5D=x&input%5Brepository%5D=%2Ftmp"),
+        ("build_release", "integration_id=1"),
+        ("set_default_release", "integration_id=1&release_id=1"),
+        ("release", "id=1"),
+    ] {
+        let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);
-        assert!(
-            !a.body.contains("admin@example.com"),
-            "{endpoint} leaked: {}",
-            a.body
-        );
+        assert!(!a.body.contains("admin@example.com"), "{endpoint} leaked: {}", a.body);
         // A forged cookie is no better than none.
-        let a = hub.call(endpoint, "", Some("hub_session=forged")).await;
-        assert_eq!(
-            a.status,
-            StatusCode::UNAUTHORIZED,
-            "{endpoint} with a forged cookie"
-        );
+        let a = hub.call(endpoint, args, Some("hub_session=forged")).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint} with a forged cookie");
     }
 }
 
@@ -141,15 +134,9 @@ async fn a_session_cookie_unlocks_server_functions_until_sign_out() {
 #[tokio::test]
 async fn wrong_password_is_a_field_error_that_keeps_the_email() {
     let hub = hub().await;
-    let a = hub
-        .call("login", "email=admin%40example.com&password=nope", None)
-        .await;
+    let a = hub.call("login", "email=admin%40example.com&password=nope", None).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        a.body.contains("not correct") && a.body.contains("admin@example.com"),
-        "{}",
-        a.body
-    );
+    assert!(a.body.contains("not correct") && a.body.contains("admin@example.com"), "{}", a.body);
     assert!(!a.body.contains("nope"), "the password must not be echoed");
     assert!(a.headers.get(header::SET_COOKIE).is_none());
 }
@@ -157,23 +144,12 @@ async fn wrong_password_is_a_field_error_that_keeps_the_email() {
 #[tokio::test]
 async fn pages_without_a_session_redirect_to_login() {
     let hub = hub().await;
-    for path in [
-        "/",
-        "/integrations",
-        "/tenants",
-        "/activity",
-        "/settings/company",
-        "/settings/users",
-        "/settings/marketplace",
-    ] {
+    for path in
+        ["/", "/integrations", "/tenants", "/activity", "/settings/company", "/settings/users", "/settings/marketplace"]
+    {
         let a = hub.get(path, None).await;
         assert!(a.status.is_redirection(), "{path}: {}", a.status);
-        let location = a
-            .headers
-            .get(header::LOCATION)
-            .expect("location")
-            .to_str()
-            .expect("ascii");
+        let location = a.headers.get(header::LOCATION).expect("location").to_str().expect("ascii");
         assert!(location.starts_with("/login"), "{path} -> {location}");
     }
     assert_eq!(hub.get("/login", None).await.status, StatusCode::OK);
@@ -187,14 +163,35 @@ async fn console_pages_render_for_a_signed_in_admin() {
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.contains("admin@example.com"), "{}", a.body);
     let a = hub.get("/activity", Some(&cookie)).await;
-    assert!(
-        a.body.contains("created"),
-        "the bootstrap is in the audit log"
-    );
+    assert!(a.body.contains("created"), "the bootstrap is in the audit log");
     // Signed in, the login page sends you on to the console.
-    assert!(hub
-        .get("/login", Some(&cookie))
-        .await
-        .status
-        .is_redirection());
+    assert!(hub.get("/login", Some(&cookie)).await.status.is_redirection());
+}
+
+#[tokio::test]
+async fn an_integration_is_created_from_a_plain_form_and_validated_on_the_server() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    // Browsers encode the brackets; unticked connectors are simply absent.
+    let form = "input%5Bname%5D=Sync&input%5Brepository%5D=%2Fsrv%2Fgit%2Fsync&input%5Bconnectors%5D%5B1%5D=slack&input%5Bconnectors%5D%5B3%5D=stripe";
+    let a = hub.call("create_integration", form, Some(&cookie)).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    let a = hub.call("integration", "id=1", Some(&cookie)).await;
+    assert!(a.body.contains("\"connectors\":[\"slack\",\"stripe\"]"), "{}", a.body);
+    assert!(a.body.contains("\"branch\":\"main\""), "{}", a.body);
+
+    // The same name again is a field error that keeps what was typed.
+    let a = hub.call("create_integration", form, Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("already exists") && a.body.contains("/srv/git/sync"), "{}", a.body);
+    // An unknown connector is refused by the server even if a page offered it.
+    let a = hub
+        .call(
+            "create_integration",
+            "input%5Bname%5D=Other&input%5Brepository%5D=x&input%5Bconnectors%5D%5B0%5D=nope",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("no connector named nope"), "{}", a.body);
 }

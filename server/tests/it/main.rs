@@ -2,4 +2,5 @@
 //! binary's start-up failures.
 
 mod http;
+mod samples;
 mod startup;

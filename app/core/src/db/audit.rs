@@ -18,11 +18,7 @@ pub struct Entry<'a> {
     pub detail: serde_json::Value,
 }
 
-pub async fn record(
-    db: impl SqliteExecutor<'_>,
-    e: Entry<'_>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+pub async fn record(db: impl SqliteExecutor<'_>, e: Entry<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
     let (kind, user, label) = match e.actor {
         Actor::User { id, email } => ("user", Some(*id), email.as_str()),
         Actor::System => ("system", None, "system"),
@@ -55,11 +51,7 @@ pub struct AuditRow {
 }
 
 /// The newest entries first, `limit` of them, before the entry `before` when given.
-pub async fn recent(
-    db: impl SqliteExecutor<'_>,
-    limit: i64,
-    before: Option<i64>,
-) -> sqlx::Result<Vec<AuditRow>> {
+pub async fn recent(db: impl SqliteExecutor<'_>, limit: i64, before: Option<i64>) -> sqlx::Result<Vec<AuditRow>> {
     sqlx::query_as(
         "SELECT id, at, actor_label, action, object_type, object_id FROM audit_log
          WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",

@@ -2,8 +2,12 @@
 //! Row types derive `FromRow` only; what leaves the backend is mapped by the caller.
 
 pub mod audit;
+pub mod connectors;
+pub mod integrations;
 pub mod orgs;
+pub mod releases;
 pub mod sessions;
+pub mod tenants;
 pub mod users;
 
 use std::path::Path;
@@ -13,6 +17,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use integrations::IntegrationRow;
+pub use releases::ReleaseRow;
 pub use sqlx::Error as DbError;
 
 /// The file name of the database inside the data directory.
@@ -45,11 +51,7 @@ impl Db {
     }
 
     async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, DbError> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .min_connections(1)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(max).min_connections(1).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -60,9 +62,6 @@ impl Db {
 
     /// True when a trivial query succeeds; used by the health check.
     pub async fn is_reachable(&self) -> bool {
-        sqlx::query_scalar::<_, i64>("SELECT 1")
-            .fetch_one(&self.pool)
-            .await
-            .is_ok()
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool).await.is_ok()
     }
 }

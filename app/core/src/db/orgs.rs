@@ -5,20 +5,13 @@ use sqlx::SqliteExecutor;
 
 use crate::domain::user::OrgKind;
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    name: &str,
-    kind: OrgKind,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO organizations (name, kind, created_at) VALUES (?, ?, ?) RETURNING id",
-    )
-    .bind(name)
-    .bind(kind.as_str())
-    .bind(now)
-    .fetch_one(db)
-    .await
+pub async fn insert(db: impl SqliteExecutor<'_>, name: &str, kind: OrgKind, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO organizations (name, kind, created_at) VALUES (?, ?, ?) RETURNING id")
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_one(db)
+        .await
 }
 
 #[derive(Debug, sqlx::FromRow)]

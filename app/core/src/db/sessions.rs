@@ -74,17 +74,9 @@ pub async fn extend(
 }
 
 pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-        .bind(token_hash)
-        .execute(db)
-        .await
-        .map(drop)
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(db).await.map(drop)
 }
 
 pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
-        .bind(now)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected())
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(db).await.map(|r| r.rows_affected())
 }

@@ -25,16 +25,10 @@ pub struct NewUser<'a> {
 }
 
 pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(db).await
 }
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    u: &NewUser<'_>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: impl SqliteExecutor<'_>, u: &NewUser<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO users (organization_id, name, email, password_hash, is_admin, is_primary, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -51,10 +45,7 @@ pub async fn insert(
     .await
 }
 
-pub async fn find_by_email(
-    db: impl SqliteExecutor<'_>,
-    email: &str,
-) -> sqlx::Result<Option<UserRow>> {
+pub async fn find_by_email(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(
         "SELECT id, organization_id, name, email, password_hash, is_admin, status FROM users WHERE email = ?",
     )
@@ -63,17 +54,8 @@ pub async fn find_by_email(
     .await
 }
 
-pub async fn touch_sign_in(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(user_id)
-        .execute(db)
-        .await
-        .map(drop)
+pub async fn touch_sign_in(db: impl SqliteExecutor<'_>, user_id: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?").bind(now).bind(user_id).execute(db).await.map(drop)
 }
 
 pub async fn recent_failures(
@@ -81,20 +63,14 @@ pub async fn recent_failures(
     email: &str,
     since: DateTime<Utc>,
 ) -> sqlx::Result<Vec<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT failed_at FROM login_failures WHERE email = ? AND failed_at > ? ORDER BY failed_at",
-    )
-    .bind(email)
-    .bind(since)
-    .fetch_all(db)
-    .await
+    sqlx::query_scalar("SELECT failed_at FROM login_failures WHERE email = ? AND failed_at > ? ORDER BY failed_at")
+        .bind(email)
+        .bind(since)
+        .fetch_all(db)
+        .await
 }
 
-pub async fn record_failure(
-    db: impl SqliteExecutor<'_>,
-    email: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+pub async fn record_failure(db: impl SqliteExecutor<'_>, email: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES (?, ?)")
         .bind(email)
         .bind(now)
@@ -104,11 +80,7 @@ pub async fn record_failure(
 }
 
 pub async fn clear_failures(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE email = ?")
-        .bind(email)
-        .execute(db)
-        .await
-        .map(drop)
+    sqlx::query("DELETE FROM login_failures WHERE email = ?").bind(email).execute(db).await.map(drop)
 }
 
 #[derive(Debug, FromRow)]

@@ -62,11 +62,7 @@ mod tests {
 
     fn check(input: &str, expected: Result<&str, EmailError>) {
         let got = Email::parse(input);
-        assert_eq!(
-            got.as_ref().map(Email::as_str),
-            expected.as_ref().map(|s| *s),
-            "{input:?}"
-        );
+        assert_eq!(got.as_ref().map(Email::as_str), expected.as_ref().map(|s| *s), "{input:?}");
     }
 
     #[test]

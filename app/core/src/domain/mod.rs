@@ -1,5 +1,10 @@
 //! Pure, synchronous rules with no I/O and no clock: callers pass `now` in.
 
+pub mod connector;
 pub mod email;
+pub mod integration;
+pub mod manifest;
+pub mod release;
 pub mod throttle;
 pub mod user;
+pub mod yaml;

@@ -11,11 +11,7 @@ pub const WINDOW: Duration = Duration::minutes(15);
 /// recent failures. Returns how long to wait when it may not: until enough failures
 /// have left the window that fewer than [`MAX_FAILURES`] remain.
 pub fn retry_after(failures: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<Duration> {
-    let mut recent: Vec<_> = failures
-        .iter()
-        .copied()
-        .filter(|t| now - *t < WINDOW)
-        .collect();
+    let mut recent: Vec<_> = failures.iter().copied().filter(|t| now - *t < WINDOW).collect();
     if recent.len() < MAX_FAILURES {
         return None;
     }
@@ -39,10 +35,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(min: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
-            .single()
-            .expect("valid")
-            + Duration::minutes(min)
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).single().expect("valid") + Duration::minutes(min)
     }
 
     #[test]

@@ -4,9 +4,7 @@ use hub_core::db::Db;
 use hub_core::domain::email::Email;
 
 fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
-        .single()
-        .expect("valid")
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("valid")
 }
 
 async fn hub_with_admin() -> Db {
@@ -23,97 +21,54 @@ async fn hub_with_admin() -> Db {
 async fn bootstrap_runs_once_and_generates_a_password_when_none_is_given() {
     let db = Db::open_in_memory().await.expect("db");
     let email = Email::parse("root@example.com").expect("email");
-    let first = auth::bootstrap(&db, "Acme", &email, None, now())
-        .await
-        .expect("ok")
-        .expect("created");
+    let first = auth::bootstrap(&db, "Acme", &email, None, now()).await.expect("ok").expect("created");
     let password = first.generated_password.expect("generated");
     assert!(password.len() >= 16);
-    assert!(auth::bootstrap(&db, "Acme", &email, None, now())
-        .await
-        .expect("ok")
-        .is_none());
-    auth::sign_in(&db, "root@example.com", &password, now())
-        .await
-        .expect("signs in");
-    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
-        .fetch_one(db.pool())
-        .await
-        .expect("n");
+    assert!(auth::bootstrap(&db, "Acme", &email, None, now()).await.expect("ok").is_none());
+    auth::sign_in(&db, "root@example.com", &password, now()).await.expect("signs in");
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(db.pool()).await.expect("n");
     assert_eq!(audit, 2);
 }
 
 #[tokio::test]
 async fn sign_in_opens_a_session_that_sign_out_closes() {
     let db = hub_with_admin().await;
-    let token = auth::sign_in(&db, " Admin@Example.com ", "correct horse battery", now())
-        .await
-        .expect("ok");
-    let user = auth::session_user(&db, &token, now())
-        .await
-        .expect("db")
-        .expect("session");
+    let token = auth::sign_in(&db, " Admin@Example.com ", "correct horse battery", now()).await.expect("ok");
+    let user = auth::session_user(&db, &token, now()).await.expect("db").expect("session");
     assert_eq!(user.email, "admin@example.com");
     assert!(user.is_admin && user.is_primary);
     // Only the hash is stored.
-    let stored: String = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_one(db.pool())
-        .await
-        .expect("row");
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_one(db.pool()).await.expect("row");
     assert_ne!(stored, token);
     auth::sign_out(&db, &token).await.expect("ok");
-    assert!(auth::session_user(&db, &token, now())
-        .await
-        .expect("db")
-        .is_none());
+    assert!(auth::session_user(&db, &token, now()).await.expect("db").is_none());
 }
 
 #[tokio::test]
 async fn sessions_expire_when_idle() {
     let db = hub_with_admin().await;
-    let token = auth::sign_in(&db, "admin@example.com", "correct horse battery", now())
-        .await
-        .expect("ok");
+    let token = auth::sign_in(&db, "admin@example.com", "correct horse battery", now()).await.expect("ok");
     let later = now() + auth::SESSION_IDLE + Duration::seconds(1);
-    assert!(auth::session_user(&db, &token, later)
-        .await
-        .expect("db")
-        .is_none());
+    assert!(auth::session_user(&db, &token, later).await.expect("db").is_none());
 }
 
 #[tokio::test]
 async fn wrong_passwords_are_refused_then_throttled() {
     let db = hub_with_admin().await;
     for i in 0..5 {
-        let err = auth::sign_in(
-            &db,
-            "admin@example.com",
-            "wrong",
-            now() + Duration::seconds(i),
-        )
-        .await;
+        let err = auth::sign_in(&db, "admin@example.com", "wrong", now() + Duration::seconds(i)).await;
         assert!(matches!(err, Err(AuthError::InvalidCredentials)), "{err:?}");
     }
     // Even the right password is refused while throttled, and the message says how long.
-    let err = auth::sign_in(
-        &db,
-        "admin@example.com",
-        "correct horse battery",
-        now() + Duration::minutes(1),
-    )
-    .await
-    .expect_err("throttled");
+    let err = auth::sign_in(&db, "admin@example.com", "correct horse battery", now() + Duration::minutes(1))
+        .await
+        .expect_err("throttled");
     assert!(matches!(err, AuthError::Throttled(_)));
     assert!(err.to_string().contains("Try again in 14 minutes"), "{err}");
     // After the window, the right password works and clears the failures.
-    auth::sign_in(
-        &db,
-        "admin@example.com",
-        "correct horse battery",
-        now() + Duration::minutes(16),
-    )
-    .await
-    .expect("signs in after the window");
+    auth::sign_in(&db, "admin@example.com", "correct horse battery", now() + Duration::minutes(16))
+        .await
+        .expect("signs in after the window");
 }
 
 #[tokio::test]

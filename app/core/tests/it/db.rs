@@ -4,15 +4,9 @@ use hub_core::db::{Db, DB_FILE};
 async fn file_database_uses_wal_and_foreign_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(&dir.path().join(DB_FILE)).await.expect("opens");
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(db.pool())
-        .await
-        .expect("pragma");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.pool()).await.expect("pragma");
     assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(db.pool())
-        .await
-        .expect("pragma");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(db.pool()).await.expect("pragma");
     assert_eq!(fk, 1);
     assert!(db.is_reachable().await);
     // A user pointing at a missing organization is refused by the foreign key.
@@ -30,10 +24,7 @@ async fn reopening_applies_no_migration_twice() {
     let path = dir.path().join(DB_FILE);
     drop(Db::open(&path).await.expect("first open"));
     let db = Db::open(&path).await.expect("second open");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(db.pool())
-        .await
-        .expect("count");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(db.pool()).await.expect("count");
     assert!(n >= 1);
 }
 
@@ -57,13 +48,11 @@ async fn every_domain_table_exists() {
         "audit_log",
         "settings",
     ] {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-        )
-        .bind(table)
-        .fetch_one(db.pool())
-        .await
-        .expect("query");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(table)
+            .fetch_one(db.pool())
+            .await
+            .expect("query");
         assert_eq!(n, 1, "table {table}");
     }
 }

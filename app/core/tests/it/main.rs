@@ -1,4 +1,6 @@
 //! Integration tests of the backend against a real SQLite database.
 
 mod auth;
+mod builder;
 mod db;
+mod manifest;

@@ -1,0 +1,149 @@
+//! Integrations and the connectors each one needs.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+use crate::domain::integration::IntegrationInput;
+
+#[derive(Debug, FromRow)]
+pub struct IntegrationRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub name: String,
+    pub description: String,
+    pub repository: String,
+    pub branch: String,
+    pub manifest_path: String,
+    pub default_release_id: Option<i64>,
+    pub run_timeout_secs: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, FromRow)]
+pub struct IntegrationListRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub connectors: Option<String>,
+    pub release_count: i64,
+    pub tenant_count: i64,
+    pub default_release: Option<String>,
+    pub latest_release: Option<String>,
+}
+
+const COLUMNS: &str = "id, organization_id, name, description, repository, branch, manifest_path, \
+                       default_release_id, run_timeout_secs, created_at, updated_at";
+
+/// Every integration, or only `organization`'s, with counts for the list.
+pub async fn list(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sqlx::Result<Vec<IntegrationListRow>> {
+    sqlx::query_as(
+        "SELECT i.id, i.name, i.description,
+                (SELECT group_concat(connector_name, ', ') FROM
+                    (SELECT connector_name FROM integration_connectors WHERE integration_id = i.id ORDER BY position)) AS connectors,
+                (SELECT count(*) FROM releases r WHERE r.integration_id = i.id) AS release_count,
+                (SELECT count(*) FROM tenants t WHERE t.integration_id = i.id AND t.archived = 0) AS tenant_count,
+                (SELECT r.name FROM releases r WHERE r.id = i.default_release_id) AS default_release,
+                (SELECT r.name FROM releases r WHERE r.integration_id = i.id AND r.status = 'succeeded'
+                   ORDER BY r.finished_at DESC, r.id DESC LIMIT 1) AS latest_release
+         FROM integrations i
+         WHERE (?1 IS NULL OR i.organization_id = ?1)
+         ORDER BY i.name COLLATE NOCASE",
+    )
+    .bind(organization)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<IntegrationRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?")).bind(id).fetch_optional(db).await
+}
+
+pub async fn connectors_of(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT connector_name FROM integration_connectors WHERE integration_id = ? ORDER BY position")
+        .bind(id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM integrations").fetch_one(db).await
+}
+
+pub async fn insert(
+    tx: &mut SqliteConnection,
+    organization_id: i64,
+    input: &IntegrationInput,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO integrations (organization_id, name, description, repository, branch, manifest_path, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(organization_id)
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(&input.repository)
+    .bind(&input.branch)
+    .bind(&input.manifest_path)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    set_connectors(tx, id, &input.connectors).await?;
+    Ok(id)
+}
+
+pub async fn update(
+    tx: &mut SqliteConnection,
+    id: i64,
+    input: &IntegrationInput,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE integrations SET name = ?, description = ?, repository = ?, branch = ?, manifest_path = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(&input.repository)
+    .bind(&input.branch)
+    .bind(&input.manifest_path)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    set_connectors(tx, id, &input.connectors).await?;
+    Ok(true)
+}
+
+async fn set_connectors(tx: &mut SqliteConnection, id: i64, connectors: &[String]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM integration_connectors WHERE integration_id = ?").bind(id).execute(&mut *tx).await?;
+    for (position, name) in connectors.iter().enumerate() {
+        sqlx::query("INSERT INTO integration_connectors (integration_id, connector_name, position) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(name)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_default_release(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    release_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE integrations SET default_release_id = ?, updated_at = ? WHERE id = ?")
+        .bind(release_id)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,181 @@
+//! Releases: queued, claimed by the builder, and finished exactly once.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, SqliteExecutor};
+
+use crate::domain::release::ReleaseChoice;
+
+/// The most build log kept per release; the rest is cut with a marker.
+pub const MAX_BUILD_LOG: i64 = 1_000_000;
+
+#[derive(Debug, FromRow)]
+pub struct ReleaseRow {
+    pub id: i64,
+    pub integration_id: i64,
+    pub name: String,
+    pub git_ref: String,
+    pub commit_sha: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub build_log: String,
+    pub run_command: Option<String>,
+    pub manifest: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, \
+                       manifest, created_at, started_at, finished_at";
+
+pub async fn insert_queued(
+    db: impl SqliteExecutor<'_>,
+    integration_id: i64,
+    git_ref: &str,
+    created_by: Option<i64>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    // Names read "v3 (main)": a sequence number within the integration and the ref.
+    sqlx::query_scalar(
+        "INSERT INTO releases (integration_id, name, git_ref, status, created_by, created_at)
+         VALUES (?1, 'v' || (SELECT count(*) + 1 FROM releases WHERE integration_id = ?1) || ' (' || ?2 || ')', ?2, 'queued', ?3, ?4)
+         RETURNING id",
+    )
+    .bind(integration_id)
+    .bind(git_ref)
+    .bind(created_by)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<ReleaseRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM releases WHERE id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// An integration's releases, newest first.
+pub async fn list_for(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx::Result<Vec<ReleaseRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM releases WHERE integration_id = ? ORDER BY id DESC"))
+        .bind(integration_id)
+        .fetch_all(db)
+        .await
+}
+
+/// The oldest queued release.
+pub async fn next_queued(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM releases WHERE status = 'queued' ORDER BY id LIMIT 1").fetch_optional(db).await
+}
+
+/// Moves a queued release to building; false when someone else got it first.
+pub async fn claim(db: impl SqliteExecutor<'_>, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE releases SET status = 'building', started_at = ? WHERE id = ? AND status = 'queued'")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Appends to the build log of a release that is building, up to [`MAX_BUILD_LOG`].
+pub async fn append_log(db: impl SqliteExecutor<'_>, id: i64, text: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE releases SET build_log = CASE
+             WHEN length(build_log) >= ?3 THEN build_log
+             WHEN length(build_log) + length(?2) > ?3 THEN build_log || ?2 || char(10) || '[build log cut at 1 MB]' || char(10)
+             ELSE build_log || ?2 END
+         WHERE id = ?1 AND status = 'building'",
+    )
+    .bind(id)
+    .bind(text)
+    .bind(MAX_BUILD_LOG)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub struct Success<'a> {
+    pub commit_sha: &'a str,
+    pub run_command: &'a str,
+    pub manifest_json: &'a str,
+}
+
+pub async fn succeed(db: impl SqliteExecutor<'_>, id: i64, s: &Success<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE releases SET status = 'succeeded', commit_sha = ?, run_command = ?, manifest = ?, finished_at = ?
+         WHERE id = ? AND status = 'building'",
+    )
+    .bind(s.commit_sha)
+    .bind(s.run_command)
+    .bind(s.manifest_json)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub async fn fail(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    commit_sha: Option<&str>,
+    error: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE releases SET status = 'failed', commit_sha = ?, error = ?, finished_at = ?
+         WHERE id = ? AND status IN ('queued', 'building')",
+    )
+    .bind(commit_sha)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Builds that were under way when the hub stopped cannot be trusted: fail them.
+pub async fn fail_interrupted(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE releases SET status = 'failed', error = 'The hub stopped while this release was building. Build it again.',
+             finished_at = ? WHERE status = 'building'",
+    )
+    .bind(now)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// The newest successful build of an integration.
+pub async fn latest_succeeded(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1",
+    )
+    .bind(integration_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The release a tenant's choice means now. Every caller that needs "which release
+/// does this tenant run" goes through here.
+pub async fn resolve(
+    db: &sqlx::SqlitePool,
+    integration_id: i64,
+    choice: ReleaseChoice,
+) -> sqlx::Result<Option<ReleaseRow>> {
+    let default_release: Option<i64> = sqlx::query_scalar("SELECT default_release_id FROM integrations WHERE id = ?")
+        .bind(integration_id)
+        .fetch_optional(db)
+        .await?
+        .flatten();
+    let latest = match choice {
+        ReleaseChoice::Latest => latest_succeeded(db, integration_id).await?,
+        _ => None,
+    };
+    let Some(id) = choice.resolve(default_release, latest) else {
+        return Ok(None);
+    };
+    let row = get(db, id).await?;
+    // A pinned release must belong to this integration and have built.
+    Ok(row.filter(|r| r.integration_id == integration_id && r.status == "succeeded"))
+}

@@ -1,0 +1,124 @@
+//! What an admin types to create or edit an integration, and its rules. The browser
+//! and the server check it with this same code.
+
+use serde::{Deserialize, Serialize};
+
+/// The integration form as typed. Missing fields (an unticked connector list) are empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationInput {
+    pub name: String,
+    pub description: String,
+    /// Connector names, in the order chosen.
+    pub connectors: Vec<String>,
+    pub repository: String,
+    pub branch: String,
+    pub manifest_path: String,
+}
+
+/// A rule one field broke; shown next to that field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+fn field(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_owned(), message: message.into() }
+}
+
+/// Git ref names as typed in forms: no spaces, no `..`, nothing git rejects at the ends.
+pub fn check_git_ref(name: &str) -> Result<(), String> {
+    let bad = name.is_empty()
+        || name.len() > 200
+        || name.contains("..")
+        || name.contains(|c: char| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        || name.starts_with(['-', '/'])
+        || name.ends_with(['/', '.'])
+        || name.ends_with(".lock");
+    if bad {
+        Err(format!("{name:?} is not a branch, tag or commit name"))
+    } else {
+        Ok(())
+    }
+}
+
+impl IntegrationInput {
+    /// Trims what was typed and checks every rule, returning the first broken one.
+    pub fn validate(mut self) -> Result<Self, FieldError> {
+        self.name = self.name.trim().to_owned();
+        self.description = self.description.trim().to_owned();
+        self.repository = self.repository.trim().to_owned();
+        self.branch = self.branch.trim().to_owned();
+        self.manifest_path = self.manifest_path.trim().trim_start_matches("./").to_owned();
+        if self.name.is_empty() {
+            return Err(field("name", "Enter a name."));
+        }
+        if self.name.chars().count() > 100 {
+            return Err(field("name", "Use at most 100 characters."));
+        }
+        if self.description.chars().count() > 2000 {
+            return Err(field("description", "Use at most 2000 characters."));
+        }
+        if self.repository.is_empty() {
+            return Err(field("repository", "Enter a git URL or a path on the hub's machine."));
+        }
+        if self.repository.starts_with('-') || self.repository.contains(char::is_control) {
+            return Err(field("repository", "This is not a git URL or path."));
+        }
+        if self.branch.is_empty() {
+            self.branch = "main".to_owned();
+        }
+        check_git_ref(&self.branch).map_err(|m| field("branch", m))?;
+        if self.manifest_path.is_empty() {
+            self.manifest_path = "PANDIUM.yaml".to_owned();
+        }
+        if self.manifest_path.starts_with('/') || self.manifest_path.split('/').any(|p| p == "..") {
+            return Err(field(
+                "manifest_path",
+                "Give a path inside the repository, like PANDIUM.yaml or app/PANDIUM.yaml.",
+            ));
+        }
+        let mut seen = Vec::new();
+        for c in &self.connectors {
+            if seen.contains(c) {
+                return Err(field("connectors", format!("{c} is chosen twice.")));
+            }
+            seen.push(c.clone());
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> IntegrationInput {
+        IntegrationInput { name: " Slack sync ".into(), repository: "/srv/git/slack".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn fills_defaults_and_trims() {
+        let v = input().validate().expect("valid");
+        assert_eq!(v.name, "Slack sync");
+        assert_eq!(v.branch, "main");
+        assert_eq!(v.manifest_path, "PANDIUM.yaml");
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: Vec<(IntegrationInput, &str)> = vec![
+            (IntegrationInput { name: "  ".into(), ..input() }, "name"),
+            (IntegrationInput { repository: "".into(), ..input() }, "repository"),
+            (IntegrationInput { repository: "--upload-pack=x".into(), ..input() }, "repository"),
+            (IntegrationInput { branch: "a b".into(), ..input() }, "branch"),
+            (IntegrationInput { branch: "a..b".into(), ..input() }, "branch"),
+            (IntegrationInput { manifest_path: "../x.yaml".into(), ..input() }, "manifest_path"),
+            (IntegrationInput { connectors: vec!["a".into(), "a".into()], ..input() }, "connectors"),
+        ];
+        for (i, expected) in cases {
+            assert_eq!(i.clone().validate().expect_err("invalid").field, expected, "{i:?}");
+        }
+    }
+}

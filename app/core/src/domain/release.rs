@@ -1,0 +1,101 @@
+//! Releases: their build status, and which release a tenant's choice means.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStatus {
+    Queued,
+    Building,
+    Succeeded,
+    Failed,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Building => "building",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Building, Self::Succeeded, Self::Failed].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Queued and building releases are still on their way.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+/// Which release a tenant runs: one pinned release, or a channel that follows the
+/// integration's default release or its newest successful build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "release_id", rename_all = "snake_case")]
+pub enum ReleaseChoice {
+    Specific(i64),
+    Default,
+    Latest,
+}
+
+impl ReleaseChoice {
+    /// From the two columns that store it.
+    pub fn from_parts(kind: &str, release_id: Option<i64>) -> Option<Self> {
+        match (kind, release_id) {
+            ("specific", Some(id)) => Some(Self::Specific(id)),
+            ("default", _) => Some(Self::Default),
+            ("latest", _) => Some(Self::Latest),
+            _ => None,
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Specific(_) => "specific",
+            Self::Default => "default",
+            Self::Latest => "latest",
+        }
+    }
+
+    pub fn release_id(self) -> Option<i64> {
+        match self {
+            Self::Specific(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The release this choice means, given the integration's default release and its
+    /// newest successful build. `None` when the channel has nothing to point at yet.
+    pub fn resolve(self, default_release: Option<i64>, latest_succeeded: Option<i64>) -> Option<i64> {
+        match self {
+            Self::Specific(id) => Some(id),
+            Self::Default => default_release,
+            Self::Latest => latest_succeeded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_resolve_to_the_release_they_name() {
+        assert_eq!(ReleaseChoice::Specific(3).resolve(Some(1), Some(2)), Some(3));
+        assert_eq!(ReleaseChoice::Default.resolve(Some(1), Some(2)), Some(1));
+        assert_eq!(ReleaseChoice::Latest.resolve(Some(1), Some(2)), Some(2));
+        assert_eq!(ReleaseChoice::Default.resolve(None, Some(2)), None);
+    }
+
+    #[test]
+    fn choices_round_trip_through_their_columns() {
+        for c in [ReleaseChoice::Specific(7), ReleaseChoice::Default, ReleaseChoice::Latest] {
+            assert_eq!(ReleaseChoice::from_parts(c.kind(), c.release_id()), Some(c));
+        }
+        assert_eq!(ReleaseChoice::from_parts("specific", None), None);
+        assert_eq!(ReleaseChoice::from_parts("other", None), None);
+    }
+}

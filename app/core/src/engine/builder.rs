@@ -1,0 +1,218 @@
+//! The release builder: fetch the repository, check out the ref, read PANDIUM.yaml, run
+//! the build command, and record the release exactly once as succeeded or failed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+
+use super::git;
+use super::process::{run_shell, Exit};
+use crate::db::{connectors, integrations, releases, Db, DbError};
+use crate::domain::manifest::{Manifest, ManifestError};
+
+/// Builds queued releases one at a time.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    db: Db,
+    releases_dir: PathBuf,
+    build_limit: Duration,
+    wake: Arc<Notify>,
+}
+
+/// Why a build failed, in words a developer can act on.
+struct Failure {
+    commit: Option<String>,
+    message: String,
+}
+
+fn failure(commit: Option<&str>, message: impl Into<String>) -> Failure {
+    Failure { commit: commit.map(str::to_owned), message: message.into() }
+}
+
+impl Builder {
+    pub fn new(db: Db, data_dir: &Path, build_limit: Duration) -> Self {
+        Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()) }
+    }
+
+    /// The directory a release is checked out into.
+    pub fn release_dir(&self, release_id: i64) -> PathBuf {
+        self.releases_dir.join(release_id.to_string())
+    }
+
+    /// Tells the background loop that a release was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Builds the oldest queued release, if any; returns its id.
+    pub async fn build_next(&self) -> Result<Option<i64>, DbError> {
+        let Some(id) = releases::next_queued(self.db.pool()).await? else {
+            return Ok(None);
+        };
+        if !releases::claim(self.db.pool(), id, Utc::now()).await? {
+            return Ok(Some(id));
+        }
+        match self.build(id).await {
+            Ok(Ok(())) => {}
+            Ok(Err(f)) => {
+                self.log(id, &format!("\nBuild failed: {}\n", f.message)).await;
+                releases::fail(self.db.pool(), id, f.commit.as_deref(), &f.message, Utc::now()).await?;
+            }
+            Err(e) => {
+                releases::fail(self.db.pool(), id, None, "The hub could not record this build.", Utc::now()).await?;
+                return Err(e);
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// Builds until nothing is queued.
+    pub async fn run_until_idle(&self) -> Result<(), DbError> {
+        while self.build_next().await?.is_some() {}
+        Ok(())
+    }
+
+    /// The background loop: build whatever is queued, then sleep until woken.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        match releases::fail_interrupted(self.db.pool(), Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!("{n} release build(s) were cut short by a stop and are marked failed"),
+            Err(e) => tracing::error!("cannot mark interrupted builds: {e}"),
+        }
+        loop {
+            if let Err(e) = self.run_until_idle().await {
+                tracing::error!("release builder: {e}");
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = &mut shutdown => break,
+                // A safety net in case a wake-up is ever missed.
+                () = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
+    }
+
+    async fn log(&self, id: i64, text: &str) {
+        if let Err(e) = releases::append_log(self.db.pool(), id, text).await {
+            tracing::error!("release {id}: cannot write the build log: {e}");
+        }
+    }
+
+    async fn build(&self, id: i64) -> Result<Result<(), Failure>, DbError> {
+        let pool = self.db.pool();
+        let Some(release) = releases::get(pool, id).await? else {
+            return Ok(Ok(()));
+        };
+        let Some(integration) = integrations::get(pool, release.integration_id).await? else {
+            return Ok(Err(failure(None, "The integration no longer exists.")));
+        };
+        let dir = self.release_dir(id);
+        if let Err(e) = prepare_dir(&dir) {
+            return Ok(Err(failure(None, format!("Cannot prepare {}: {e}", dir.display()))));
+        }
+
+        self.log(id, &format!("$ git clone {}\n", integration.repository)).await;
+        if let Err(e) = git::clone(&integration.repository, &dir).await {
+            return Ok(Err(failure(None, format!("Cannot fetch the repository {}: {e}", integration.repository))));
+        }
+        let Some(commit) = git::resolve(&dir, &release.git_ref).await else {
+            return Ok(Err(failure(
+                None,
+                format!("There is no branch, tag or commit named {:?} in {}.", release.git_ref, integration.repository),
+            )));
+        };
+        let short: String = commit.chars().take(12).collect();
+        self.log(id, &format!("$ git checkout {} ({short})\n", release.git_ref)).await;
+        if let Err(e) = git::checkout(&dir, &commit).await {
+            return Ok(Err(failure(Some(&commit), format!("Cannot check out {}: {e}", release.git_ref))));
+        }
+        let at = Some(commit.as_str());
+
+        let manifest_file = dir.join(&integration.manifest_path);
+        let text = match std::fs::read_to_string(&manifest_file) {
+            Ok(t) => t,
+            Err(_) => {
+                return Ok(Err(failure(
+                    at,
+                    format!("{} was not found in the repository at {}.", integration.manifest_path, release.git_ref),
+                )))
+            }
+        };
+        let manifest = match Manifest::parse(&text) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(failure(at, describe_manifest_error(&integration.manifest_path, &e)))),
+        };
+        let known = connectors::names(pool).await?;
+        let unknown = manifest.unknown_connectors(&known);
+        if !unknown.is_empty() {
+            return Ok(Err(failure(
+                at,
+                format!(
+                    "{}: connectors: the hub has no connector named {} (it has: {}).",
+                    integration.manifest_path,
+                    unknown.join(", "),
+                    known.join(", ")
+                ),
+            )));
+        }
+        self.log(id, &format!("Read {} (version {}).\n", integration.manifest_path, manifest.version)).await;
+
+        if let Some(build) = &manifest.build {
+            self.log(id, &format!("$ {build}\n")).await;
+            let env = [("PAN_CTX_RELEASE_ID".to_owned(), id.to_string())];
+            let exit = run_shell(build, &dir, &env, self.build_limit, |line| {
+                let this = self.clone();
+                async move { this.log(id, &format!("{line}\n")).await }
+            })
+            .await;
+            match exit {
+                Exit::Finished(Some(0)) => {}
+                Exit::Finished(Some(code)) => {
+                    return Ok(Err(failure(
+                        at,
+                        format!("The build command failed with exit code {code}; see the log."),
+                    )))
+                }
+                Exit::Finished(None) => {
+                    return Ok(Err(failure(at, "The build command was killed by a signal; see the log.")))
+                }
+                Exit::TimedOut => {
+                    return Ok(Err(failure(
+                        at,
+                        format!("The build command ran longer than {} s and was stopped.", self.build_limit.as_secs()),
+                    )))
+                }
+                Exit::NotStarted(e) => return Ok(Err(failure(at, format!("The build command could not start: {e}")))),
+            }
+        }
+
+        let manifest_json = serde_json::to_string(&manifest).unwrap_or_default();
+        self.log(id, "Build succeeded.\n").await;
+        let success =
+            releases::Success { commit_sha: &commit, run_command: &manifest.run, manifest_json: &manifest_json };
+        releases::succeed(pool, id, &success, Utc::now()).await?;
+        Ok(Ok(()))
+    }
+}
+
+/// "PANDIUM.yaml line 4, column 3: …" or "PANDIUM.yaml: configs.uischema…: …".
+pub fn describe_manifest_error(path: &str, e: &ManifestError) -> String {
+    match e {
+        ManifestError::Syntax(y) => format!("{path} {y}"),
+        ManifestError::Invalid { .. } => format!("{path}: {e}"),
+    }
+}
+
+fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Running a shell command as a real process, in its own process group, with its output
+//! streamed to a callback and a time limit after which the whole group is killed.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+/// How a command ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code (or was killed by a signal: `None`).
+    Finished(Option<i32>),
+    /// It ran past the limit; its process group was killed.
+    TimedOut,
+    /// It could not be started.
+    NotStarted(String),
+}
+
+/// Runs `sh -c <command>` in `dir` with stdin closed and `env` added. Each line of
+/// stdout and stderr is passed to `on_line` as it arrives, in arrival order.
+pub async fn run_shell<F>(
+    command: &str,
+    dir: &Path,
+    env: &[(String, String)],
+    limit: Duration,
+    mut on_line: impl FnMut(String) -> F,
+) -> Exit
+where
+    F: std::future::Future<Output = ()>,
+{
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Exit::NotStarted(e.to_string()),
+    };
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    for pipe in [child.stdout.take().map(boxed), child.stderr.take().map(boxed)].into_iter().flatten() {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let pid = child.id();
+    let work = async {
+        while let Some(line) = rx.recv().await {
+            on_line(line).await;
+        }
+        child.wait().await
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(status)) => Exit::Finished(status.code()),
+        Ok(Err(e)) => Exit::NotStarted(e.to_string()),
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                kill_group(pid);
+            }
+            Exit::TimedOut
+        }
+    }
+}
+
+type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+fn boxed(p: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Pipe {
+    Box::new(p)
+}
+
+/// Kills the process group led by `pid`: the command and everything it started.
+pub fn kill_group(pid: i32) {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn collect(cmd: &str, limit: Duration) -> (Exit, Vec<String>) {
+        let dir = std::env::temp_dir();
+        let lines = std::sync::Mutex::new(Vec::new());
+        let exit = run_shell(cmd, &dir, &[("GREETING".into(), "hi".into())], limit, |l| {
+            lines.lock().expect("lock").push(l);
+            std::future::ready(())
+        })
+        .await;
+        (exit, lines.into_inner().expect("lock"))
+    }
+
+    #[tokio::test]
+    async fn passes_output_and_exit_code() {
+        let (exit, lines) = collect("echo $GREETING; echo oops >&2; exit 3", Duration::from_secs(10)).await;
+        assert_eq!(exit, Exit::Finished(Some(3)));
+        assert!(lines.contains(&"hi".to_owned()) && lines.contains(&"oops".to_owned()), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn kills_the_whole_group_after_the_limit() {
+        let marker = std::env::temp_dir().join(format!("hub-kill-test-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        // A child in the background would outlive a kill of the shell alone.
+        let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let (exit, _) = collect(&cmd, Duration::from_millis(300)).await;
+        assert_eq!(exit, Exit::TimedOut);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!marker.exists(), "the background child survived");
+    }
+}

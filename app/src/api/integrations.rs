@@ -1,0 +1,341 @@
+//! Integrations and their releases.
+
+use hub_core::domain::integration::IntegrationInput;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub connectors: String,
+    pub release_count: i64,
+    pub tenant_count: i64,
+    pub default_release: Option<String>,
+    pub latest_release: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    pub id: i64,
+    pub name: String,
+    pub git_ref: String,
+    pub commit: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub is_default: bool,
+    pub is_latest: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationDetail {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub repository: String,
+    pub branch: String,
+    pub manifest_path: String,
+    pub connectors: Vec<String>,
+    pub releases: Vec<ReleaseSummary>,
+    pub tenants: Vec<TenantBrief>,
+    /// A release is queued or building: the page refreshes until it is not.
+    pub busy: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantBrief {
+    pub id: i64,
+    pub name: String,
+    /// "Pinned: v2 (main)", "Default channel" or "Latest channel".
+    pub release: String,
+    pub paused: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseDetail {
+    pub release: ReleaseSummary,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub build_log: String,
+    pub run_command: Option<String>,
+    /// The parsed PANDIUM.yaml in brief: version, base, connectors, config fields.
+    pub manifest: Option<ManifestBrief>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestBrief {
+    pub version: String,
+    pub base: Option<String>,
+    pub build: Option<String>,
+    pub connectors: Vec<String>,
+    pub properties: Vec<String>,
+    pub dynamic: Vec<String>,
+    pub has_uischema: bool,
+    pub has_metadata_schema: bool,
+}
+
+/// The integration form: what is stored now (empty for a new one), and the choices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationForm {
+    pub input: IntegrationInput,
+    pub connectors: Vec<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use chrono::Utc;
+    use hub_core::auth::SessionUser;
+    use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
+    use hub_core::domain::manifest::Manifest;
+    use hub_core::domain::user::OrgKind;
+    use hub_core::service::ServiceError;
+
+    use super::*;
+    use crate::api::ctx::{fail, internal, show_time, state};
+
+    /// Company users see every integration; partner users only their organization's.
+    pub fn org_filter(user: &SessionUser) -> Option<i64> {
+        (user.organization_kind == OrgKind::Partner).then_some(user.organization_id)
+    }
+
+    /// The integration, when this user may see it (otherwise 404: its existence is
+    /// not revealed).
+    pub async fn visible(user: &SessionUser, id: i64) -> Result<IntegrationRow, AppError> {
+        let row = integrations::get(state()?.db.pool(), id).await.map_err(internal)?;
+        match row {
+            Some(r) if org_filter(user).is_none_or(|org| org == r.organization_id) => Ok(r),
+            _ => Err(fail(AppError::NotFound)),
+        }
+    }
+
+    pub fn service_error(e: ServiceError, kept: Vec<(String, String)>) -> AppError {
+        match e {
+            ServiceError::Invalid(f) => fail(AppError::Validation { field: f.field, message: f.message, kept }),
+            ServiceError::NotFound => fail(AppError::NotFound),
+            ServiceError::Conflict(m) => fail(AppError::Conflict(m)),
+            ServiceError::Db(e) => internal(e),
+        }
+    }
+
+    pub fn summary(r: &ReleaseRow, default: Option<i64>, latest: Option<i64>) -> ReleaseSummary {
+        ReleaseSummary {
+            id: r.id,
+            name: r.name.clone(),
+            git_ref: r.git_ref.clone(),
+            commit: r.commit_sha.as_ref().map(|c| c.chars().take(12).collect()),
+            status: r.status.clone(),
+            error: r.error.clone(),
+            created_at: show_time(r.created_at),
+            finished_at: r.finished_at.map(show_time),
+            is_default: default == Some(r.id),
+            is_latest: latest == Some(r.id),
+        }
+    }
+
+    pub fn brief(manifest_json: &str) -> Option<ManifestBrief> {
+        let m: Manifest = serde_json::from_str(manifest_json).ok()?;
+        let schema = &m.configs.schema;
+        Some(ManifestBrief {
+            dynamic: schema.definitions.iter().filter(|(_, d)| d.is_dynamic()).map(|(n, _)| n.clone()).collect(),
+            properties: schema.properties.keys().cloned().collect(),
+            has_uischema: m.configs.uischema.is_some(),
+            has_metadata_schema: m.metadata_schema.is_some(),
+            version: m.version,
+            base: m.base,
+            build: m.build,
+            connectors: m.connectors,
+        })
+    }
+
+    pub async fn latest(integration_id: i64) -> Result<Option<i64>, AppError> {
+        releases::latest_succeeded(state()?.db.pool(), integration_id).await.map_err(internal)
+    }
+
+    pub fn now() -> chrono::DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[server(endpoint = "integrations")]
+pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, AppError> {
+    use crate::api::ctx::{internal, require_user, state};
+    let user = require_user().await?;
+    let rows =
+        hub_core::db::integrations::list(state()?.db.pool(), server::org_filter(&user)).await.map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IntegrationSummary {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            connectors: r.connectors.unwrap_or_default(),
+            release_count: r.release_count,
+            tenant_count: r.tenant_count,
+            default_release: r.default_release,
+            latest_release: r.latest_release,
+        })
+        .collect())
+}
+
+#[server(endpoint = "integration")]
+pub async fn get_integration(id: i64) -> Result<IntegrationDetail, AppError> {
+    use crate::api::ctx::{internal, require_user, show_time, state};
+    let user = require_user().await?;
+    let row = server::visible(&user, id).await?;
+    let pool = state()?.db.pool().clone();
+    let connectors = hub_core::db::integrations::connectors_of(&pool, id).await.map_err(internal)?;
+    let rows = hub_core::db::releases::list_for(&pool, id).await.map_err(internal)?;
+    let latest = server::latest(id).await?;
+    let tenants = hub_core::db::tenants::list_for_integration(&pool, id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| TenantBrief {
+            id: t.id,
+            release: match t.release_choice.as_str() {
+                "specific" => format!("Pinned: {}", t.release_name.unwrap_or_default()),
+                "default" => "Default channel".to_owned(),
+                _ => "Latest channel".to_owned(),
+            },
+            name: t.name,
+            paused: t.paused,
+        })
+        .collect();
+    Ok(IntegrationDetail {
+        tenants,
+        id: row.id,
+        busy: rows.iter().any(|r| r.status == "queued" || r.status == "building"),
+        releases: rows.iter().map(|r| server::summary(r, row.default_release_id, latest)).collect(),
+        name: row.name,
+        description: row.description,
+        repository: row.repository,
+        branch: row.branch,
+        manifest_path: row.manifest_path,
+        connectors,
+        created_at: show_time(row.created_at),
+    })
+}
+
+/// The form's current values (`id` absent for a new integration) and its choices.
+#[server(endpoint = "integration_form")]
+pub async fn get_integration_form(id: Option<i64>) -> Result<IntegrationForm, AppError> {
+    use crate::api::ctx::{internal, require_user, state};
+    let user = require_user().await?;
+    let pool = state()?.db.pool().clone();
+    let input = match id {
+        Some(id) => {
+            let row = server::visible(&user, id).await?;
+            IntegrationInput {
+                connectors: hub_core::db::integrations::connectors_of(&pool, id).await.map_err(internal)?,
+                name: row.name,
+                description: row.description,
+                repository: row.repository,
+                branch: row.branch,
+                manifest_path: row.manifest_path,
+            }
+        }
+        None => IntegrationInput { branch: "main".into(), manifest_path: "PANDIUM.yaml".into(), ..Default::default() },
+    };
+    let connectors = hub_core::db::connectors::list(&pool)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|c| (c.name, c.display_name))
+        .collect();
+    Ok(IntegrationForm { input, connectors })
+}
+
+/// The form's values as text, to show them again after a failed plain POST.
+#[cfg(feature = "ssr")]
+fn kept(input: &IntegrationInput) -> Vec<(String, String)> {
+    vec![
+        ("name".into(), input.name.clone()),
+        ("description".into(), input.description.clone()),
+        ("repository".into(), input.repository.clone()),
+        ("branch".into(), input.branch.clone()),
+        ("manifest_path".into(), input.manifest_path.clone()),
+        ("connectors".into(), input.connectors.join(",")),
+    ]
+}
+
+#[server(endpoint = "create_integration")]
+pub async fn create_integration(input: IntegrationInput) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, state};
+    let user = require_user().await?;
+    let keep = kept(&input);
+    let id =
+        hub_core::service::create_integration(&state()?.db, &user.actor(), user.organization_id, input, server::now())
+            .await
+            .map_err(|e| server::service_error(e, keep))?;
+    leptos_axum::redirect(&format!("/integrations/{id}"));
+    Ok(())
+}
+
+#[server(endpoint = "update_integration")]
+pub async fn update_integration(id: i64, input: IntegrationInput) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, state};
+    let user = require_user().await?;
+    server::visible(&user, id).await?;
+    let keep = kept(&input);
+    hub_core::service::update_integration(&state()?.db, &user.actor(), id, input, server::now())
+        .await
+        .map_err(|e| server::service_error(e, keep))?;
+    leptos_axum::redirect(&format!("/integrations/{id}"));
+    Ok(())
+}
+
+/// Queues a build of `git_ref`, or of the tracking branch when it is empty.
+#[server(endpoint = "build_release")]
+pub async fn build_release(integration_id: i64, git_ref: Option<String>) -> Result<i64, AppError> {
+    use crate::api::ctx::{require_user, state};
+    let user = require_user().await?;
+    server::visible(&user, integration_id).await?;
+    let st = state()?;
+    let keep = vec![("git_ref".to_owned(), git_ref.clone().unwrap_or_default())];
+    hub_core::service::build_release(
+        &st.db,
+        &st.builder,
+        &user.actor(),
+        integration_id,
+        git_ref.as_deref(),
+        server::now(),
+    )
+    .await
+    .map_err(|e| server::service_error(e, keep))
+}
+
+#[server(endpoint = "set_default_release")]
+pub async fn set_default_release(integration_id: i64, release_id: i64) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, state};
+    let user = require_user().await?;
+    server::visible(&user, integration_id).await?;
+    hub_core::service::set_default_release(&state()?.db, &user.actor(), integration_id, release_id, server::now())
+        .await
+        .map_err(|e| server::service_error(e, Vec::new()))
+}
+
+#[server(endpoint = "release")]
+pub async fn get_release(id: i64) -> Result<ReleaseDetail, AppError> {
+    use crate::api::ctx::{fail, internal, require_user, state};
+    let user = require_user().await?;
+    let row = hub_core::db::releases::get(state()?.db.pool(), id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    let integration = server::visible(&user, row.integration_id).await?;
+    let latest = server::latest(row.integration_id).await?;
+    Ok(ReleaseDetail {
+        release: server::summary(&row, integration.default_release_id, latest),
+        integration_id: integration.id,
+        integration_name: integration.name,
+        manifest: row.manifest.as_deref().and_then(server::brief),
+        build_log: row.build_log,
+        run_command: row.run_command,
+    })
+}

@@ -1,0 +1,18 @@
+//! A new hub seeds the sample integrations, and each sample's first release builds.
+
+use hub_core::db::{integrations, releases};
+
+#[tokio::test]
+async fn a_new_hub_builds_every_sample() {
+    let (prepared, _dir) = crate::http::prepared(true).await;
+    let db = &prepared.state.db;
+    let list = integrations::list(db.pool(), None).await.expect("list");
+    let names: Vec<_> = list.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["Counter Sync", "Pokémon of the Day", "Slack Notifier"]);
+    prepared.state.builder.run_until_idle().await.expect("built");
+    for i in &list {
+        let built = releases::list_for(db.pool(), i.id).await.expect("releases");
+        assert_eq!(built.len(), 1, "{}", i.name);
+        assert_eq!(built[0].status, "succeeded", "{}: {:?}\n{}", i.name, built[0].error, built[0].build_log);
+    }
+}

@@ -28,7 +28,7 @@ async function buildRelease(page: Page, jsEnabled: boolean, gitRef: string): Pro
 test('build a release from a local repository and make it the default', async ({ signedIn: page, jsEnabled }, info) => {
   const name = `E2E sync ${info.project.name}`;
   await createIntegration(page, jsEnabled, name, makeRepository());
-  await expect(page.getByText('Create Tenant')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Create Tenant' })).toBeVisible();
 
   await buildRelease(page, jsEnabled, '');
   const row = page.locator('tr[data-release="v1 (main)"]');

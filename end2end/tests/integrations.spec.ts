@@ -45,6 +45,16 @@ test('build a release from a local repository and make it the default', async ({
   await expect(page.getByText('python3 main.py')).toBeVisible();
   await expect(page.getByText('Default release')).toBeVisible();
 
+  // Editing keeps the releases and changes what was edited.
+  await page.getByRole('link', { name: name }).click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await hydrated(page, jsEnabled);
+  await expect(page.getByLabel('Name')).toHaveValue(name);
+  await page.getByLabel('Description').fill('Edited by the end-to-end tests');
+  await page.getByRole('button', { name: 'Save Changes' }).click();
+  await expect(page.getByText('Edited by the end-to-end tests')).toBeVisible();
+  await expect(page.locator('tr[data-release="v1 (main)"]')).toBeVisible();
+
   // The list counts the release.
   await page.goto('/integrations');
   const listed = page.getByRole('row').filter({ hasText: name });

@@ -5,6 +5,7 @@ pub mod email;
 pub mod integration;
 pub mod manifest;
 pub mod release;
+pub mod schedule;
 pub mod throttle;
 pub mod user;
 pub mod yaml;

@@ -4,7 +4,7 @@ import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PORT } from './tests/env';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, MAIL_API_PORT, PORT, SMTP_PORT } from './tests/env';
 
 const repo = path.resolve(__dirname, '..');
 // The main process creates the data directory and passes it on, so workers
@@ -43,7 +43,18 @@ export default defineConfig({
     { name: 'js', use: { javaScriptEnabled: true } },
     { name: 'no-js', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
+  webServer: [
+  {
+    // A real SMTP server on loopback, with an HTTP API to read what arrived.
+    command: `node node_modules/maildev/dist/bin/maildev.js --ip 127.0.0.1 --web-ip 127.0.0.1 --smtp ${SMTP_PORT} --web ${MAIL_API_PORT}`,
+    cwd: __dirname,
+    url: `http://127.0.0.1:${MAIL_API_PORT}/api/healthz`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+  {
     command: process.env.HUB_E2E_SERVER ?? 'target/release/server',
     cwd: repo,
     url: `${BASE_URL}/healthz`,
@@ -61,8 +72,13 @@ export default defineConfig({
       HUB_SAMPLES_DIR: path.join(repo, 'samples'),
       // Slack's client id is left unset on purpose: the connectors page says so.
       SLACK_CLIENT_ID: '',
+      HUB_SMTP_HOST: '127.0.0.1',
+      HUB_SMTP_PORT: String(SMTP_PORT),
+      HUB_SMTP_TLS: 'none',
+      HUB_MAIL_FROM: 'Integration Hub <hub@e2e.example.com>',
       LEPTOS_SITE_ROOT: path.join(repo, 'target/site'),
       RUST_LOG: 'info,sqlx=warn',
     },
   },
+  ],
 });

@@ -11,7 +11,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{activity, connectors, integrations, login, not_found, settings, tenants};
+use pages::{activity, connectors, integrations, login, not_found, settings, tenants, users};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=not_found::NotFound>
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=users::InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>
@@ -66,7 +67,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>
                     <Route path=path!("settings/company") view=settings::CompanyPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/users") view=settings::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/users/new") view=users::NewUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/partners") view=users::PartnersPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/mail") view=users::SentMailPage ssr=SsrMode::Async/>
+                    <Route path=path!("account") view=users::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/marketplace") view=settings::MarketplacePage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

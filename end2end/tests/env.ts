@@ -3,3 +3,5 @@ export const PORT = Number(process.env.HUB_E2E_PORT ?? 3947);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const ADMIN_EMAIL = 'admin@e2e.example.com';
 export const ADMIN_PASSWORD = 'e2e-admin-password';
+export const SMTP_PORT = Number(process.env.HUB_E2E_SMTP_PORT ?? 3925);
+export const MAIL_API_PORT = Number(process.env.HUB_E2E_MAIL_API_PORT ?? 3926);

@@ -6,7 +6,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from './env';
 
 // Statuses a page may legitimately receive from a server function (a wrong password
 // is a 422); Chromium logs them as console errors, but they are not faults.
-const EXPECTED_STATUS = /Failed to load resource: the server responded with a status of (401|422)/;
+const EXPECTED_STATUS = /Failed to load resource: the server responded with a status of (401|403|404|409|422)/;
 
 export async function signIn(page: Page, email = ADMIN_EMAIL, password = ADMIN_PASSWORD): Promise<void> {
   // Stay on a login page that is already open: it may carry a `next` to follow.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use hub_core::domain::email::Email;
+use hub_core::mail::{SmtpSettings, Tls};
 
 /// Every setting the hub reads, already parsed.
 #[derive(Clone)]
@@ -27,6 +28,10 @@ pub struct Config {
     pub demo: bool,
     /// How long a release's build command may run.
     pub build_timeout: std::time::Duration,
+    /// Where mail goes; `None` keeps messages in the console's Sent mail page.
+    pub smtp: Option<SmtpSettings>,
+    /// The sender of the hub's mail.
+    pub mail_from: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +109,45 @@ impl Config {
             })?,
         };
 
+        let smtp = match get("HUB_SMTP_HOST") {
+            None => None,
+            Some(host) => {
+                let tls = match get("HUB_SMTP_TLS").map(|v| v.trim().to_lowercase()).as_deref() {
+                    None | Some("starttls") => Tls::StartTls,
+                    Some("tls") => Tls::Tls,
+                    Some("none") => Tls::None,
+                    Some(other) => {
+                        return Err(err(
+                            "HUB_SMTP_TLS",
+                            format!("{other:?} is not a TLS mode; use starttls, tls or none"),
+                        ))
+                    }
+                };
+                let default_port = match tls {
+                    Tls::StartTls => 587,
+                    Tls::Tls => 465,
+                    Tls::None => 25,
+                };
+                let port = match get("HUB_SMTP_PORT") {
+                    None => default_port,
+                    Some(p) => p
+                        .trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| err("HUB_SMTP_PORT", format!("{p:?} is not a port number")))?,
+                };
+                Some(SmtpSettings {
+                    host: host.trim().to_owned(),
+                    port,
+                    tls,
+                    user: get("HUB_SMTP_USER"),
+                    password: get("HUB_SMTP_PASSWORD"),
+                })
+            }
+        };
+        let mail_from = get("HUB_MAIL_FROM").unwrap_or_else(|| "Integration Hub <hub@localhost>".to_owned());
+
         Ok(Self {
             addr,
             data_dir,
@@ -117,6 +161,8 @@ impl Config {
             samples_dir: PathBuf::from(get("HUB_SAMPLES_DIR").unwrap_or_else(|| "./samples".to_owned())),
             demo,
             build_timeout: std::time::Duration::from_secs(build_secs),
+            smtp,
+            mail_from,
         })
     }
 
@@ -164,6 +210,8 @@ mod tests {
             (vec![("HUB_ADMIN_EMAIL", "admin")], "HUB_ADMIN_EMAIL"),
             (vec![("HUB_ADMIN_PASSWORD", "short")], "HUB_ADMIN_PASSWORD"),
             (vec![("HUB_DEMO", "maybe")], "HUB_DEMO"),
+            (vec![("HUB_SMTP_HOST", "mail"), ("HUB_SMTP_TLS", "ssl3")], "HUB_SMTP_TLS"),
+            (vec![("HUB_SMTP_HOST", "mail"), ("HUB_SMTP_PORT", "x")], "HUB_SMTP_PORT"),
             (vec![("HUB_BUILD_TIMEOUT_SECS", "0")], "HUB_BUILD_TIMEOUT_SECS"),
         ] {
             let e = read(&pairs).expect_err("refused");

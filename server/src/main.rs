@@ -41,14 +41,19 @@ async fn run() -> anyhow::Result<()> {
         },
         None => println!("  Sign in with your account (the first admin is {})", config.admin_email),
     }
+    if !prepared.state.mailer.is_configured() {
+        println!("  No SMTP server is set (HUB_SMTP_HOST): mail is kept under Settings → Sent mail.");
+    }
     println!("  Press Ctrl+C to stop.");
     println!();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let builder = tokio::spawn(prepared.state.builder.clone().run(stopped(stop_rx)));
+    let builder = tokio::spawn(prepared.state.builder.clone().run(stopped(stop_rx.clone())));
+    let mailer = tokio::spawn(prepared.state.mailer.clone().run(stopped(stop_rx)));
     axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = builder.await;
+    let _ = mailer.await;
     Ok(())
 }
 

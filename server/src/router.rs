@@ -44,6 +44,8 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
+        // Invitation links: the token in the path is the credential.
+        || path.starts_with("/invite/")
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         // Files of the public folder (favicon, images) have an extension.
@@ -92,7 +94,7 @@ mod tests {
 
     #[test]
     fn public_paths() {
-        for p in ["/login", "/healthz", "/api/login", "/pkg/hub.wasm", "/favicon.svg"] {
+        for p in ["/login", "/healthz", "/api/login", "/pkg/hub.wasm", "/favicon.svg", "/invite/abc"] {
             assert!(is_public(p), "{p}");
         }
         for p in ["/", "/integrations", "/settings/users", "/tenants/12"] {

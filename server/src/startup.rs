@@ -11,6 +11,7 @@ use axum::Router;
 use hub_core::auth::{self, Bootstrapped};
 use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::builder::Builder;
+use hub_core::mail::Mailer;
 use hub_core::secrets::{KeySource, SecretKey};
 use leptos::config::{Env, LeptosOptions};
 
@@ -48,6 +49,8 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         );
     }
     let builder = Builder::new(db.clone(), dir, config.build_timeout);
+    let mailer = Mailer::new(db.clone(), config.smtp.as_ref(), &config.mail_from)
+        .map_err(|e| anyhow::anyhow!("HUB_MAIL_FROM: {e}"))?;
 
     let bootstrapped = auth::bootstrap(
         &db,
@@ -77,7 +80,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         leptos_options,
         secure_cookies: config.public_url.starts_with("https://"),
         builder,
+        mailer,
         connectors: Arc::new(registry),
+        public_url: config.public_url.clone(),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })
 }

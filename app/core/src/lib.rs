@@ -4,6 +4,8 @@
 pub mod domain;
 
 #[cfg(feature = "backend")]
+pub mod accounts;
+#[cfg(feature = "backend")]
 pub mod auth;
 #[cfg(feature = "backend")]
 pub mod connectors;
@@ -11,6 +13,8 @@ pub mod connectors;
 pub mod db;
 #[cfg(feature = "backend")]
 pub mod engine;
+#[cfg(feature = "backend")]
+pub mod mail;
 #[cfg(feature = "backend")]
 pub mod samples;
 #[cfg(feature = "backend")]

@@ -13,6 +13,7 @@ use hub_core::connectors::Registry;
 use hub_core::db::Db;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
+use hub_core::mail::Mailer;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -29,7 +30,10 @@ pub struct AppState {
     /// Set the `Secure` cookie attribute (the hub is served over https).
     pub secure_cookies: bool,
     pub builder: Builder,
+    pub mailer: Mailer,
     pub connectors: Arc<Registry>,
+    /// The address users reach the hub at, for links in mail.
+    pub public_url: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -108,6 +112,26 @@ pub async fn require_company_user() -> Result<SessionUser, AppError> {
         return Err(fail(AppError::Forbidden));
     }
     Ok(user)
+}
+
+/// A company admin: may manage users, partners and settings.
+pub async fn require_admin() -> Result<SessionUser, AppError> {
+    let user = require_company_user().await?;
+    if !user.is_admin {
+        return Err(fail(AppError::Forbidden));
+    }
+    Ok(user)
+}
+
+/// Maps a core service error to the UI error, with the form's values kept.
+pub fn service_error(e: hub_core::service::ServiceError, kept: Vec<(String, String)>) -> AppError {
+    use hub_core::service::ServiceError;
+    match e {
+        ServiceError::Invalid(f) => fail(AppError::Validation { field: f.field, message: f.message, kept }),
+        ServiceError::NotFound => fail(AppError::NotFound),
+        ServiceError::Conflict(m) => fail(AppError::Conflict(m)),
+        ServiceError::Db(e) => internal(e),
+    }
 }
 
 /// Adds a `Set-Cookie` header for the session cookie; `None` clears it.

@@ -94,7 +94,6 @@ mod server {
     use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
     use hub_core::domain::manifest::Manifest;
     use hub_core::domain::user::OrgKind;
-    use hub_core::service::ServiceError;
 
     use super::*;
     use crate::api::ctx::{fail, internal, show_time, state};
@@ -114,14 +113,7 @@ mod server {
         }
     }
 
-    pub fn service_error(e: ServiceError, kept: Vec<(String, String)>) -> AppError {
-        match e {
-            ServiceError::Invalid(f) => fail(AppError::Validation { field: f.field, message: f.message, kept }),
-            ServiceError::NotFound => fail(AppError::NotFound),
-            ServiceError::Conflict(m) => fail(AppError::Conflict(m)),
-            ServiceError::Db(e) => internal(e),
-        }
-    }
+    pub use crate::api::ctx::service_error;
 
     pub fn summary(r: &ReleaseRow, default: Option<i64>, latest: Option<i64>) -> ReleaseSummary {
         ReleaseSummary {

@@ -17,9 +17,14 @@ pub struct UserSummary {
     pub name: String,
     pub email: String,
     pub organization: String,
+    pub is_partner: bool,
     pub role: String,
     pub status: String,
+    pub is_primary: bool,
     pub last_sign_in: Option<String>,
+    /// The newest invitation mail's delivery: queued, sent, failed or kept.
+    pub mail_status: Option<String>,
+    pub mail_error: Option<String>,
 }
 
 #[server(endpoint = "company")]
@@ -47,6 +52,10 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
             name: u.name,
             email: u.email,
             organization: u.organization_name,
+            is_partner: u.organization_kind == "partner",
+            is_primary: u.is_primary,
+            mail_status: u.mail_status,
+            mail_error: u.mail_error,
             role: match (u.is_primary, u.is_admin) {
                 (true, _) => "Primary admin",
                 (false, true) => "Admin",

@@ -30,6 +30,8 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <ul class="nav-list" aria-labelledby="nav-settings">
                         <li><A href="/settings/company">"Company"</A></li>
                         <li><A href="/settings/users">"Users"</A></li>
+                        <li><A href="/settings/partners">"Partners"</A></li>
+                        <li><A href="/settings/mail">"Sent mail"</A></li>
                         <li><A href="/settings/marketplace">"Marketplace"</A></li>
                     </ul>
                 </nav>
@@ -41,7 +43,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                             match user.await {
                                 Ok(u) => view! {
                                     <div class="who" data-testid="current-user">
-                                        <span class="who-name">{u.name}</span>
+                                        <a class="who-name" href="/account">{u.name}</a>
                                         <span class="who-detail">{u.email}" · "{u.organization}</span>
                                     </div>
                                 }.into_any(),

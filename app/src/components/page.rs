@@ -41,3 +41,19 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     view! { <p class="notice error" role="alert">{error.to_string()}</p> }
 }
+
+/// While something is building, reload the data every two seconds (with JavaScript),
+/// or the whole page every three (without: the refresh sits in a `noscript`).
+#[component]
+pub fn RefreshWhileBusy(busy: bool, #[prop(into)] refetch: Callback<()>) -> impl IntoView {
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| {
+        if busy {
+            set_timeout(move || refetch.run(()), std::time::Duration::from_secs(2));
+        }
+    });
+    // Given as inner HTML so that, with scripting on, the browser keeps it as inert text
+    // even when this is rendered on the client; a `meta` element created through the DOM
+    // would refresh the page.
+    busy.then(|| view! { <noscript inner_html=r#"<meta http-equiv="refresh" content="3">"#></noscript> })
+}

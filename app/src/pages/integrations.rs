@@ -10,7 +10,7 @@ use crate::api::integrations::{
     IntegrationDetail, ReleaseSummary, SetDefaultRelease, UpdateIntegration,
 };
 use crate::components::form::{field_error, TextField};
-use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
+use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
 
 fn param_id(name: &'static str) -> Memo<Option<i64>> {
@@ -189,19 +189,6 @@ pub fn StatusBadge(status: String) -> impl IntoView {
     }
     .to_owned();
     view! { <span class=format!("badge {status}") data-testid="release-status">{label}</span> }
-}
-
-/// While something is building, reload the data every two seconds (with JavaScript),
-/// or the whole page every three (without: the refresh sits in a `noscript`).
-#[component]
-fn RefreshWhileBusy(busy: bool, #[prop(into)] refetch: Callback<()>) -> impl IntoView {
-    // Effects run only in the browser, after hydration.
-    Effect::new(move |_| {
-        if busy {
-            set_timeout(move || refetch.run(()), std::time::Duration::from_secs(2));
-        }
-    });
-    busy.then(|| view! { <noscript><meta http-equiv="refresh" content="3"/></noscript> })
 }
 
 #[component]

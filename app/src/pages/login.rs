@@ -14,7 +14,8 @@ pub fn LoginPage() -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err);
     // Without JavaScript the page is reloaded after a failure; the email comes back
     // inside the error so that it is not lost.
-    let email = move || error().and_then(|e| e.kept("email")).unwrap_or_default();
+    let email = move || error().and_then(|e| e.kept("email")).or_else(|| query.read().get("email")).unwrap_or_default();
+    let welcome = move || query.read().get("welcome").is_some() && error().is_none();
     let pending = action.pending();
 
     view! {
@@ -26,6 +27,9 @@ pub fn LoginPage() -> impl IntoView {
                     "Integration Hub"
                 </p>
                 <h1>"Sign in"</h1>
+                {move || welcome().then(|| view! {
+                    <p class="notice success" role="status">"Your password is set. Sign in to continue."</p>
+                })}
                 <ActionForm action=action attr:class="form" attr:aria-describedby="login-error">
                     <input type="hidden" name="next" value=next/>
                     <div class="field">

@@ -7,3 +7,4 @@ pub mod login;
 pub mod not_found;
 pub mod settings;
 pub mod tenants;
+pub mod users;

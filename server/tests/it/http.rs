@@ -7,9 +7,9 @@ use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery";
 
-struct Hub {
-    router: Router,
-    _dir: tempfile::TempDir,
+pub struct Hub {
+    pub router: Router,
+    pub _dir: tempfile::TempDir,
 }
 
 /// The repository's own folders (connectors, samples).
@@ -38,14 +38,14 @@ async fn hub() -> Hub {
     Hub { router: prepared.router, _dir: dir }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
 }
 
 impl Hub {
-    async fn send(&self, req: Request<Body>) -> Answer {
+    pub async fn send(&self, req: Request<Body>) -> Answer {
         let resp = self.router.clone().oneshot(req).await.expect("answered");
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -53,7 +53,7 @@ impl Hub {
         Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
-    async fn call(&self, endpoint: &str, form: &str, cookie: Option<&str>) -> Answer {
+    pub async fn call(&self, endpoint: &str, form: &str, cookie: Option<&str>) -> Answer {
         let mut req = Request::post(format!("/api/{endpoint}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json");
@@ -63,7 +63,7 @@ impl Hub {
         self.send(req.body(Body::from(form.to_owned())).expect("request")).await
     }
 
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
         let mut req = Request::get(path);
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
@@ -72,7 +72,12 @@ impl Hub {
     }
 
     async fn sign_in(&self) -> String {
-        let a = self.call("login", "email=admin%40example.com&password=correct+horse+battery", None).await;
+        self.sign_in_as("admin%40example.com", "correct+horse+battery").await
+    }
+
+    /// Signs in with a form-encoded email and password; returns the cookie pair.
+    pub async fn sign_in_as(&self, email: &str, password: &str) -> String {
+        let a = self.call("login", &format!("email={email}&password={password}"), None).await;
         assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
         let cookie = a.headers.get(header::SET_COOKIE).expect("cookie").to_str().expect("ascii");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -106,6 +111,14 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("build_release", "integration_id=1"),
         ("set_default_release", "integration_id=1&release_id=1"),
         ("release", "id=1"),
+        ("organizations", ""),
+        ("add_user", "name=x&email=x%40example.com&organization_id=1"),
+        ("resend_invitation", "user_id=1"),
+        ("deactivate_user", "user_id=1"),
+        ("create_partner", "name=x"),
+        ("rename_partner", "id=1&name=x"),
+        ("sent_mail", ""),
+        ("change_password", "current_password=a&new_password=b&confirm=b"),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

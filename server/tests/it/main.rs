@@ -2,5 +2,6 @@
 //! binary's start-up failures.
 
 mod http;
+mod partners;
 mod samples;
 mod startup;

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod connectors;
 pub mod integrations;
+pub mod invitations;
+pub mod mail;
 pub mod orgs;
 pub mod releases;
 pub mod sessions;

@@ -80,3 +80,8 @@ pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Resu
 pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<u64> {
     sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(db).await.map(|r| r.rows_affected())
 }
+
+/// Ends every session of a user at once.
+pub async fn delete_for_user(db: impl SqliteExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(db).await.map(drop)
+}

@@ -88,21 +88,54 @@ pub struct UserListRow {
     pub id: i64,
     pub name: String,
     pub email: String,
+    pub organization_id: i64,
     pub organization_name: String,
+    pub organization_kind: String,
+    /// The delivery state of the newest mail to this user, if any.
+    pub mail_status: Option<String>,
+    pub mail_error: Option<String>,
     pub is_admin: bool,
     pub is_primary: bool,
     pub status: String,
     pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
-/// Every user with their organization's name, by name.
+/// Every user with their organization and their newest mail's state, by name.
 pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserListRow>> {
     sqlx::query_as(
-        "SELECT u.id, u.name, u.email, o.name AS organization_name, u.is_admin, u.is_primary, u.status,
-                u.last_sign_in_at
+        "SELECT u.id, u.name, u.email, o.id AS organization_id, o.name AS organization_name,
+                o.kind AS organization_kind, u.is_admin, u.is_primary, u.status, u.last_sign_in_at,
+                (SELECT m.status FROM mail_outbox m WHERE m.user_id = u.id ORDER BY m.id DESC LIMIT 1) AS mail_status,
+                (SELECT m.last_error FROM mail_outbox m WHERE m.user_id = u.id ORDER BY m.id DESC LIMIT 1) AS mail_error
          FROM users u JOIN organizations o ON o.id = u.organization_id
          ORDER BY u.name COLLATE NOCASE, u.id",
     )
     .fetch_all(db)
     .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct UserFullRow {
+    pub id: i64,
+    pub organization_id: i64,
+    pub name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub is_primary: bool,
+    pub status: String,
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<UserFullRow>> {
+    sqlx::query_as("SELECT id, organization_id, name, email, password_hash, is_primary, status FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn set_status(db: impl SqliteExecutor<'_>, id: i64, status: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET status = ? WHERE id = ?").bind(status).bind(id).execute(db).await.map(drop)
+}
+
+pub async fn set_password(db: impl SqliteExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?").bind(hash).bind(id).execute(db).await.map(drop)
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the backend against a real SQLite database.
 
+mod accounts;
 mod auth;
 mod builder;
 mod db;

@@ -115,3 +115,28 @@ test('a partner user sees only their organization and cannot reach company setti
   await expect(pat.getByRole('alert')).toHaveText('You do not have access to this.');
   await pat.context().close();
 });
+
+test('a user changes their own password', async ({ signedIn: page, jsEnabled, browser }, info) => {
+  const email = `cy-${info.project.name}@e2e.example.com`;
+  await addUser(page, jsEnabled, 'Cy Park', email);
+  const cy = await acceptInvitation(browser, jsEnabled, email, 'cy-first-password');
+  await hydrated(cy, jsEnabled);
+  await signIn(cy, email, 'cy-first-password');
+  await cy.getByRole('link', { name: 'Cy Park' }).click();
+  await expect(cy.getByRole('heading', { level: 1, name: 'Your account' })).toBeVisible();
+  await hydrated(cy, jsEnabled);
+  await cy.getByLabel('Current password').fill('not-my-password');
+  await cy.getByLabel('New password', { exact: true }).fill('cy-second-password');
+  await cy.getByLabel('New password again').fill('cy-second-password');
+  await cy.getByRole('button', { name: 'Change Password' }).click();
+  await expect(cy.locator('#current_password-error')).toHaveText('This is not your current password.');
+  await cy.getByLabel('Current password').fill('cy-first-password');
+  await cy.getByLabel('New password', { exact: true }).fill('cy-second-password');
+  await cy.getByLabel('New password again').fill('cy-second-password');
+  await cy.getByRole('button', { name: 'Change Password' }).click();
+  await expect(cy.getByText('Your password was changed.')).toBeVisible();
+  await cy.getByRole('button', { name: 'Sign out' }).click();
+  await expect(cy).toHaveURL(/\/login$/);
+  await signIn(cy, email, 'cy-second-password');
+  await cy.context().close();
+});

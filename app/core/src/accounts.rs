@@ -7,18 +7,13 @@ use crate::auth::hash_password;
 use crate::db::audit::{self, Actor};
 use crate::db::{invitations, mail, orgs, sessions, users, Db};
 use crate::domain::email::Email;
-use crate::domain::integration::FieldError;
 use crate::domain::user::{check_new_password, OrgKind};
 use crate::mail::Mailer;
 use crate::secrets::{random_token, token_hash};
-use crate::service::ServiceError;
+use crate::service::{invalid, is_unique_violation, ServiceError};
 
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
-
-fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(FieldError { field: field.to_owned(), message: message.into() })
-}
 
 /// What "Add New User" sends.
 #[derive(Clone, Debug)]
@@ -95,9 +90,7 @@ pub async fn add_user(
     };
     let id = match users::insert(&mut *tx, &new, now).await {
         Ok(id) => id,
-        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-            return Err(invalid("email", "A user with this email already exists."))
-        }
+        Err(e) if is_unique_violation(&e) => return Err(invalid("email", "A user with this email already exists.")),
         Err(e) => return Err(e.into()),
     };
     invite(&mut tx, id, name, email.as_str(), public_url, now).await?;
@@ -243,16 +236,14 @@ fn check_org_name(name: &str) -> Result<&str, ServiceError> {
     Ok(name)
 }
 
-fn org_name_taken(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| d.is_unique_violation())
-}
-
 pub async fn create_partner(db: &Db, actor: &Actor, name: &str, now: DateTime<Utc>) -> Result<i64, ServiceError> {
     let name = check_org_name(name)?;
     let mut tx = db.pool().begin().await?;
     let id = match orgs::insert(&mut *tx, name, OrgKind::Partner, now).await {
         Ok(id) => id,
-        Err(e) if org_name_taken(&e) => return Err(invalid("name", "An organization with this name already exists.")),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(invalid("name", "An organization with this name already exists."))
+        }
         Err(e) => return Err(e.into()),
     };
     record(&mut tx, actor, "created", "partner", id, serde_json::json!({ "name": name }), now).await?;
@@ -275,7 +266,9 @@ pub async fn rename_partner(
     let mut tx = db.pool().begin().await?;
     match orgs::rename(&mut *tx, id, name).await {
         Ok(_) => {}
-        Err(e) if org_name_taken(&e) => return Err(invalid("name", "An organization with this name already exists.")),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(invalid("name", "An organization with this name already exists."))
+        }
         Err(e) => return Err(e.into()),
     }
     record(&mut tx, actor, "renamed", "partner", id, serde_json::json!({ "from": org.name, "to": name }), now).await?;

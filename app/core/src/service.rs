@@ -20,7 +20,7 @@ pub enum ServiceError {
     Db(#[from] DbError),
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::Invalid(FieldError { field: field.to_owned(), message: message.into() })
 }
 
@@ -34,7 +34,8 @@ async fn check_input(db: &Db, input: IntegrationInput) -> Result<IntegrationInpu
     Ok(input)
 }
 
-fn name_taken(e: &DbError) -> bool {
+/// True when a write broke a UNIQUE constraint (a name or email already taken).
+pub fn is_unique_violation(e: &DbError) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
@@ -49,7 +50,9 @@ pub async fn create_integration(
     let mut tx = db.pool().begin().await?;
     let id = match integrations::insert(&mut tx, organization_id, &input, now).await {
         Ok(id) => id,
-        Err(e) if name_taken(&e) => return Err(invalid("name", "An integration with this name already exists.")),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(invalid("name", "An integration with this name already exists."))
+        }
         Err(e) => return Err(e.into()),
     };
     let entry = audit::Entry {
@@ -76,7 +79,9 @@ pub async fn update_integration(
     match integrations::update(&mut tx, id, &input, now).await {
         Ok(true) => {}
         Ok(false) => return Err(ServiceError::NotFound),
-        Err(e) if name_taken(&e) => return Err(invalid("name", "An integration with this name already exists.")),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(invalid("name", "An integration with this name already exists."))
+        }
         Err(e) => return Err(e.into()),
     }
     let entry = audit::Entry {

@@ -111,6 +111,8 @@ test('a partner user sees only their organization and cannot reach company setti
   await expect(pat.getByRole('heading', { level: 1, name: 'Integrations' })).toBeVisible();
   await expect(pat.getByText('No integrations yet')).toBeVisible();
   await expect(pat.getByText('Counter Sync')).toHaveCount(0);
+  // Company settings are not offered to a partner, and refused if reached directly.
+  await expect(pat.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toHaveCount(0);
   await pat.goto('/settings/users');
   await expect(pat.getByRole('alert')).toHaveText('You do not have access to this.');
   await pat.context().close();

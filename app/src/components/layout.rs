@@ -26,14 +26,25 @@ pub fn ConsoleLayout() -> impl IntoView {
                         <li><A href="/connectors">"Connectors"</A></li>
                         <li><A href="/activity">"Activity"</A></li>
                     </ul>
-                    <p class="nav-heading" id="nav-settings">"Settings"</p>
-                    <ul class="nav-list" aria-labelledby="nav-settings">
-                        <li><A href="/settings/company">"Company"</A></li>
-                        <li><A href="/settings/users">"Users"</A></li>
-                        <li><A href="/settings/partners">"Partners"</A></li>
-                        <li><A href="/settings/mail">"Sent mail"</A></li>
-                        <li><A href="/settings/marketplace">"Marketplace"</A></li>
-                    </ul>
+                    // Settings belong to the company: partner users are not shown them (the
+                    // server functions refuse them anyway).
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match user.await {
+                                Ok(u) if !u.is_partner => view! {
+                                <p class="nav-heading" id="nav-settings">"Settings"</p>
+                                <ul class="nav-list" aria-labelledby="nav-settings">
+                                    <li><A href="/settings/company">"Company"</A></li>
+                                    <li><A href="/settings/users">"Users"</A></li>
+                                    <li><A href="/settings/partners">"Partners"</A></li>
+                                    <li><A href="/settings/mail">"Sent mail"</A></li>
+                                    <li><A href="/settings/marketplace">"Marketplace"</A></li>
+                                </ul>
+                                }.into_any(),
+                                _ => ().into_any(),
+                            }
+                        })}
+                    </Suspense>
                 </nav>
             </aside>
             <div class="main-column">

@@ -49,9 +49,8 @@ pub async fn seed(
         let manifest =
             Manifest::parse(&read("PANDIUM.yaml")?).map_err(|e| format!("{}/PANDIUM.yaml: {e}", dir.display()))?;
         let slug = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let repo = data_dir.join("samples").join(&slug);
+        let repo = std::path::absolute(data_dir.join("samples").join(&slug)).map_err(|e| e.to_string())?;
         make_repository(&dir, &repo).await?;
-        let repo = std::fs::canonicalize(&repo).unwrap_or(repo);
         let input = IntegrationInput {
             name: info.name.clone(),
             description: info.description,

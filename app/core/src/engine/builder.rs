@@ -34,6 +34,9 @@ fn failure(commit: Option<&str>, message: impl Into<String>) -> Failure {
 
 impl Builder {
     pub fn new(db: Db, data_dir: &Path, build_limit: Duration) -> Self {
+        // Absolute, because git and the build command run in other directories: a
+        // relative data directory would point somewhere else for them.
+        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()) }
     }
 

@@ -37,7 +37,9 @@ pub async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 
 /// Clones `repository` (a URL or a local path) into `dest`, without checking out.
 pub async fn clone(repository: &str, dest: &Path) -> Result<(), String> {
-    let parent = dest.parent().unwrap_or(Path::new("."));
+    // git runs in the parent directory, so a relative `dest` would be resolved twice.
+    let dest = std::path::absolute(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let parent = dest.parent().unwrap_or(Path::new("/"));
     let dest = dest.to_string_lossy();
     git(parent, &["clone", "--quiet", "--no-checkout", "--", repository, &dest]).await.map(drop)
 }

@@ -224,3 +224,23 @@ async fn a_build_cut_short_by_a_stop_is_failed_on_the_next_start() {
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
     assert_eq!(r.status, "failed");
 }
+
+/// Regression: with a relative data directory (the default `./data`), git resolved the
+/// clone's destination against its own working directory and every build failed.
+#[tokio::test]
+async fn a_relative_data_directory_still_builds() {
+    let hub = hub(Duration::from_secs(60)).await;
+    commit(hub.repo.path(), GOOD);
+    // A directory under the test's working directory, named relatively.
+    let data = tempfile::Builder::new().prefix("relative-data-").tempdir_in(".").expect("tempdir");
+    let relative = std::path::PathBuf::from(data.path().file_name().expect("name"));
+    assert!(relative.is_relative());
+    let builder = Builder::new(hub.db.clone(), &relative, Duration::from_secs(60));
+    let integration = hub.integration(&hub.repo_path()).await;
+    let id =
+        service::build_release(&hub.db, &builder, &Actor::System, integration, None, Utc::now()).await.expect("queued");
+    builder.run_until_idle().await.expect("built");
+    let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
+    assert_eq!(r.status, "succeeded", "{:?}", r.error);
+    assert!(data.path().join("releases").join(id.to_string()).join("built.txt").exists());
+}

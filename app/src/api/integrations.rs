@@ -89,7 +89,6 @@ pub struct IntegrationForm {
 
 #[cfg(feature = "ssr")]
 mod server {
-    use chrono::Utc;
     use hub_core::auth::SessionUser;
     use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
     use hub_core::domain::manifest::Manifest;
@@ -147,10 +146,6 @@ mod server {
 
     pub async fn latest(integration_id: i64) -> Result<Option<i64>, AppError> {
         releases::latest_succeeded(state()?.db.pool(), integration_id).await.map_err(internal)
-    }
-
-    pub fn now() -> chrono::DateTime<Utc> {
-        Utc::now()
     }
 }
 
@@ -261,10 +256,15 @@ pub async fn create_integration(input: IntegrationInput) -> Result<(), AppError>
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
     let keep = kept(&input);
-    let id =
-        hub_core::service::create_integration(&state()?.db, &user.actor(), user.organization_id, input, server::now())
-            .await
-            .map_err(|e| server::service_error(e, keep))?;
+    let id = hub_core::service::create_integration(
+        &state()?.db,
+        &user.actor(),
+        user.organization_id,
+        input,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| server::service_error(e, keep))?;
     leptos_axum::redirect(&format!("/integrations/{id}"));
     Ok(())
 }
@@ -275,7 +275,7 @@ pub async fn update_integration(id: i64, input: IntegrationInput) -> Result<(), 
     let user = require_user().await?;
     server::visible(&user, id).await?;
     let keep = kept(&input);
-    hub_core::service::update_integration(&state()?.db, &user.actor(), id, input, server::now())
+    hub_core::service::update_integration(&state()?.db, &user.actor(), id, input, chrono::Utc::now())
         .await
         .map_err(|e| server::service_error(e, keep))?;
     leptos_axum::redirect(&format!("/integrations/{id}"));
@@ -296,7 +296,7 @@ pub async fn build_release(integration_id: i64, git_ref: Option<String>) -> Resu
         &user.actor(),
         integration_id,
         git_ref.as_deref(),
-        server::now(),
+        chrono::Utc::now(),
     )
     .await
     .map_err(|e| server::service_error(e, keep))
@@ -307,7 +307,7 @@ pub async fn set_default_release(integration_id: i64, release_id: i64) -> Result
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
     server::visible(&user, integration_id).await?;
-    hub_core::service::set_default_release(&state()?.db, &user.actor(), integration_id, release_id, server::now())
+    hub_core::service::set_default_release(&state()?.db, &user.actor(), integration_id, release_id, chrono::Utc::now())
         .await
         .map_err(|e| server::service_error(e, Vec::new()))
 }

@@ -282,7 +282,6 @@ pub fn SentMailPage() -> impl IntoView {
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = Signal::derive(move || change.value().get().and_then(Result::err));
-    let empty = Signal::derive(String::new);
     view! {
         <PageHeader title="Your account" lead="Change the password you sign in with."/>
         {outcome(move || change.value().get(), "password", "Your password was changed.")}
@@ -290,7 +289,7 @@ pub fn AccountPage() -> impl IntoView {
             <PasswordField name="current_password" label="Current password" autocomplete="current-password" error=field_error(error, "current_password")/>
             <PasswordField name="new_password" label="New password" autocomplete="new-password" error=field_error(error, "new_password")/>
             <PasswordField name="confirm" label="New password again" autocomplete="new-password" error=field_error(error, "confirm")/>
-            <p class="hint-text">"At least 10 characters."{move || empty.get()}</p>
+            <p class="hint-text">"At least 10 characters."</p>
             <div class="form-actions"><button type="submit" class="btn primary">"Change Password"</button></div>
         </ActionForm>
     }

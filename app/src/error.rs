@@ -21,6 +21,9 @@ pub enum AppError {
         message: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         kept: Vec<(String, String)>,
+        /// Further broken fields of the same form, as (field, message).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        more: Vec<(String, String)>,
     },
     #[error("{0}")]
     Conflict(String),
@@ -33,13 +36,14 @@ pub enum AppError {
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation { field: field.to_owned(), message: message.into(), kept: Vec::new() }
+        Self::Validation { field: field.to_owned(), message: message.into(), kept: Vec::new(), more: Vec::new() }
     }
 
     /// The message for `field`, when this error is about it.
     pub fn field_message(&self, field: &str) -> Option<String> {
         match self {
             Self::Validation { field: f, message, .. } if f == field => Some(message.clone()),
+            Self::Validation { more, .. } => more.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone()),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! The console: the HTML shell, the routes, the pages and the server functions.
 
 pub mod api;
+pub mod browser;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -64,6 +65,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("releases/:id") view=integrations::ReleasePage ssr=SsrMode::Async/>
                     <Route path=path!("connectors") view=connectors::ConnectorsPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants") view=tenants::TenantsPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/new") view=tenants::NewTenantPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id") view=tenants::TenantPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/setup") view=tenants::SetupRedirect ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/setup/:step") view=tenants::SetupPage ssr=SsrMode::Async/>
                     <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>
                     <Route path=path!("settings/company") view=settings::CompanyPage ssr=SsrMode::Async/>

@@ -32,7 +32,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let dir = &config.data_dir;
     fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     check_writable(dir)?;
-    let (_key, key_source) = SecretKey::load_or_create(config.secret_key.as_deref(), dir)
+    let (key, key_source) = SecretKey::load_or_create(config.secret_key.as_deref(), dir)
         .map_err(|e| anyhow::anyhow!("HUB_SECRET_KEY or {}: {e}", dir.join(hub_core::secrets::KEY_FILE).display()))?;
     let db_path = dir.join(DB_FILE);
     let db = Db::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
@@ -82,6 +82,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         builder,
         mailer,
         connectors: Arc::new(registry),
+        key: Arc::new(key),
         public_url: config.public_url.clone(),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })

@@ -8,10 +8,15 @@ use crate::db::{connectors, integrations, releases, Db, DbError};
 use crate::domain::integration::{check_git_ref, FieldError, IntegrationInput};
 use crate::engine::builder::Builder;
 
+pub mod tenants;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{}: {}", .0.field, .0.message)]
     Invalid(FieldError),
+    /// Several fields of one form broke their rules (a configuration form).
+    #[error("{} fields are invalid", .0.len())]
+    InvalidFields(Vec<FieldError>),
     #[error("not found")]
     NotFound,
     #[error("{0}")]

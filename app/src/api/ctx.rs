@@ -14,6 +14,7 @@ use hub_core::db::Db;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
 use hub_core::mail::Mailer;
+use hub_core::secrets::SecretKey;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub builder: Builder,
     pub mailer: Mailer,
     pub connectors: Arc<Registry>,
+    /// Seals credentials at rest.
+    pub key: Arc<SecretKey>,
     /// The address users reach the hub at, for links in mail.
     pub public_url: String,
 }
@@ -127,7 +130,15 @@ pub async fn require_admin() -> Result<SessionUser, AppError> {
 pub fn service_error(e: hub_core::service::ServiceError, kept: Vec<(String, String)>) -> AppError {
     use hub_core::service::ServiceError;
     match e {
-        ServiceError::Invalid(f) => fail(AppError::Validation { field: f.field, message: f.message, kept }),
+        ServiceError::Invalid(f) => {
+            fail(AppError::Validation { field: f.field, message: f.message, kept, more: Vec::new() })
+        }
+        ServiceError::InvalidFields(mut errors) if !errors.is_empty() => {
+            let first = errors.remove(0);
+            let more = errors.into_iter().map(|e| (e.field, e.message)).collect();
+            fail(AppError::Validation { field: first.field, message: first.message, kept, more })
+        }
+        ServiceError::InvalidFields(_) => fail(AppError::validation("form", "The form has errors.")),
         ServiceError::NotFound => fail(AppError::NotFound),
         ServiceError::Conflict(m) => fail(AppError::Conflict(m)),
         ServiceError::Db(e) => internal(e),

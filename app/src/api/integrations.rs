@@ -88,7 +88,7 @@ pub struct IntegrationForm {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use hub_core::auth::SessionUser;
     use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
     use hub_core::domain::manifest::Manifest;

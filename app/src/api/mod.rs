@@ -6,6 +6,7 @@ pub mod connectors;
 pub mod integrations;
 pub mod session;
 pub mod settings;
+pub mod tenants;
 pub mod users;
 
 #[cfg(feature = "ssr")]

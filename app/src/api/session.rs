@@ -36,6 +36,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             field: field.to_owned(),
             message,
             kept: vec![("email".to_owned(), email.trim().to_owned())],
+            more: Vec::new(),
         })
     };
     if email.trim().is_empty() {

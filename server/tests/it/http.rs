@@ -119,6 +119,14 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("rename_partner", "id=1&name=x"),
         ("sent_mail", ""),
         ("change_password", "current_password=a&new_password=b&confirm=b"),
+        ("tenants", "query%5Bq%5D=&query%5Bsort%5D=name&query%5Bpage%5D=1"),
+        ("tenant", "id=1"),
+        ("new_tenant_form", "integration_id=1"),
+        ("create_tenant", "integration_id=1&input%5Bname%5D=x"),
+        ("save_tenant_credentials", "tenant_id=1&connector=stripe&fields%5Bapi_key%5D=x"),
+        ("finish_tenant_credentials", "tenant_id=1"),
+        ("save_tenant_configs", "tenant_id=1"),
+        ("save_tenant_schedule", "tenant_id=1&input%5Bkind%5D=simple&paused=true"),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

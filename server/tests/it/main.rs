@@ -5,3 +5,4 @@ mod http;
 mod partners;
 mod samples;
 mod startup;
+mod tenants;

@@ -1,10 +1,14 @@
-//! Tenants: one customer's installed instance of an integration.
+//! Tenants (one customer's installed instance of an integration) and their
+//! connections (tenant × connector).
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+
+use crate::domain::release::ReleaseChoice;
+use crate::domain::tenant::{ListQuery, SetupStep, SortOrder, Source, StateFilter, PAGE_SIZE};
 
 #[derive(Debug, FromRow)]
-pub struct TenantListRow {
+pub struct TenantBriefRow {
     pub id: i64,
     pub name: String,
     pub release_choice: String,
@@ -17,7 +21,7 @@ pub struct TenantListRow {
 pub async fn list_for_integration(
     db: impl SqliteExecutor<'_>,
     integration_id: i64,
-) -> sqlx::Result<Vec<TenantListRow>> {
+) -> sqlx::Result<Vec<TenantBriefRow>> {
     sqlx::query_as(
         "SELECT t.id, t.name, t.release_choice, r.name AS release_name, t.paused, t.created_at
          FROM tenants t LEFT JOIN releases r ON r.id = t.release_id
@@ -27,4 +31,307 @@ pub async fn list_for_integration(
     .bind(integration_id)
     .fetch_all(db)
     .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct TenantRow {
+    pub id: i64,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub organization_id: i64,
+    pub name: String,
+    pub release_choice: String,
+    pub release_id: Option<i64>,
+    pub configs: String,
+    pub dynamic_options: String,
+    pub schedule_kind: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub paused: bool,
+    pub archived: bool,
+    pub source: String,
+    pub setup_step: String,
+    pub draft: Option<String>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub last_run_phase: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TenantRow {
+    pub fn choice(&self) -> Option<ReleaseChoice> {
+        ReleaseChoice::from_parts(&self.release_choice, self.release_id)
+    }
+
+    pub fn step(&self) -> SetupStep {
+        SetupStep::parse(&self.setup_step).unwrap_or(SetupStep::Done)
+    }
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TenantRow>> {
+    sqlx::query_as(
+        "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name, t.release_choice,
+                t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone, t.paused,
+                t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
+                t.created_at, t.updated_at
+         FROM tenants t JOIN integrations i ON i.id = t.integration_id
+         WHERE t.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub struct NewTenant<'a> {
+    pub integration_id: i64,
+    pub name: &'a str,
+    pub choice: ReleaseChoice,
+    pub configs: &'a str,
+    pub source: Source,
+    pub setup_step: SetupStep,
+    pub created_by: Option<i64>,
+}
+
+/// A new tenant, paused and on the daily preset until its schedule is saved.
+pub async fn insert(db: impl SqliteExecutor<'_>, t: &NewTenant<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO tenants (integration_id, name, release_choice, release_id, configs, source, setup_step,
+                              created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(t.integration_id)
+    .bind(t.name)
+    .bind(t.choice.kind())
+    .bind(t.choice.release_id())
+    .bind(t.configs)
+    .bind(t.source.as_str())
+    .bind(t.setup_step.as_str())
+    .bind(t.created_by)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn set_step(db: impl SqliteExecutor<'_>, id: i64, step: SetupStep, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tenants SET setup_step = ?, updated_at = ? WHERE id = ?")
+        .bind(step.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// What the admin last typed into a step that failed (`None` clears it).
+pub async fn set_draft(db: impl SqliteExecutor<'_>, id: i64, draft: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tenants SET draft = ? WHERE id = ?").bind(draft).bind(id).execute(db).await.map(drop)
+}
+
+pub async fn set_configs(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    configs: &str,
+    step: SetupStep,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tenants SET configs = ?, setup_step = ?, draft = NULL, updated_at = ? WHERE id = ?")
+        .bind(configs)
+        .bind(step.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub struct ScheduleUpdate<'a> {
+    pub kind: &'a str,
+    pub schedule: &'a str,
+    pub timezone: &'a str,
+    pub paused: bool,
+    /// `None` while paused.
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub step: SetupStep,
+}
+
+pub async fn set_schedule(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    s: &ScheduleUpdate<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tenants SET schedule_kind = ?, schedule = ?, timezone = ?, paused = ?, next_fire_at = ?,
+                setup_step = ?, draft = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(s.kind)
+    .bind(s.schedule)
+    .bind(s.timezone)
+    .bind(s.paused)
+    .bind(s.next_fire_at)
+    .bind(s.step.as_str())
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+#[derive(Debug, FromRow)]
+pub struct ConnectionRow {
+    pub connector_name: String,
+    pub display_name: String,
+    pub auth: String,
+    pub definition: String,
+    pub info: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_changed_at: DateTime<Utc>,
+    pub magic_token: String,
+    pub credentials: Option<Vec<u8>>,
+}
+
+/// The connections of a tenant, in the integration's connector order.
+pub async fn connections(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<Vec<ConnectionRow>> {
+    sqlx::query_as(
+        "SELECT c.connector_name, k.display_name, k.auth, k.definition, k.info, c.status, c.status_reason,
+                c.status_changed_at, c.magic_token, c.credentials
+         FROM connections c
+         JOIN tenants t ON t.id = c.tenant_id
+         JOIN connectors k ON k.name = c.connector_name
+         LEFT JOIN integration_connectors ic ON ic.integration_id = t.integration_id AND ic.connector_name = c.connector_name
+         WHERE c.tenant_id = ?
+         ORDER BY ic.position, c.connector_name",
+    )
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A tenant's connection to one connector, disconnected, with its magic link token.
+pub async fn insert_connection(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+    magic_token: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO connections (tenant_id, connector_name, status, status_changed_at, magic_token)
+         VALUES (?, ?, 'disconnected', ?, ?)",
+    )
+    .bind(tenant_id)
+    .bind(connector)
+    .bind(now)
+    .bind(magic_token)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Stores sealed credentials and marks the connection connected.
+pub async fn connect(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+    sealed: &[u8],
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE connections SET credentials = ?, status = 'connected', status_reason = NULL, status_changed_at = ?
+         WHERE tenant_id = ? AND connector_name = ?",
+    )
+    .bind(sealed)
+    .bind(now)
+    .bind(tenant_id)
+    .bind(connector)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// One row of the tenants list.
+#[derive(Debug, FromRow)]
+pub struct TenantListRow {
+    pub id: i64,
+    pub name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub release_choice: String,
+    pub release_name: Option<String>,
+    pub schedule_kind: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub paused: bool,
+    pub setup_step: String,
+    pub source: String,
+    pub last_run_phase: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub disconnected: i64,
+}
+
+/// The phases that count as a failed run.
+const FAILED: &str = "t.last_run_phase LIKE 'failed%'";
+
+fn filters<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a ListQuery, organization: Option<i64>) {
+    b.push(" WHERE t.archived = 0");
+    if let Some(org) = organization {
+        b.push(" AND t.integration_id IN (SELECT id FROM integrations WHERE organization_id = ")
+            .push_bind(org)
+            .push(")");
+    }
+    if let Some(i) = q.integration {
+        b.push(" AND t.integration_id = ").push_bind(i);
+    }
+    if !q.q.is_empty() {
+        // `instr` is a plain substring test: no LIKE wildcards to escape.
+        b.push(" AND instr(t.name, ").push_bind(q.q.to_lowercase()).push(") > 0");
+    }
+    match q.state {
+        Some(StateFilter::Paused) => b.push(" AND t.paused = 1"),
+        Some(StateFilter::Running) => b.push(" AND t.paused = 0"),
+        Some(StateFilter::NotConnected) => {
+            b.push(" AND EXISTS (SELECT 1 FROM connections c WHERE c.tenant_id = t.id AND c.status <> 'connected')")
+        }
+        Some(StateFilter::LastRunFailed) => b.push(" AND ").push(FAILED),
+        Some(StateFilter::Unfinished) => b.push(" AND t.setup_step <> 'done'"),
+        None => b,
+    };
+}
+
+/// One page of the tenants list (only `organization`'s when given), and how many
+/// tenants match in all.
+pub async fn list(
+    db: &sqlx::SqlitePool,
+    q: &ListQuery,
+    organization: Option<i64>,
+) -> sqlx::Result<(Vec<TenantListRow>, i64)> {
+    let mut count = QueryBuilder::new("SELECT count(*) FROM tenants t");
+    filters(&mut count, q, organization);
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+
+    let mut b = QueryBuilder::new(
+        "SELECT t.id, t.name, t.integration_id, i.name AS integration_name, t.release_choice,
+                r.name AS release_name, t.schedule_kind, t.schedule, t.timezone, t.paused, t.setup_step, t.source,
+                t.last_run_phase, t.last_run_at, t.next_fire_at,
+                (SELECT count(*) FROM connections c WHERE c.tenant_id = t.id AND c.status <> 'connected') AS disconnected
+         FROM tenants t
+         JOIN integrations i ON i.id = t.integration_id
+         LEFT JOIN releases r ON r.id = t.release_id",
+    );
+    filters(&mut b, q, organization);
+    b.push(match q.sort {
+        SortOrder::Name => " ORDER BY t.name, t.id",
+        SortOrder::NameDesc => " ORDER BY t.name DESC, t.id DESC",
+        SortOrder::Integration => " ORDER BY t.integration_id, t.name",
+        SortOrder::Newest => " ORDER BY t.id DESC",
+        SortOrder::LastRun => " ORDER BY t.last_run_at IS NULL, t.last_run_at DESC, t.id",
+    });
+    b.push(" LIMIT ").push_bind(PAGE_SIZE).push(" OFFSET ").push_bind((q.page.max(1) - 1) * PAGE_SIZE);
+    let rows = b.build_query_as().fetch_all(db).await?;
+    Ok((rows, total))
 }

@@ -2,10 +2,12 @@
 
 pub mod connector;
 pub mod email;
+pub mod form;
 pub mod integration;
 pub mod manifest;
 pub mod release;
 pub mod schedule;
+pub mod tenant;
 pub mod throttle;
 pub mod user;
 pub mod yaml;

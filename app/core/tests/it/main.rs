@@ -4,4 +4,5 @@ mod accounts;
 mod auth;
 mod builder;
 mod db;
+mod form;
 mod manifest;

@@ -1,0 +1,482 @@
+//! Tenants: the name rules, the release choice as typed, the sync schedule as typed,
+//! and what an unfinished tenant still lacks. The browser and the server check them
+//! with this same code.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::integration::FieldError;
+use super::release::ReleaseChoice;
+use super::schedule::{parse_time_zone, CronExpr, Preset};
+
+/// The longest tenant name.
+pub const NAME_MAX: usize = 63;
+
+/// DOMAIN.md's rules: at most 63 characters; lowercase letters, digits and `-`, not
+/// at either end.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let count = name.chars().count();
+    if name.is_empty() {
+        return Err("Give the tenant a name.".to_owned());
+    }
+    if count > NAME_MAX {
+        return Err(format!("At most {NAME_MAX} characters; this has {count}."));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Err(format!("Use lowercase letters, digits and '-' only; {c:?} is not allowed."));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("A name cannot start or end with '-'.".to_owned());
+    }
+    Ok(())
+}
+
+/// Where a tenant came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Hub,
+    Marketplace,
+    Api,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hub => "hub",
+            Self::Marketplace => "marketplace",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// Step 1 of the creation flow, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewTenantInput {
+    pub name: String,
+    /// `specific` or `channel`.
+    pub release_mode: String,
+    /// The release id, for `specific`.
+    pub release_id: String,
+    /// `default` or `latest`, for `channel`.
+    pub channel: String,
+}
+
+impl NewTenantInput {
+    /// The trimmed name and the release choice, or the first broken rule.
+    pub fn validate(&self) -> Result<(String, ReleaseChoice), FieldError> {
+        let name = self.name.trim().to_owned();
+        check_name(&name).map_err(|m| field("name", m))?;
+        let choice = match self.release_mode.as_str() {
+            "specific" => match self.release_id.trim().parse::<i64>() {
+                Ok(id) => ReleaseChoice::Specific(id),
+                Err(_) => return Err(field("release_id", "Choose a release.")),
+            },
+            "channel" | "" => match self.channel.as_str() {
+                "default" | "" => ReleaseChoice::Default,
+                "latest" => ReleaseChoice::Latest,
+                other => {
+                    return Err(field("channel", format!("{other:?} is not a channel; choose Default or Latest.")))
+                }
+            },
+            other => return Err(field("release_mode", format!("{other:?} is not a release choice."))),
+        };
+        Ok((name, choice))
+    }
+
+    /// The form's values as text, to show them again after a failed plain POST.
+    pub fn kept(&self) -> Vec<(String, String)> {
+        vec![
+            ("name".into(), self.name.clone()),
+            ("release_mode".into(), self.release_mode.clone()),
+            ("release_id".into(), self.release_id.clone()),
+            ("channel".into(), self.channel.clone()),
+        ]
+    }
+}
+
+fn field(name: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: name.to_owned(), message: message.into() }
+}
+
+/// A tenant's sync schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Schedule {
+    Preset(Preset),
+    Cron { expr: CronExpr, tz: Tz },
+}
+
+/// The schedule form as typed: simple (a preset) or advanced (cron and time zone).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScheduleInput {
+    /// `simple` or `advanced`.
+    pub kind: String,
+    pub preset: String,
+    pub cron: String,
+    pub timezone: String,
+}
+
+impl ScheduleInput {
+    pub fn parse(&self) -> Result<Schedule, FieldError> {
+        match self.kind.as_str() {
+            "advanced" => {
+                let expr = CronExpr::parse(&self.cron).map_err(|e| field("cron", e.0))?;
+                let tz_name = if self.timezone.trim().is_empty() { "UTC" } else { self.timezone.trim() };
+                let tz = parse_time_zone(tz_name).map_err(|e| field("timezone", e.0))?;
+                Ok(Schedule::Cron { expr, tz })
+            }
+            "simple" | "" => Preset::parse(&self.preset)
+                .map(Schedule::Preset)
+                .ok_or_else(|| field("preset", "Choose how often the tenant syncs.")),
+            other => Err(field("kind", format!("{other:?} is not a schedule type."))),
+        }
+    }
+
+    /// The form's values as text, to show them again after a failed plain POST.
+    pub fn kept(&self) -> Vec<(String, String)> {
+        vec![
+            ("kind".into(), self.kind.clone()),
+            ("preset".into(), self.preset.clone()),
+            ("cron".into(), self.cron.clone()),
+            ("timezone".into(), self.timezone.clone()),
+        ]
+    }
+}
+
+impl Schedule {
+    /// From the three columns that store it.
+    pub fn from_parts(kind: &str, schedule: &str, timezone: &str) -> Option<Self> {
+        match kind {
+            "preset" => Preset::parse(schedule).map(Self::Preset),
+            "cron" => Some(Self::Cron { expr: CronExpr::parse(schedule).ok()?, tz: parse_time_zone(timezone).ok()? }),
+            _ => None,
+        }
+    }
+
+    /// The (kind, schedule, timezone) columns.
+    pub fn to_parts(&self) -> (&'static str, String, String) {
+        match self {
+            Self::Preset(p) => ("preset", p.as_str().to_owned(), "UTC".to_owned()),
+            Self::Cron { expr, tz } => ("cron", expr.to_string(), tz.name().to_owned()),
+        }
+    }
+
+    /// As the form shows it.
+    pub fn to_input(&self) -> ScheduleInput {
+        match self {
+            Self::Preset(p) => ScheduleInput {
+                kind: "simple".into(),
+                preset: p.as_str().into(),
+                cron: String::new(),
+                timezone: "UTC".into(),
+            },
+            Self::Cron { expr, tz } => ScheduleInput {
+                kind: "advanced".into(),
+                preset: Preset::Daily.as_str().into(),
+                cron: expr.to_string(),
+                timezone: tz.name().into(),
+            },
+        }
+    }
+
+    /// In plain words: "Every hour", "At 09:30, on Monday through Friday (Europe/Berlin)".
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Preset(p) => p.label().to_owned(),
+            Self::Cron { expr, tz } => format!("{} ({})", expr.describe(), tz.name()),
+        }
+    }
+
+    /// The first fire time strictly after `after`. Presets are spread by the tenant's
+    /// id so that many tenants on one preset do not all start at the same instant;
+    /// cron expressions fire exactly when they say.
+    pub fn next_after(&self, after: DateTime<Utc>, tenant_id: i64) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Preset(p) => Some(p.next_after(after, spread(tenant_id, p.interval()))),
+            Self::Cron { expr, tz } => expr.next_after(after, *tz),
+        }
+    }
+}
+
+/// A stable offset within `interval` for a tenant: the id scrambled (a 64-bit mix) so
+/// that consecutive ids land far apart, in whole seconds.
+fn spread(tenant_id: i64, interval: Duration) -> Duration {
+    let mut x = tenant_id as u64;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    let secs = interval.num_seconds().max(1) as u64;
+    Duration::seconds((x % secs) as i64)
+}
+
+/// The steps of the creation flow after Create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetupStep {
+    Credentials,
+    Configuration,
+    Schedule,
+    Done,
+}
+
+impl SetupStep {
+    pub const FLOW: [Self; 3] = [Self::Credentials, Self::Configuration, Self::Schedule];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credentials => "credentials",
+            Self::Configuration => "configuration",
+            Self::Schedule => "schedule",
+            Self::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Credentials, Self::Configuration, Self::Schedule, Self::Done].into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Credentials => "Credentials",
+            Self::Configuration => "Configuration",
+            Self::Schedule => "Sync schedule",
+            Self::Done => "Done",
+        }
+    }
+
+    /// The step after this one.
+    pub fn next(self) -> Self {
+        match self {
+            Self::Credentials => Self::Configuration,
+            Self::Configuration => Self::Schedule,
+            Self::Schedule | Self::Done => Self::Done,
+        }
+    }
+
+    /// Later steps never move a tenant back: the furthest of the two.
+    pub fn furthest(self, other: Self) -> Self {
+        let rank = |s: Self| match s {
+            Self::Credentials => 0,
+            Self::Configuration => 1,
+            Self::Schedule => 2,
+            Self::Done => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rules() {
+        for ok in ["a", "acme-slack", "x1", &"a".repeat(63)] {
+            assert_eq!(check_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "Acme", "a_b", "a b", "ä", &"a".repeat(64)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_name(&"a".repeat(64)), Err("At most 63 characters; this has 64.".to_owned()));
+    }
+
+    #[test]
+    fn step_one_reads_the_release_choice() {
+        let input = |mode: &str, id: &str, channel: &str| NewTenantInput {
+            name: " acme ".into(),
+            release_mode: mode.into(),
+            release_id: id.into(),
+            channel: channel.into(),
+        };
+        assert_eq!(input("specific", "4", "").validate(), Ok(("acme".into(), ReleaseChoice::Specific(4))));
+        assert_eq!(input("channel", "", "latest").validate(), Ok(("acme".into(), ReleaseChoice::Latest)));
+        assert_eq!(input("channel", "", "default").validate(), Ok(("acme".into(), ReleaseChoice::Default)));
+        assert_eq!(input("specific", "", "").validate().unwrap_err().field, "release_id");
+        assert_eq!(input("channel", "", "beta").validate().unwrap_err().field, "channel");
+    }
+
+    #[test]
+    fn schedules_round_trip_through_their_columns() {
+        let simple = ScheduleInput { kind: "simple".into(), preset: "hourly".into(), ..Default::default() };
+        let s = simple.parse().expect("valid");
+        let (k, v, tz) = s.to_parts();
+        assert_eq!(Schedule::from_parts(k, &v, &tz), Some(s));
+        let adv = ScheduleInput {
+            kind: "advanced".into(),
+            cron: "30 9 * * mon-fri".into(),
+            timezone: "Europe/Berlin".into(),
+            ..Default::default()
+        };
+        let s = adv.parse().expect("valid");
+        let (k, v, tz) = s.to_parts();
+        assert_eq!(Schedule::from_parts(k, &v, &tz), Some(s.clone()));
+        assert_eq!(s.to_input().timezone, "Europe/Berlin");
+        let bad = ScheduleInput { kind: "advanced".into(), cron: "61 * * * *".into(), ..Default::default() };
+        assert_eq!(bad.parse().unwrap_err().field, "cron");
+        let tz = ScheduleInput {
+            kind: "advanced".into(),
+            cron: "* * * * *".into(),
+            timezone: "Mars/Base".into(),
+            ..Default::default()
+        };
+        assert_eq!(tz.parse().unwrap_err().field, "timezone");
+    }
+
+    #[test]
+    fn presets_spread_tenants_over_the_interval() {
+        let s = Schedule::Preset(Preset::Hourly);
+        let after = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
+        let minutes: std::collections::BTreeSet<u32> =
+            (1..=1000).map(|id| chrono::Timelike::minute(&s.next_after(after, id).expect("fires"))).collect();
+        assert!(minutes.len() > 50, "1000 hourly tenants use {} distinct minutes", minutes.len());
+        assert_eq!(s.next_after(after, 7), s.next_after(after, 7));
+    }
+}
+
+/// The tenants list's state filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateFilter {
+    Paused,
+    Running,
+    NotConnected,
+    LastRunFailed,
+    Unfinished,
+}
+
+impl StateFilter {
+    pub const ALL: [Self; 5] = [Self::Paused, Self::Running, Self::NotConnected, Self::LastRunFailed, Self::Unfinished];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paused => "paused",
+            Self::Running => "running",
+            Self::NotConnected => "not_connected",
+            Self::LastRunFailed => "failed",
+            Self::Unfinished => "unfinished",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Paused => "Paused",
+            Self::Running => "Running",
+            Self::NotConnected => "Not connected",
+            Self::LastRunFailed => "Last run failed",
+            Self::Unfinished => "Setup unfinished",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The tenants list's orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Name,
+    NameDesc,
+    Integration,
+    Newest,
+    LastRun,
+}
+
+impl SortOrder {
+    pub const ALL: [Self; 5] = [Self::Name, Self::NameDesc, Self::Integration, Self::Newest, Self::LastRun];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::NameDesc => "-name",
+            Self::Integration => "integration",
+            Self::Newest => "newest",
+            Self::LastRun => "last_run",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "Name, A to Z",
+            Self::NameDesc => "Name, Z to A",
+            Self::Integration => "Integration",
+            Self::Newest => "Newest first",
+            Self::LastRun => "Most recent run",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Rows per page of the tenants list.
+pub const PAGE_SIZE: i64 = 25;
+
+/// The tenants list's search, filters, order and page: all of it lives in the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    pub q: String,
+    pub integration: Option<i64>,
+    pub state: Option<StateFilter>,
+    pub sort: SortOrder,
+    /// From 1.
+    pub page: i64,
+}
+
+impl ListQuery {
+    /// From the URL's query parameters; anything unreadable falls back to the default.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            q: get("q").map(|s| s.trim().to_owned()).unwrap_or_default(),
+            integration: get("integration").and_then(|s| s.parse().ok()),
+            state: get("state").as_deref().and_then(StateFilter::parse),
+            sort: get("sort").as_deref().and_then(SortOrder::parse).unwrap_or_default(),
+            page: get("page").and_then(|s| s.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+        }
+    }
+
+    /// This query as a URL of the list, with `page` instead of its own.
+    pub fn url(&self, page: i64) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", encode(&self.q)));
+        }
+        if let Some(i) = self.integration {
+            parts.push(format!("integration={i}"));
+        }
+        if let Some(s) = self.state {
+            parts.push(format!("state={}", s.as_str()));
+        }
+        if self.sort != SortOrder::Name {
+            parts.push(format!("sort={}", encode(self.sort.as_str())));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if parts.is_empty() {
+            "/tenants".to_owned()
+        } else {
+            format!("/tenants?{}", parts.join("&"))
+        }
+    }
+}
+
+/// Percent-encoding for a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

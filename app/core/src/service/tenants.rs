@@ -1,0 +1,255 @@
+//! Operations that change tenants: the creation flow's steps, each validated, written
+//! and audited together. The console and (later) the marketplace and the REST API
+//! share this one copy.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{invalid, is_unique_violation, ServiceError};
+use crate::db::audit::{self, Actor};
+use crate::db::tenants::{self, NewTenant, ScheduleUpdate, TenantRow};
+use crate::db::{connectors, integrations, releases, Db, IntegrationRow, ReleaseRow};
+use crate::domain::connector::{AuthKind, Connector};
+use crate::domain::form::{Audience, Form, Raw, Values};
+use crate::domain::manifest::Manifest;
+use crate::domain::release::ReleaseChoice;
+use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source};
+use crate::secrets::{random_token, SecretKey};
+
+/// The release a tenant's choice means now, with its parsed manifest.
+pub async fn release_of(db: &Db, tenant: &TenantRow) -> Result<Option<(ReleaseRow, Manifest)>, ServiceError> {
+    let Some(choice) = tenant.choice() else { return Ok(None) };
+    with_manifest(releases::resolve(db.pool(), tenant.integration_id, choice).await?)
+}
+
+fn with_manifest(release: Option<ReleaseRow>) -> Result<Option<(ReleaseRow, Manifest)>, ServiceError> {
+    Ok(release.and_then(|r| {
+        let m: Manifest = serde_json::from_str(r.manifest.as_deref()?).ok()?;
+        Some((r, m))
+    }))
+}
+
+/// Step 1: the release choice and the name. The tenant exists from here on, paused,
+/// with its configuration defaults and one disconnected connection per connector.
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    integration: &IntegrationRow,
+    input: &NewTenantInput,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let (name, choice) = input.validate().map_err(ServiceError::Invalid)?;
+    let Some((release, manifest)) = with_manifest(releases::resolve(db.pool(), integration.id, choice).await?)? else {
+        return Err(match choice {
+            ReleaseChoice::Specific(_) => invalid("release_id", "Choose a successful release of this integration."),
+            ReleaseChoice::Default => invalid(
+                "channel",
+                "This integration has no default release yet. Set one on the integration's page, or choose Latest.",
+            ),
+            ReleaseChoice::Latest => {
+                invalid("channel", "This integration has no successful release yet. Build one first.")
+            }
+        });
+    };
+    let defaults = Form::build(&manifest.configs, Audience::Hub).defaults();
+    let connector_names = integrations::connectors_of(db.pool(), integration.id).await?;
+    let defs = connectors::list(db.pool()).await?;
+    let needs_credentials = connector_names
+        .iter()
+        .any(|n| defs.iter().find(|d| &d.name == n).is_some_and(|d| d.auth != AuthKind::None.as_str()));
+    let user = match actor {
+        Actor::User { id, .. } => Some(*id),
+        Actor::System => None,
+    };
+    let mut tx = db.pool().begin().await?;
+    let row = NewTenant {
+        integration_id: integration.id,
+        name: &name,
+        choice,
+        configs: &serde_json::Value::Object(defaults).to_string(),
+        source,
+        setup_step: if needs_credentials { SetupStep::Credentials } else { SetupStep::Configuration },
+        created_by: user,
+    };
+    let id = match tenants::insert(&mut *tx, &row, now).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(invalid("name", "This integration already has a tenant with this name."))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for connector in &connector_names {
+        tenants::insert_connection(&mut *tx, id, connector, &random_token(), now).await?;
+        if defs.iter().find(|d| &d.name == connector).is_some_and(|d| d.auth == AuthKind::None.as_str()) {
+            tenants::connect(&mut *tx, id, connector, &[], now).await?;
+        }
+    }
+    let entry = audit::Entry {
+        actor,
+        action: "created",
+        object_type: "tenant",
+        object_id: Some(id.to_string()),
+        detail: json!({ "name": name, "integration": integration.id, "release": choice.kind(), "resolved": release.name }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The connector definition of one of the tenant's connections.
+pub async fn connector_of(db: &Db, tenant_id: i64, name: &str) -> Result<Connector, ServiceError> {
+    let conn = tenants::connections(db.pool(), tenant_id)
+        .await?
+        .into_iter()
+        .find(|c| c.connector_name == name)
+        .ok_or(ServiceError::NotFound)?;
+    parse_definition(&conn.definition).ok_or_else(|| ServiceError::Conflict(format!("connector {name} is unreadable")))
+}
+
+/// A connector definition as the connectors table stores it (secrets left out).
+pub fn parse_definition(stored: &str) -> Option<Connector> {
+    let v: serde_json::Value = serde_json::from_str(stored).ok()?;
+    serde_json::from_value(v.get("connector")?.clone()).ok()
+}
+
+/// Stores the fields of an `api_key` or `basic` connector, encrypted, and marks the
+/// connection connected. Every field the connector defines is required.
+pub async fn save_credentials(
+    db: &Db,
+    key: &SecretKey,
+    actor: &Actor,
+    tenant: &TenantRow,
+    connector: &str,
+    fields: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let def = connector_of(db, tenant.id, connector).await?;
+    if !matches!(def.auth, AuthKind::ApiKey | AuthKind::Basic) {
+        return Err(ServiceError::Conflict(format!(
+            "{} connects through its own sign-in, not a form.",
+            def.display_name
+        )));
+    }
+    let mut values = serde_json::Map::new();
+    for f in &def.fields {
+        let v = fields.get(&f.name).map(|s| s.trim()).unwrap_or_default();
+        if v.is_empty() {
+            return Err(invalid(&format!("cred.{connector}.{}", f.name), format!("{} is required.", f.label)));
+        }
+        values.insert(f.name.clone(), json!(v));
+    }
+    let sealed = key.encrypt(serde_json::Value::Object(values).to_string().as_bytes());
+    let mut tx = db.pool().begin().await?;
+    if !tenants::connect(&mut *tx, tenant.id, connector, &sealed, now).await? {
+        return Err(ServiceError::NotFound);
+    }
+    let entry = audit::Entry {
+        actor,
+        action: "connected",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "connector": connector }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Leaves the credentials step (connected or not) for the configuration step.
+pub async fn finish_credentials(db: &Db, tenant: &TenantRow, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    tenants::set_step(db.pool(), tenant.id, tenant.step().furthest(SetupStep::Configuration), now).await?;
+    Ok(())
+}
+
+/// The tenant's dynamic options (what its init sync printed).
+pub fn dynamic_options(tenant: &TenantRow) -> Values {
+    serde_json::from_str(&tenant.dynamic_options).unwrap_or_default()
+}
+
+pub fn configs(tenant: &TenantRow) -> Values {
+    serde_json::from_str(&tenant.configs).unwrap_or_default()
+}
+
+/// Keeps what was typed into a step that failed, so a reload shows it again.
+async fn keep_draft(db: &Db, tenant_id: i64, step: SetupStep, typed: serde_json::Value) -> Result<(), ServiceError> {
+    let draft = json!({ "step": step.as_str(), "typed": typed }).to_string();
+    tenants::set_draft(db.pool(), tenant_id, Some(&draft)).await?;
+    Ok(())
+}
+
+/// What was typed into `step` and not saved, if that is the step the draft is for.
+pub fn draft_for(tenant: &TenantRow, step: SetupStep) -> Option<serde_json::Value> {
+    let d: serde_json::Value = serde_json::from_str(tenant.draft.as_deref()?).ok()?;
+    (d.get("step")?.as_str()? == step.as_str()).then(|| d["typed"].clone())
+}
+
+/// Step 3: the configuration form. Every broken rule comes back at once.
+pub async fn save_configs(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    raw: &Raw,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let (_, manifest) = release_of(db, tenant).await?.ok_or_else(|| {
+        ServiceError::Conflict("The tenant's release choice points at no successful release.".to_owned())
+    })?;
+    let form = Form::build(&manifest.configs, Audience::Hub);
+    let values = match form.read(raw, &dynamic_options(tenant)) {
+        Ok(v) => v,
+        Err(errors) => {
+            keep_draft(db, tenant.id, SetupStep::Configuration, json!(raw)).await?;
+            return Err(ServiceError::InvalidFields(errors));
+        }
+    };
+    let mut tx = db.pool().begin().await?;
+    let configs = serde_json::Value::Object(values).to_string();
+    tenants::set_configs(&mut *tx, tenant.id, &configs, tenant.step().furthest(SetupStep::Schedule), now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: "configured",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "fields": form.fields().iter().map(|f| f.name.clone()).collect::<Vec<_>>() }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Steps 4 and 5: the sync schedule, and paused or running. Saving it finishes the
+/// flow; a running tenant gets its next fire time at once.
+pub async fn save_schedule(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    input: &ScheduleInput,
+    paused: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let schedule = match input.parse() {
+        Ok(s) => s,
+        Err(e) => {
+            keep_draft(db, tenant.id, SetupStep::Schedule, json!({ "input": input, "paused": paused })).await?;
+            return Err(ServiceError::Invalid(e));
+        }
+    };
+    let (kind, text, tz) = schedule.to_parts();
+    let next_fire_at = if paused { None } else { schedule.next_after(now, tenant.id) };
+    let mut tx = db.pool().begin().await?;
+    let update = ScheduleUpdate { kind, schedule: &text, timezone: &tz, paused, next_fire_at, step: SetupStep::Done };
+    tenants::set_schedule(&mut *tx, tenant.id, &update, now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: "schedule saved",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "schedule": schedule.describe(), "paused": paused }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -44,3 +44,60 @@ export function makeRepository(): string {
   git(dir, 'checkout', '--quiet', 'main');
   return dir;
 }
+
+// A release whose configuration form uses every kind of element, and that needs a
+// Stripe key (an `api_key` connector).
+const FORM = `version: 1.0
+run: python3 main.py
+connectors: [stripe]
+configs:
+  schema:
+    type: object
+    required: [channel]
+    properties:
+      channel: { type: string, title: Post to channel, default: general }
+      batch_size: { type: integer, title: Batch size, default: 50, min: 1, max: 500 }
+      include_archived: { type: boolean, title: Include archived, default: false }
+      since: { type: string, title: Since, format: date }
+      level: { $ref: '#/definitions/levels', title: Log level }
+      color: { type: string, title: Colour, oneOf: [{ const: r, title: Red }, { const: g, title: Green }] }
+      tags: { type: array, title: Tags, items: { type: string, enum: [alpha, beta, gamma] } }
+      slack_user: { $ref: '#/definitions/slack_users', title: Slack user }
+    definitions:
+      levels: { type: string, enum: [debug, info, warn], default: info }
+      slack_users: { type: string, oneOf: [{ const: placeholder, title: Placeholder }] }
+  uischema:
+    type: VerticalLayout
+    elements:
+      - type: Section
+        label: Where to post
+        subtitle: The destination of each message
+        hintText: Pick a channel and a user
+        elements:
+          - { type: Control, scope: '#/properties/channel' }
+          - { type: Control, scope: '#/properties/slack_user' }
+      - { type: Divider }
+      - type: Group
+        label: Filters
+        elements:
+          - type: HorizontalLayout
+            elements:
+              - { type: Control, scope: '#/properties/since' }
+              - { type: Control, scope: '#/properties/level' }
+          - { type: Control, scope: '#/properties/include_archived' }
+          - { type: MultiSelectControl, scope: '#/properties/tags' }
+          - { type: Control, scope: '#/properties/color' }
+      - { type: Label, title: Tuning }
+      - { type: Control, scope: '#/properties/batch_size', admin: true }
+`;
+
+/** A repository whose `main` builds a release with the full configuration form. */
+export function makeFormRepository(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-form-'));
+  git(dir, 'init', '--quiet', '--initial-branch=main');
+  fs.writeFileSync(path.join(dir, 'PANDIUM.yaml'), FORM);
+  fs.writeFileSync(path.join(dir, 'main.py'), 'print("{}")\n');
+  git(dir, 'add', '--all');
+  git(dir, 'commit', '--quiet', '-m', 'form');
+  return dir;
+}

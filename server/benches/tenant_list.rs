@@ -50,13 +50,7 @@ async fn main() {
     let big = measure(large, renders).await;
     println!("{:<22} {:>16} {:>16} {:>16} {:>16}", "request", "1k p50 ms", "1k p99 ms", "large p50 ms", "large p99 ms");
     for ((name, small), (_, large)) in baseline.iter().zip(&big) {
-        println!(
-            "{name:<22} {:>16.2} {:>16.2} {:>16.2} {:>16.2}",
-            ms(small.0),
-            ms(small.1),
-            ms(large.0),
-            ms(large.1)
-        );
+        println!("{name:<22} {:>16.2} {:>16.2} {:>16.2} {:>16.2}", ms(small.0), ms(small.1), ms(large.0), ms(large.1));
     }
 }
 
@@ -128,10 +122,9 @@ async fn sign_in(router: &Router) -> String {
 /// connection for each (connected for even ids).
 async fn fill(db: &Db, count: i64) {
     let now = Utc::now();
-    let manifest = serde_json::to_string(
-        &Manifest::parse("version: 1.0\nrun: ./sync\nconnectors: [stripe]\n").expect("manifest"),
-    )
-    .expect("json");
+    let manifest =
+        serde_json::to_string(&Manifest::parse("version: 1.0\nrun: ./sync\nconnectors: [stripe]\n").expect("manifest"))
+            .expect("json");
     for i in 1..=INTEGRATIONS {
         let input = IntegrationInput {
             name: format!("Integration {i:02}"),

@@ -14,6 +14,8 @@ use crate::error::AppError;
 pub struct TenantListPage {
     pub rows: Vec<TenantListItem>,
     pub total: i64,
+    /// The page shown: the one asked for, or the last when it asked past the end.
+    pub page: i64,
     pub pages: i64,
     /// The integrations to filter by, as (id, name).
     pub integrations: Vec<(i64, String)>,
@@ -156,7 +158,7 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
     let user = require_user().await?;
     let pool = state()?.db.pool().clone();
     let org = org_filter(&user);
-    let (rows, total) = hub_core::db::tenants::list(&pool, &query, org).await.map_err(internal)?;
+    let (rows, total, page) = hub_core::db::tenants::list(&pool, &query, org).await.map_err(internal)?;
     let integrations = hub_core::db::integrations::list(&pool, org)
         .await
         .map_err(internal)?
@@ -188,7 +190,7 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
             source: r.source,
         })
         .collect();
-    Ok(TenantListPage { rows, total, pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1), integrations })
+    Ok(TenantListPage { rows, total, page, pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1), integrations })
 }
 
 #[server(endpoint = "new_tenant_form")]

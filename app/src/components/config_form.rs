@@ -5,7 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use hub_core::domain::form::{error_key, Choices, FieldKind, FieldSpec, Form, LayoutKind, Node, Opt, Raw, Values};
+use hub_core::domain::form::{
+    error_key, parent_key_of_text, Choices, FieldKind, FieldSpec, Form, LayoutKind, Node, Opt, Raw, Values,
+};
 use hub_core::domain::integration::FieldError;
 use leptos::prelude::*;
 
@@ -43,8 +45,14 @@ impl Ctx {
         });
     }
 
-    fn first(self, name: &str) -> String {
-        self.current.with(|c| c.get(name).and_then(|v| v.first().cloned()).unwrap_or_default())
+    /// The key a dependent field's options follow, tracked: it changes with the parent.
+    fn parent_key(self, name: &str) -> Option<String> {
+        self.current.with(|c| c.get(name).and_then(|v| v.first()).and_then(|t| parent_key_of_text(t)))
+    }
+
+    /// The first string of a field as the page loaded, untracked.
+    fn first_untracked(self, name: &str) -> String {
+        self.current.with_untracked(|c| c.get(name).and_then(|v| v.first().cloned()).unwrap_or_default())
     }
 }
 
@@ -190,7 +198,7 @@ fn input_view(f: &FieldSpec, id: &str, error_id: &str, error: Signal<Option<Stri
             let id = id.to_owned();
             // Recomputed when the parent's value changes (with JavaScript).
             let choices = Memo::new(move |_| {
-                let parent_value = parent.as_deref().map(|p| ctx.first(p));
+                let parent_value = parent.as_deref().and_then(|p| ctx.parent_key(p));
                 ctx.form.with_value(|form| ctx.dynamic.with_value(|d| form.choices(&spec, d, parent_value.as_deref())))
             });
             let spec = f.clone();
@@ -228,7 +236,7 @@ fn select_view(
     ctx: Ctx,
 ) -> AnyView {
     let name = f.name.clone();
-    let chosen = ctx.first(&name);
+    let chosen = ctx.first_untracked(&name);
     let texts: Vec<String> = options.iter().map(|o| hub_core::domain::form::text_of(&o.value)).collect();
     // A stored value that is not an option any more stays visible, so nothing is lost silently.
     let stray = (!chosen.is_empty() && !texts.contains(&chosen)).then(|| chosen.clone());

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use hub_core::domain::connector::AuthKind;
-use hub_core::domain::schedule::{parse_time_zone, CronExpr, Preset};
+use hub_core::domain::schedule::Preset;
 use hub_core::domain::tenant::{
     check_name, ListQuery, Schedule, ScheduleInput, SetupStep, SortOrder, StateFilter, NAME_MAX,
 };
@@ -53,6 +53,7 @@ pub fn TenantsPage() -> impl IntoView {
 
 #[component]
 fn TenantsList(q: ListQuery, page: TenantListPage) -> impl IntoView {
+    let q = ListQuery { page: page.page, ..q };
     let filtered = q.integration.is_some() || q.state.is_some() || !q.q.is_empty();
     let first = (q.page - 1) * hub_core::domain::tenant::PAGE_SIZE + 1;
     let last = first + page.rows.len() as i64 - 1;
@@ -147,7 +148,7 @@ fn TenantsList(q: ListQuery, page: TenantListPage) -> impl IntoView {
                 </div>
                 <nav class="pager" aria-label="Pages">
                     {(q.page > 1).then(|| view! { <a class="btn" rel="prev" href=q.url(q.page - 1)>"Previous"</a> })}
-                    <span class="muted">{format!("Page {} of {}", q.page.min(page.pages), page.pages)}</span>
+                    <span class="muted">{format!("Page {} of {}", q.page, page.pages)}</span>
                     {(q.page < page.pages).then(|| view! { <a class="btn" rel="next" href=q.url(q.page + 1)>"Next"</a> })}
                 </nav>
             }.into_any()
@@ -205,10 +206,18 @@ fn ChooseIntegration() -> impl IntoView {
 
 /// The flow's steps, with the current one marked.
 #[component]
-fn Stepper(current: usize, #[prop(optional)] tenant: Option<i64>) -> impl IntoView {
+fn Stepper(
+    current: usize,
+    #[prop(optional)] tenant: Option<i64>,
+    /// The furthest step the tenant has reached (later steps are not links yet).
+    #[prop(optional)]
+    reached: usize,
+) -> impl IntoView {
     let steps = ["Release and name", "Credentials", "Configuration", "Sync schedule"];
     let link = move |i: usize| {
-        tenant.and_then(|id| (i > 0).then(|| format!("/tenants/{id}/setup/{}", SetupStep::FLOW[i - 1].as_str())))
+        tenant.and_then(|id| {
+            (i > 0 && i <= reached).then(|| format!("/tenants/{id}/setup/{}", SetupStep::FLOW[i - 1].as_str()))
+        })
     };
     view! {
         <ol class="stepper" aria-label="Steps">
@@ -387,8 +396,17 @@ pub fn SetupPage() -> impl IntoView {
     let finish = ServerAction::<FinishTenantCredentials>::new();
     let save_configs = ServerAction::<SaveTenantConfigs>::new();
     let save_schedule = ServerAction::<SaveTenantSchedule>::new();
+    // A failed credentials save keeps the page as it is, with what was typed in every block.
+    let credentials_saved = Memo::new(move |before: Option<&u32>| {
+        let before = before.copied().unwrap_or(0);
+        if matches!(save_credentials.value().get(), Some(Ok(()))) {
+            before + 1
+        } else {
+            before
+        }
+    });
     let data = Resource::new(
-        move || (id.get(), save_credentials.version().get(), save_configs.version().get()),
+        move || (id.get(), credentials_saved.get(), save_configs.version().get()),
         |(id, ..)| async move { get_tenant(id.ok_or(AppError::NotFound)?).await },
     );
     view! {
@@ -421,7 +439,11 @@ pub fn SetupPage() -> impl IntoView {
                             <p class="lead">{format!("{} · {} · {}", t.name, t.integration_name, t.release)}</p>
                         </div>
                     </div>
-                    <Stepper current=index tenant=t.id/>
+                    <Stepper current=index tenant=t.id reached=match t.step {
+                        SetupStep::Credentials => 1,
+                        SetupStep::Configuration => 2,
+                        _ => 3,
+                    }/>
                     {body}
                 }.into_any()
             })}
@@ -630,20 +652,24 @@ fn ScheduleStep(t: TenantSetup, action: ServerAction<SaveTenantSchedule>) -> imp
         preview(&input, tenant_id)
     });
     let touched = RwSignal::new(false);
-    let cron_error = Signal::derive(move || {
-        if touched.get() && kind.get() == "advanced" {
-            CronExpr::parse(&cron.get()).err().map(|e| e.0)
-        } else {
-            field_error(error, "cron").get()
-        }
-    });
-    let tz_error = Signal::derive(move || {
-        if touched.get() && kind.get() == "advanced" {
-            parse_time_zone(&timezone.get()).err().map(|e| e.0)
-        } else {
-            field_error(error, "timezone").get()
-        }
-    });
+    // While typing, the same check the server makes on save.
+    let live = move |field: &'static str| {
+        Signal::derive(move || {
+            if touched.get() && kind.get() == "advanced" {
+                let input = ScheduleInput {
+                    kind: kind.get(),
+                    preset: preset.get(),
+                    cron: cron.get(),
+                    timezone: timezone.get(),
+                };
+                input.parse().err().filter(|e| e.field == field).map(|e| e.message)
+            } else {
+                field_error(error, field).get()
+            }
+        })
+    };
+    let cron_error = live("cron");
+    let tz_error = live("timezone");
     let preview_button = format!(
         r#"<button type="submit" class="btn" name="preview" value="1" formmethod="get" formaction="/tenants/{tenant_id}/setup/schedule">Preview</button>"#
     );

@@ -136,7 +136,7 @@ pub async fn set_configs(
     step: SetupStep,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE tenants SET configs = ?, setup_step = ?, draft = NULL, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE tenants SET configs = ?, setup_step = ?, updated_at = ? WHERE id = ?")
         .bind(configs)
         .bind(step.as_str())
         .bind(now)
@@ -164,7 +164,7 @@ pub async fn set_schedule(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE tenants SET schedule_kind = ?, schedule = ?, timezone = ?, paused = ?, next_fire_at = ?,
-                setup_step = ?, draft = NULL, updated_at = ?
+                setup_step = ?, updated_at = ?
          WHERE id = ?",
     )
     .bind(s.kind)
@@ -303,16 +303,19 @@ fn filters<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a ListQuery, organization:
     };
 }
 
-/// One page of the tenants list (only `organization`'s when given), and how many
-/// tenants match in all.
+/// One page of the tenants list (only `organization`'s when given), how many tenants
+/// match in all, and the page shown (the query's, kept within the pages there are).
 pub async fn list(
     db: &sqlx::SqlitePool,
     q: &ListQuery,
     organization: Option<i64>,
-) -> sqlx::Result<(Vec<TenantListRow>, i64)> {
+) -> sqlx::Result<(Vec<TenantListRow>, i64, i64)> {
     let mut count = QueryBuilder::new("SELECT count(*) FROM tenants t");
     filters(&mut count, q, organization);
     let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    // A page past the end shows the last one.
+    let last_page = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = q.page.clamp(1, last_page);
 
     let mut b = QueryBuilder::new(
         "SELECT t.id, t.name, t.integration_id, i.name AS integration_name, t.release_choice,
@@ -329,9 +332,10 @@ pub async fn list(
         SortOrder::NameDesc => " ORDER BY t.name DESC, t.id DESC",
         SortOrder::Integration => " ORDER BY t.integration_id, t.name",
         SortOrder::Newest => " ORDER BY t.id DESC",
-        SortOrder::LastRun => " ORDER BY t.last_run_at IS NULL, t.last_run_at DESC, t.id",
+        // NULLs (never run) sort last in descending order, and the index serves it.
+        SortOrder::LastRun => " ORDER BY t.last_run_at DESC, t.id DESC",
     });
-    b.push(" LIMIT ").push_bind(PAGE_SIZE).push(" OFFSET ").push_bind((q.page.max(1) - 1) * PAGE_SIZE);
+    b.push(" LIMIT ").push_bind(PAGE_SIZE).push(" OFFSET ").push_bind((page - 1) * PAGE_SIZE);
     let rows = b.build_query_as().fetch_all(db).await?;
-    Ok((rows, total))
+    Ok((rows, total, page))
 }

@@ -156,6 +156,23 @@ impl Form {
         self.fields().into_iter().filter_map(|f| Some((f.name.clone(), f.default.clone()?))).collect()
     }
 
+    /// The values a save stores: what the form read, for every field it could edit;
+    /// the stored value for everything else (a property the layout leaves out, a
+    /// dynamic field whose options are not there yet).
+    pub fn merge(&self, stored: &Values, read: Values, dynamic: &Values) -> Values {
+        let mut out = stored.clone();
+        for f in self.fields() {
+            if !matches!(self.choices(f, dynamic, parent_text(f, &read).as_deref()), Choices::Ready(_)) {
+                continue;
+            }
+            match read.get(&f.name) {
+                Some(v) => out.insert(f.name.clone(), v.clone()),
+                None => out.remove(&f.name),
+            };
+        }
+        out
+    }
+
     /// Stored values as the form shows them.
     pub fn to_raw(&self, values: &Values) -> Raw {
         self.fields()
@@ -163,6 +180,10 @@ impl Form {
             .filter_map(|f| {
                 let v = values.get(&f.name)?;
                 let texts = match v {
+                    // A browser's date-time input takes local "YYYY-MM-DDTHH:MM" only.
+                    Value::String(s) if f.kind == FieldKind::DateTime => vec![chrono::DateTime::parse_from_rfc3339(s)
+                        .map(|t| t.naive_utc().format("%Y-%m-%dT%H:%M").to_string())
+                        .unwrap_or_else(|_| s.clone())],
                     Value::Array(items) => items.iter().map(text_of).collect(),
                     Value::Bool(false) => Vec::new(),
                     Value::Null => Vec::new(),
@@ -234,6 +255,17 @@ impl Form {
             .map(|f| f.label.clone())
             .collect()
     }
+}
+
+/// The default of every property of the schema, shown in the form or not: a new
+/// tenant's starting values.
+pub fn schema_defaults(model: &ConfigModel) -> Values {
+    let schema = &model.schema;
+    schema
+        .properties
+        .iter()
+        .filter_map(|(name, p)| Some((name.clone(), p.default.clone().or_else(|| schema.resolve(p).default.clone())?)))
+        .collect()
 }
 
 /// The error key of a config field.
@@ -388,12 +420,29 @@ fn is_empty(v: Option<&Value>) -> bool {
     }
 }
 
-/// The current value of a dependent field's parent, as text.
+/// The current value of a dependent field's parent, as the key of its options.
 fn parent_text(f: &FieldSpec, values: &Values) -> Option<String> {
     let FieldKind::Dynamic { depends_on: Some(parent), .. } = &f.kind else {
         return None;
     };
-    values.get(parent).map(text_of)
+    parent_key(values.get(parent))
+}
+
+/// How a parent's value keys a dependent field's options: its text (the first item of
+/// a list); nothing for an empty or unticked value. The browser reads the same key
+/// from the parent's first posted string with [`parent_key_of_text`].
+pub fn parent_key(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null | Value::Bool(false) => None,
+        Value::Array(items) => parent_key(items.first()),
+        other => parent_key_of_text(&text_of(other)),
+    }
+}
+
+/// [`parent_key`] of a value as the form holds it: its first string, trimmed.
+pub fn parent_key_of_text(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty() && t != "false").then(|| t.to_owned())
 }
 
 /// The option whose text is `text`, so that numbers stay numbers.
@@ -431,9 +480,10 @@ fn parse(
         FieldKind::MultiSelect { options } => Some(Value::Array(texts.iter().map(|t| pick(options, t)).collect())),
         FieldKind::Dynamic { multi, depends_on, .. } => {
             // A dependent field's parent may come later in the form: read it from the raw text.
-            let parent = depends_on
-                .as_ref()
-                .and_then(|p| so_far.get(p).map(text_of).or_else(|| raw.get(p).and_then(|v| v.first().cloned())));
+            let parent = depends_on.as_ref().and_then(|p| match so_far.get(p) {
+                Some(v) => parent_key(Some(v)),
+                None => raw.get(p).and_then(|v| v.first()).and_then(|t| parent_key_of_text(t)),
+            });
             let options = match form.choices(f, dynamic, parent.as_deref()) {
                 Choices::Ready(o) => o,
                 _ => Vec::new(),

@@ -221,7 +221,10 @@ fn field(spec: &Spec, text: &str) -> Result<Field, CronError> {
         let mut v = lo;
         while v <= hi {
             bits |= 1 << v;
-            v += step;
+            match v.checked_add(step) {
+                Some(next) => v = next,
+                None => break,
+            }
         }
     }
     Ok(Field { bits, restricted: !text.starts_with('*') })

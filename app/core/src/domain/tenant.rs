@@ -126,6 +126,11 @@ impl ScheduleInput {
                 let expr = CronExpr::parse(&self.cron).map_err(|e| field("cron", e.0))?;
                 let tz_name = if self.timezone.trim().is_empty() { "UTC" } else { self.timezone.trim() };
                 let tz = parse_time_zone(tz_name).map_err(|e| field("timezone", e.0))?;
+                // A date that never comes (`0 0 31 2 *`) would leave a running tenant idle forever.
+                let start = DateTime::<Utc>::from_timestamp(946_684_800, 0).unwrap_or_default();
+                if expr.next_after(start, tz).is_none() {
+                    return Err(field("cron", "This expression never fires: no such date exists."));
+                }
                 Ok(Schedule::Cron { expr, tz })
             }
             "simple" | "" => Preset::parse(&self.preset)
@@ -327,6 +332,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(tz.parse().unwrap_err().field, "timezone");
+        let never = ScheduleInput { kind: "advanced".into(), cron: "0 0 31 2 *".into(), ..Default::default() };
+        assert_eq!(never.parse().unwrap_err().message, "This expression never fires: no such date exists.");
+        let step =
+            ScheduleInput { kind: "advanced".into(), cron: "59/4294967295 * * * *".into(), ..Default::default() };
+        assert!(step.parse().is_ok(), "a huge step means the start value only");
+        let blank_zone = ScheduleInput { kind: "advanced".into(), cron: "0 * * * *".into(), ..Default::default() };
+        assert!(blank_zone.parse().is_ok(), "no time zone means UTC");
     }
 
     #[test]
@@ -441,7 +453,8 @@ impl ListQuery {
             integration: get("integration").and_then(|s| s.parse().ok()),
             state: get("state").as_deref().and_then(StateFilter::parse),
             sort: get("sort").as_deref().and_then(SortOrder::parse).unwrap_or_default(),
-            page: get("page").and_then(|s| s.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+            // Far past any real page, but safe to multiply by the page size.
+            page: get("page").and_then(|s| s.parse::<i64>().ok()).map_or(1, |p| p.clamp(1, 1_000_000_000)),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::db::audit::{self, Actor};
 use crate::db::tenants::{self, NewTenant, ScheduleUpdate, TenantRow};
 use crate::db::{connectors, integrations, releases, Db, IntegrationRow, ReleaseRow};
 use crate::domain::connector::{AuthKind, Connector};
-use crate::domain::form::{Audience, Form, Raw, Values};
+use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
 use crate::domain::manifest::Manifest;
 use crate::domain::release::ReleaseChoice;
 use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source};
@@ -54,7 +54,7 @@ pub async fn create(
             }
         });
     };
-    let defaults = Form::build(&manifest.configs, Audience::Hub).defaults();
+    let defaults = schema_defaults(&manifest.configs);
     let connector_names = integrations::connectors_of(db.pool(), integration.id).await?;
     let defs = connectors::list(db.pool()).await?;
     let needs_credentials = connector_names
@@ -173,17 +173,31 @@ pub fn configs(tenant: &TenantRow) -> Values {
     serde_json::from_str(&tenant.configs).unwrap_or_default()
 }
 
-/// Keeps what was typed into a step that failed, so a reload shows it again.
-async fn keep_draft(db: &Db, tenant_id: i64, step: SetupStep, typed: serde_json::Value) -> Result<(), ServiceError> {
-    let draft = json!({ "step": step.as_str(), "typed": typed }).to_string();
-    tenants::set_draft(db.pool(), tenant_id, Some(&draft)).await?;
+/// The drafts of a tenant, by step: what was typed into a step that failed.
+fn drafts(tenant: &TenantRow) -> serde_json::Map<String, serde_json::Value> {
+    tenant.draft.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default()
+}
+
+/// Sets (or with `None` clears) one step's draft, leaving the other steps' drafts.
+async fn set_draft(
+    db: impl sqlx::SqliteExecutor<'_>,
+    tenant: &TenantRow,
+    step: SetupStep,
+    typed: Option<serde_json::Value>,
+) -> Result<(), ServiceError> {
+    let mut all = drafts(tenant);
+    match typed {
+        Some(t) => all.insert(step.as_str().to_owned(), t),
+        None => all.remove(step.as_str()),
+    };
+    let text = (!all.is_empty()).then(|| serde_json::Value::Object(all).to_string());
+    tenants::set_draft(db, tenant.id, text.as_deref()).await?;
     Ok(())
 }
 
-/// What was typed into `step` and not saved, if that is the step the draft is for.
+/// What was typed into `step` and not saved yet.
 pub fn draft_for(tenant: &TenantRow, step: SetupStep) -> Option<serde_json::Value> {
-    let d: serde_json::Value = serde_json::from_str(tenant.draft.as_deref()?).ok()?;
-    (d.get("step")?.as_str()? == step.as_str()).then(|| d["typed"].clone())
+    drafts(tenant).remove(step.as_str())
 }
 
 /// Step 3: the configuration form. Every broken rule comes back at once.
@@ -198,14 +212,16 @@ pub async fn save_configs(
         ServiceError::Conflict("The tenant's release choice points at no successful release.".to_owned())
     })?;
     let form = Form::build(&manifest.configs, Audience::Hub);
-    let values = match form.read(raw, &dynamic_options(tenant)) {
-        Ok(v) => v,
+    let dynamic = dynamic_options(tenant);
+    let values = match form.read(raw, &dynamic) {
+        Ok(v) => form.merge(&configs(tenant), v, &dynamic),
         Err(errors) => {
-            keep_draft(db, tenant.id, SetupStep::Configuration, json!(raw)).await?;
+            set_draft(db.pool(), tenant, SetupStep::Configuration, Some(json!(raw))).await?;
             return Err(ServiceError::InvalidFields(errors));
         }
     };
     let mut tx = db.pool().begin().await?;
+    set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
     let configs = serde_json::Value::Object(values).to_string();
     tenants::set_configs(&mut *tx, tenant.id, &configs, tenant.step().furthest(SetupStep::Schedule), now).await?;
     let entry = audit::Entry {
@@ -230,16 +246,23 @@ pub async fn save_schedule(
     paused: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
+    if matches!(tenant.step(), SetupStep::Credentials | SetupStep::Configuration) {
+        return Err(ServiceError::Conflict(
+            "Save the tenant's configuration first; the schedule is the last step.".to_owned(),
+        ));
+    }
     let schedule = match input.parse() {
         Ok(s) => s,
         Err(e) => {
-            keep_draft(db, tenant.id, SetupStep::Schedule, json!({ "input": input, "paused": paused })).await?;
+            let typed = json!({ "input": input, "paused": paused });
+            set_draft(db.pool(), tenant, SetupStep::Schedule, Some(typed)).await?;
             return Err(ServiceError::Invalid(e));
         }
     };
     let (kind, text, tz) = schedule.to_parts();
     let next_fire_at = if paused { None } else { schedule.next_after(now, tenant.id) };
     let mut tx = db.pool().begin().await?;
+    set_draft(&mut *tx, tenant, SetupStep::Schedule, None).await?;
     let update = ScheduleUpdate { kind, schedule: &text, timezone: &tz, paused, next_fire_at, step: SetupStep::Done };
     tenants::set_schedule(&mut *tx, tenant.id, &update, now).await?;
     let entry = audit::Entry {

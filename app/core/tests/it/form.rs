@@ -243,3 +243,47 @@ fn dependent_options_follow_the_parent_value() {
     assert_eq!(missing[0].message, "Food is required.");
     assert_eq!(form.missing(&values(json!({ "food_type": "sweet" })), &dynamic), ["Food"]);
 }
+
+#[test]
+fn a_save_keeps_what_the_form_could_not_edit() {
+    let form = form_of(DYNAMIC, Audience::Hub);
+    let stored = values(json!({ "food_type": "sweet", "food": "cake", "hidden": 7 }));
+    // Before the init sync's options exist, the dynamic fields cannot be posted: their
+    // stored values stay, as does a value of no field at all.
+    let read = form.read(&Raw::new(), &Values::new()).expect("nothing to check");
+    assert_eq!(form.merge(&stored, read, &Values::new()), stored);
+    // Once they exist, what the form sent is what is stored.
+    let dynamic = values(json!({ "food_types": ["sweet", "savory"], "foods": { "savory": ["soup"] }, "extras": [] }));
+    let read = form.read(&raw(&[("food_type", &["savory"]), ("food", &["soup"])]), &dynamic).expect("valid");
+    assert_eq!(
+        Value::Object(form.merge(&stored, read, &dynamic)),
+        json!({ "food_type": "savory", "food": "soup", "hidden": 7 })
+    );
+}
+
+#[test]
+fn defaults_cover_properties_the_layout_leaves_out() {
+    let text = "version: 1.0\nrun: x\nconfigs:\n  schema:\n    properties:\n      shown: { type: string, default: a }\n      cursor: { type: string, default: start }\n      level: { $ref: '#/definitions/levels' }\n    definitions:\n      levels: { enum: [debug, info], default: info }\n  uischema:\n    type: VerticalLayout\n    elements:\n      - { type: Control, scope: '#/properties/shown' }\n";
+    let m = Manifest::parse(text).expect("manifest");
+    assert_eq!(
+        Value::Object(hub_core::domain::form::schema_defaults(&m.configs)),
+        json!({ "shown": "a", "cursor": "start", "level": "info" })
+    );
+}
+
+#[test]
+fn a_boolean_or_list_parent_keys_its_child_the_same_way_on_both_sides() {
+    use hub_core::domain::form::{parent_key, parent_key_of_text};
+    assert_eq!(parent_key(Some(&json!(false))), None);
+    assert_eq!(parent_key_of_text(""), None);
+    assert_eq!(parent_key(Some(&json!(true))), parent_key_of_text("true"));
+    assert_eq!(parent_key(Some(&json!(["a", "b"]))), parent_key_of_text("a"));
+    assert_eq!(parent_key(Some(&json!(3))), parent_key_of_text(" 3 "));
+}
+
+#[test]
+fn stored_date_times_show_in_the_browser_s_format() {
+    let form = form_of(KINDS, Audience::Hub);
+    let raw = form.to_raw(&values(json!({ "from": "2026-03-01T09:30:00Z" })));
+    assert_eq!(raw["from"], ["2026-03-01T09:30"]);
+}

@@ -4,13 +4,41 @@ import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, MAIL_API_PORT, PORT, SMTP_PORT } from './tests/env';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, MAIL_API_PORT, OAUTH_PORT, OAUTH_URL, PORT, SMTP_PORT } from './tests/env';
 
 const repo = path.resolve(__dirname, '..');
 // The main process creates the data directory and passes it on, so workers
 // (which load this file again) reuse it rather than make their own.
 const dataDir =
   process.env.HUB_E2E_DATA_DIR ?? (process.env.HUB_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-')));
+
+// The hub's connectors for the tests: the shipped ones, plus `mockauth`, an OAuth2
+// connector whose provider is the mock server started below.
+function connectorsDir(): string {
+  if (process.env.HUB_E2E_CONNECTORS_DIR) return process.env.HUB_E2E_CONNECTORS_DIR;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-connectors-'));
+  for (const f of fs.readdirSync(path.join(repo, 'connectors'))) fs.copyFileSync(path.join(repo, 'connectors', f), path.join(dir, f));
+  fs.writeFileSync(
+    path.join(dir, 'mockauth.yaml'),
+    [
+      'name: mockauth',
+      'display_name: Mock Auth',
+      'auth: oauth2',
+      'oauth2:',
+      `  authorize_url: ${OAUTH_URL}/authorize`,
+      `  token_url: ${OAUTH_URL}/token`,
+      '  scopes: [read]',
+      '  client_id: e2e-client',
+      '  client_secret: e2e-client-secret',
+      '  pkce: true',
+      'info: |',
+      '  A test provider on loopback. The person who opens the link approves access.',
+      '',
+    ].join('\n'),
+  );
+  return (process.env.HUB_E2E_CONNECTORS_DIR = dir);
+}
+const connectors = connectorsDir();
 
 export default defineConfig({
   testDir: './tests',
@@ -55,6 +83,16 @@ export default defineConfig({
     stderr: 'pipe',
   },
   {
+    // A real OAuth2 server on loopback: authorize, token (with PKCE), refresh.
+    command: `node node_modules/oauth2-mock-server/dist/oauth2-mock-server.mjs -a 127.0.0.1 -p ${OAUTH_PORT}`,
+    cwd: __dirname,
+    url: `${OAUTH_URL}/.well-known/openid-configuration`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+  {
     command: process.env.HUB_E2E_SERVER ?? 'target/release/server',
     cwd: repo,
     url: `${BASE_URL}/healthz`,
@@ -68,7 +106,8 @@ export default defineConfig({
       HUB_ADMIN_EMAIL: ADMIN_EMAIL,
       HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HUB_COMPANY_NAME: 'Acme Test Co',
-      HUB_CONNECTORS_DIR: path.join(repo, 'connectors'),
+      HUB_CONNECTORS_DIR: connectors,
+      HUB_PUBLIC_URL: BASE_URL,
       HUB_SAMPLES_DIR: path.join(repo, 'samples'),
       // Slack's client id is left unset on purpose: the connectors page says so.
       SLACK_CLIENT_ID: '',

@@ -12,7 +12,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{activity, connectors, integrations, login, not_found, settings, tenants, users};
+use pages::{activity, connect, connectors, integrations, login, not_found, settings, tenants, users};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=not_found::NotFound>
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=users::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/connect/:token") view=connect::ConnectPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>
@@ -67,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=tenants::TenantsPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants/new") view=tenants::NewTenantPage ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id") view=tenants::TenantPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/settings") view=tenants::SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/schedule") view=tenants::SchedulePage ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup") view=tenants::SetupRedirect ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup/:step") view=tenants::SetupPage ssr=SsrMode::Async/>
                     <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>

@@ -17,6 +17,8 @@ pub fn build(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/connect/{token}/start", get(oauth_start))
+        .route(hub_core::service::connections::CALLBACK_PATH, get(oauth_callback))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -40,12 +42,51 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// A magic link's Connect button: starts the OAuth2 flow and sends the browser to
+/// the provider's consent screen, or back to the link's page with the reason.
+async fn oauth_start(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    use hub_core::service::connections::start_oauth;
+    let started =
+        start_oauth(&state.db, &state.key, &state.connectors, &state.public_url, &token, chrono::Utc::now()).await;
+    match started {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => {
+            Redirect::to(&format!("/connect/{}?failed={}", encode(&token), encode(&e.to_string()))).into_response()
+        }
+    }
+}
+
+/// Where the provider sends the browser back: finishes the flow, then shows the
+/// outcome on the magic link's page.
+async fn oauth_callback(
+    State(state): State<AppState>,
+    axum::extract::Query(cb): axum::extract::Query<hub_core::service::connections::Callback>,
+) -> Response {
+    use hub_core::service::connections::finish_oauth;
+    let (token, outcome) =
+        finish_oauth(&state.db, &state.key, &state.connectors, &state.public_url, &cb, chrono::Utc::now()).await;
+    let location = match (token, outcome) {
+        (Some(t), Ok(())) => format!("/connect/{}?connected=1", encode(&t)),
+        (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), encode(&e.to_string())),
+        (None, Err(e)) => format!("/connect/unknown?failed={}", encode(&e.to_string())),
+        (None, Ok(())) => "/connect/unknown".to_owned(),
+    };
+    let mut resp = Redirect::to(&location).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
+}
+
 /// Pages that anyone may open.
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
-        // Invitation links: the token in the path is the credential.
+        // Invitation and magic links: the token in the path is the credential.
         || path.starts_with("/invite/")
+        || path.starts_with("/connect/")
+        || path.starts_with("/oauth/")
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         // Files of the public folder (favicon, images) have an extension.

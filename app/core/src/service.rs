@@ -8,6 +8,7 @@ use crate::db::{connectors, integrations, releases, Db, DbError};
 use crate::domain::integration::{check_git_ref, FieldError, IntegrationInput};
 use crate::engine::builder::Builder;
 
+pub mod connections;
 pub mod tenants;
 
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 //! calling, calls one core function, and maps the result to a wire type.
 
 pub mod activity;
+pub mod connect;
 pub mod connectors;
 pub mod integrations;
 pub mod session;

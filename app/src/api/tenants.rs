@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use hub_core::domain::connector::AuthKind;
 use hub_core::domain::form::{Form, Raw, Values};
-use hub_core::domain::tenant::{ListQuery, NewTenantInput, ScheduleInput, SetupStep};
+use hub_core::domain::tenant::{ListQuery, NewTenantInput, ScheduleInput, SetupStep, VersionInput};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,16 @@ pub struct ConnectionView {
     pub info: String,
 }
 
+/// One run in a tenant's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunBrief {
+    pub id: i64,
+    pub mode: String,
+    pub phase: String,
+    pub started: String,
+    pub duration: Option<String>,
+}
+
 /// Everything the creation flow's steps and the tenant's page show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TenantSetup {
@@ -95,6 +105,10 @@ pub struct TenantSetup {
     pub created_at: String,
     /// What an unfinished tenant still lacks, in words.
     pub lacks: Vec<String>,
+    /// The release choice as the Settings form shows it, and the releases to pick from.
+    pub version: VersionInput,
+    pub releases: Vec<ReleaseOption>,
+    pub runs: Vec<RunBrief>,
 }
 
 /// The configuration form as posted: each field's strings (`input[cfg][<name>][<i>]`).
@@ -193,13 +207,15 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
     Ok(TenantListPage { rows, total, page, pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1), integrations })
 }
 
-#[server(endpoint = "new_tenant_form")]
-pub async fn get_new_tenant_form(integration_id: i64) -> Result<NewTenantForm, AppError> {
-    use crate::api::ctx::{internal, require_user, state};
-    let user = require_user().await?;
-    let integration = crate::api::integrations::server::visible(&user, integration_id).await?;
+/// An integration's successful releases, newest first, the default marked.
+#[cfg(feature = "ssr")]
+async fn succeeded_releases(integration_id: i64) -> Result<Vec<ReleaseOption>, AppError> {
+    use crate::api::ctx::{internal, state};
     let pool = state()?.db.pool().clone();
-    let latest = hub_core::db::releases::latest_succeeded(&pool, integration_id).await.map_err(internal)?;
+    let default = hub_core::db::integrations::get(&pool, integration_id)
+        .await
+        .map_err(internal)?
+        .and_then(|i| i.default_release_id);
     let mut rows: Vec<_> = hub_core::db::releases::list_for(&pool, integration_id)
         .await
         .map_err(internal)?
@@ -207,18 +223,22 @@ pub async fn get_new_tenant_form(integration_id: i64) -> Result<NewTenantForm, A
         .filter(|r| r.status == "succeeded")
         .collect();
     rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id)));
-    let name_of = |id: Option<i64>| rows.iter().find(|r| Some(r.id) == id).map(|r| r.name.clone());
+    Ok(rows.into_iter().map(|r| ReleaseOption { is_default: Some(r.id) == default, id: r.id, name: r.name }).collect())
+}
+
+#[server(endpoint = "new_tenant_form")]
+pub async fn get_new_tenant_form(integration_id: i64) -> Result<NewTenantForm, AppError> {
+    use crate::api::ctx::{internal, require_user, state};
+    let user = require_user().await?;
+    let integration = crate::api::integrations::server::visible(&user, integration_id).await?;
+    let pool = state()?.db.pool().clone();
+    let latest = hub_core::db::releases::latest_succeeded(&pool, integration_id).await.map_err(internal)?;
+    let releases = succeeded_releases(integration_id).await?;
+    let name_of = |id: Option<i64>| releases.iter().find(|r| Some(r.id) == id).map(|r| r.name.clone());
     Ok(NewTenantForm {
         default_release: name_of(integration.default_release_id),
         latest_release: name_of(latest),
-        releases: rows
-            .iter()
-            .map(|r| ReleaseOption {
-                id: r.id,
-                name: r.name.clone(),
-                is_default: Some(r.id) == integration.default_release_id,
-            })
-            .collect(),
+        releases,
         integration_id,
         integration_name: integration.name,
     })
@@ -312,7 +332,28 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     if step != SetupStep::Done {
         lacks.push("The sync schedule has not been saved".to_owned());
     }
+    let runs = hub_core::db::tenants::recent_runs(st.db.pool(), id, 20)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|r| RunBrief {
+            id: r.id,
+            mode: r.mode,
+            phase: server::phase_label(&r.phase).to_owned(),
+            started: show_time(r.started_at.unwrap_or(r.queued_at)),
+            duration: r.started_at.zip(r.finished_at).map(|(a, b)| {
+                let secs = (b - a).num_seconds();
+                if secs < 60 {
+                    format!("{secs} s")
+                } else {
+                    format!("{} min {} s", secs / 60, secs % 60)
+                }
+            }),
+        })
+        .collect();
+    let releases = succeeded_releases(t.integration_id).await?;
     Ok(TenantSetup {
+        version: t.choice().map(VersionInput::of).unwrap_or_default(),
         release: server::release_text(t.choice(), release.as_ref().map(|(r, _)| r.name.as_str())),
         schedule_text: schedule.as_ref().map_or_else(|| t.schedule.clone(), Schedule::describe),
         next_fire_at: t.next_fire_at.map(show_time),
@@ -330,6 +371,8 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         source: t.source,
         created_at: show_time(t.created_at),
         lacks,
+        releases,
+        runs,
     })
 }
 
@@ -399,5 +442,60 @@ pub async fn save_tenant_schedule(tenant_id: i64, input: ScheduleInput, paused: 
         .await
         .map_err(|e| service_error(e, kept))?;
     leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=saved"));
+    Ok(())
+}
+
+/// Settings: the version (release choice) and the configuration, saved together.
+#[server(endpoint = "save_tenant_settings")]
+pub async fn save_tenant_settings(
+    tenant_id: i64,
+    version: VersionInput,
+    #[server(default)] input: ConfigInput,
+) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, service_error, state};
+    let user = require_user().await?;
+    let t = server::visible(&user, tenant_id).await?;
+    let kept = vec![
+        ("release_mode".to_owned(), version.release_mode.clone()),
+        ("release_id".to_owned(), version.release_id.clone()),
+        ("channel".to_owned(), version.channel.clone()),
+    ];
+    hub_core::service::tenants::save_settings(
+        &state()?.db,
+        &user.actor(),
+        &t,
+        &version,
+        &input.cfg,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| service_error(e, kept))?;
+    leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=settings"));
+    Ok(())
+}
+
+/// Removes a connection's stored credentials; its magic link stays the same.
+#[server(endpoint = "disconnect_connection")]
+pub async fn disconnect_connection(tenant_id: i64, connector: String) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, service_error, state};
+    let user = require_user().await?;
+    server::visible(&user, tenant_id).await?;
+    hub_core::service::connections::disconnect(&state()?.db, &user.actor(), tenant_id, &connector, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=disconnected"));
+    Ok(())
+}
+
+/// Archives a tenant: it leaves the list and never runs again.
+#[server(endpoint = "archive_tenant")]
+pub async fn archive_tenant(tenant_id: i64) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, service_error, state};
+    let user = require_user().await?;
+    let t = server::visible(&user, tenant_id).await?;
+    hub_core::service::tenants::archive(&state()?.db, &user.actor(), &t, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect("/tenants?done=archived");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per console resource.
 
 pub mod activity;
+pub mod connect;
 pub mod connectors;
 pub mod integrations;
 pub mod login;

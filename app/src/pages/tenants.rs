@@ -15,8 +15,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::integrations::list_integrations;
 use crate::api::tenants::{
-    get_new_tenant_form, get_tenant, list_tenants, ConnectionView, CreateTenant, FinishTenantCredentials,
-    NewTenantForm, SaveTenantConfigs, SaveTenantCredentials, SaveTenantSchedule, TenantListPage, TenantSetup,
+    get_new_tenant_form, get_tenant, list_tenants, ArchiveTenant, ConnectionView, CreateTenant, DisconnectConnection,
+    FinishTenantCredentials, NewTenantForm, ReleaseOption, SaveTenantConfigs, SaveTenantCredentials,
+    SaveTenantSchedule, SaveTenantSettings, TenantListPage, TenantSetup,
 };
 use crate::components::config_form::ConfigFields;
 use crate::components::form::field_error;
@@ -300,47 +301,8 @@ fn StepOneForm(
         })}
         <ActionForm action=action attr:class="form card" attr:novalidate=true>
             <input type="hidden" name="integration_id" value=form.integration_id/>
-            <fieldset class="field">
-                <legend>"Release"</legend>
-                <div class="radio-block">
-                    <label class="check">
-                        <input type="radio" name="input[release_mode]" value="specific" checked=mode == "specific"/>
-                        "Specific Release"
-                    </label>
-                    <p class="hint-text">"The tenant stays on the release you pick until you change it."</p>
-                    <label for="release_id" class="visually-hidden">"Release"</label>
-                    <select id="release_id" name="input[release_id]" disabled=no_release
-                        aria-invalid=move || field_error(error, "release_id").get().is_some().then_some("true")>
-                        {form.releases.iter().map(|r| view! {
-                            <option value=r.id.to_string() selected=release_id == r.id.to_string()>
-                                {if r.is_default { format!("{} (default)", r.name) } else { r.name.clone() }}
-                            </option>
-                        }).collect_view()}
-                    </select>
-                    {move || field_error(error, "release_id").get().map(|m| view! { <p class="field-error">{m}</p> })}
-                </div>
-                <div class="radio-block">
-                    <label class="check">
-                        <input type="radio" name="input[release_mode]" value="channel" checked=mode == "channel"/>
-                        "Channel"
-                    </label>
-                    <div class="radio-indent">
-                        <label class="check">
-                            <input type="radio" name="input[channel]" value="default" checked=channel == "default"/>
-                            "Default"
-                            <span class="muted small">{form.default_release.clone().map(|r| format!(" (now {r})")).unwrap_or_else(|| " (none set yet)".to_owned())}</span>
-                        </label>
-                        <p class="hint-text">"Always runs the integration's default release, and follows it when the default changes."</p>
-                        <label class="check">
-                            <input type="radio" name="input[channel]" value="latest" checked=channel == "latest"/>
-                            "Latest"
-                            <span class="muted small">{form.latest_release.clone().map(|r| format!(" (now {r})")).unwrap_or_default()}</span>
-                        </label>
-                        <p class="hint-text">"Always runs the newest successful build, whatever the default release is."</p>
-                    </div>
-                    {move || field_error(error, "channel").get().map(|m| view! { <p class="field-error">{m}</p> })}
-                </div>
-            </fieldset>
+            <ReleaseFields prefix="input" releases=form.releases.clone() default_release=form.default_release.clone()
+                latest_release=form.latest_release.clone() mode=mode channel=channel release_id=release_id error=error/>
             <div class="field">
                 <label for="name">"Name"<span class="required" aria-hidden="true">" *"</span></label>
                 <p class="hint-text" id="name-hint">
@@ -362,6 +324,65 @@ fn StepOneForm(
                 <a class="btn" href="/tenants">"Cancel"</a>
             </div>
         </ActionForm>
+    }
+}
+
+/// The release choice: a specific release (newest first, the default marked) or a
+/// channel (`default` or `latest`), posted as `<prefix>[release_mode]`, `[release_id]`
+/// and `[channel]`.
+#[component]
+fn ReleaseFields(
+    prefix: &'static str,
+    releases: Vec<ReleaseOption>,
+    default_release: Option<String>,
+    latest_release: Option<String>,
+    mode: String,
+    channel: String,
+    release_id: String,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+            <fieldset class="field">
+                <legend>"Release"</legend>
+                <div class="radio-block">
+                    <label class="check">
+                        <input type="radio" name=format!("{prefix}[release_mode]") value="specific" checked=mode == "specific"/>
+                        "Specific Release"
+                    </label>
+                    <p class="hint-text">"The tenant stays on the release you pick until you change it."</p>
+                    <label for="release_id" class="visually-hidden">"Release"</label>
+                    <select id="release_id" name=format!("{prefix}[release_id]") disabled=releases.is_empty()
+                        aria-invalid=move || field_error(error, "release_id").get().is_some().then_some("true")>
+                        {releases.iter().map(|r| view! {
+                            <option value=r.id.to_string() selected=release_id == r.id.to_string()>
+                                {if r.is_default { format!("{} (default)", r.name) } else { r.name.clone() }}
+                            </option>
+                        }).collect_view()}
+                    </select>
+                    {move || field_error(error, "release_id").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                </div>
+                <div class="radio-block">
+                    <label class="check">
+                        <input type="radio" name=format!("{prefix}[release_mode]") value="channel" checked=mode == "channel"/>
+                        "Channel"
+                    </label>
+                    <div class="radio-indent">
+                        <label class="check">
+                            <input type="radio" name=format!("{prefix}[channel]") value="default" checked=channel == "default"/>
+                            "Default"
+                            <span class="muted small">{default_release.clone().map(|r| format!(" (now {r})")).unwrap_or_else(|| " (none set yet)".to_owned())}</span>
+                        </label>
+                        <p class="hint-text">"Always runs the integration's default release, and follows it when the default changes."</p>
+                        <label class="check">
+                            <input type="radio" name=format!("{prefix}[channel]") value="latest" checked=channel == "latest"/>
+                            "Latest"
+                            <span class="muted small">{latest_release.clone().map(|r| format!(" (now {r})")).unwrap_or_default()}</span>
+                        </label>
+                        <p class="hint-text">"Always runs the newest successful build, whatever the default release is."</p>
+                    </div>
+                    {move || field_error(error, "channel").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                </div>
+            </fieldset>
     }
 }
 
@@ -613,7 +634,13 @@ fn preview(input: &ScheduleInput, tenant_id: i64) -> Result<(String, Vec<String>
 }
 
 #[component]
-fn ScheduleStep(t: TenantSetup, action: ServerAction<SaveTenantSchedule>) -> impl IntoView {
+fn ScheduleStep(
+    t: TenantSetup,
+    action: ServerAction<SaveTenantSchedule>,
+    /// The tenant's own Sync Schedule page rather than a step of the creation flow.
+    #[prop(optional)]
+    standalone: bool,
+) -> impl IntoView {
     let query = use_query_map();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     // The starting values: a preview request without JavaScript, a failed save, a
@@ -671,8 +698,15 @@ fn ScheduleStep(t: TenantSetup, action: ServerAction<SaveTenantSchedule>) -> imp
     let cron_error = live("cron");
     let tz_error = live("timezone");
     let preview_button = format!(
-        r#"<button type="submit" class="btn" name="preview" value="1" formmethod="get" formaction="/tenants/{tenant_id}/setup/schedule">Preview</button>"#
+        r#"<button type="submit" class="btn" name="preview" value="1" formmethod="get" formaction="{}">Preview</button>"#,
+        if standalone {
+            format!("/tenants/{tenant_id}/schedule")
+        } else {
+            format!("/tenants/{tenant_id}/setup/schedule")
+        }
     );
+    let back =
+        if standalone { format!("/tenants/{tenant_id}") } else { format!("/tenants/{tenant_id}/setup/configuration") };
     view! {
         {move || error.get().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
         <ActionForm action=action attr:class="form card schedule-form" attr:novalidate=true>
@@ -742,20 +776,44 @@ fn ScheduleStep(t: TenantSetup, action: ServerAction<SaveTenantSchedule>) -> imp
                 </label>
             </fieldset>
             <div class="form-actions">
-                <a class="btn" href=format!("/tenants/{tenant_id}/setup/configuration")>"Back"</a>
+                <a class="btn" href=back>{if standalone { "Cancel" } else { "Back" }}</a>
                 <button type="submit" class="btn primary" disabled=move || action.pending().get()>"Save Changes"</button>
             </div>
         </ActionForm>
     }
 }
 
-/// `/tenants/:id`: the tenant in brief, with what it still lacks.
+/// Loads the tenant named by the route's `:id`, refetching when `version` changes.
+fn tenant_resource(version: impl Fn() -> usize + Send + Sync + 'static) -> Resource<Result<TenantSetup, AppError>> {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
+    Resource::new(
+        move || (id.get(), version()),
+        |(id, _)| async move { get_tenant(id.ok_or(AppError::NotFound)?).await },
+    )
+}
+
+/// `/tenants/:id`: the tenant, its connections and its runs.
 #[component]
 pub fn TenantPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
-    let data = Resource::new(move || id.get(), |id| async move { get_tenant(id.ok_or(AppError::NotFound)?).await });
+    let disconnect = ServerAction::<DisconnectConnection>::new();
+    let archive = ServerAction::<ArchiveTenant>::new();
+    let data = tenant_resource(move || disconnect.version().get());
+    let notice = move || {
+        query.with(|q| match q.get("done").as_deref() {
+            Some("saved") => Some("Tenant saved."),
+            Some("settings") => Some("Settings saved."),
+            Some("schedule") => Some("Sync schedule saved."),
+            Some("disconnected") => {
+                Some("Disconnected. The stored credentials were removed; the magic link stays the same.")
+            }
+            _ => None,
+        })
+    };
+    let action_error = Signal::derive(move || {
+        disconnect.value().get().and_then(Result::err).or_else(|| archive.value().get().and_then(Result::err))
+    });
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -763,7 +821,7 @@ pub fn TenantPage() -> impl IntoView {
                     Ok(t) => t,
                     Err(e) => return view! { <PageHeader title="Tenant"/><ErrorNotice error=e/> }.into_any(),
                 };
-                let saved = query.with_untracked(|q| q.get("done").is_some_and(|d| d == "saved"));
+                let last_run = t.runs.first().cloned();
                 view! {
                     <Title text=t.name.clone()/>
                     <div class="page-header">
@@ -780,11 +838,22 @@ pub fn TenantPage() -> impl IntoView {
                             </h1>
                         </div>
                         <div class="page-actions">
-                            <a class="btn" href=format!("/tenants/{}/setup/configuration", t.id)>"Settings"</a>
-                            <a class="btn" href=format!("/tenants/{}/setup/schedule", t.id)>"Sync Schedule"</a>
+                            <a class="btn" href=format!("/tenants/{}/settings", t.id)>"Settings"</a>
+                            <a class="btn" href=format!("/tenants/{}/schedule", t.id)>"Sync Schedule"</a>
+                            <details class="confirm">
+                                <summary class="btn danger">"Archive"</summary>
+                                <div class="confirm-box">
+                                    <p>"Archive this tenant? It stops syncing and leaves the tenants list. Its history is kept."</p>
+                                    <ActionForm action=archive>
+                                        <input type="hidden" name="tenant_id" value=t.id/>
+                                        <button type="submit" class="btn danger-solid">"Archive tenant"</button>
+                                    </ActionForm>
+                                </div>
+                            </details>
                         </div>
                     </div>
-                    {saved.then_some(view! { <p class="notice success" role="status">"Tenant saved."</p> })}
+                    {move || notice().map(|n| view! { <p class="notice success" role="status">{n}</p> })}
+                    {move || action_error.get().map(|e| view! { <ErrorNotice error=e/> })}
                     {(!t.lacks.is_empty()).then(|| view! {
                         <div class="notice warning" role="status" data-testid="tenant-lacks">
                             <p class="strong">"This tenant is not ready yet:"</p>
@@ -795,10 +864,14 @@ pub fn TenantPage() -> impl IntoView {
                         </div>
                     })}
                     <dl class="facts">
-                        <div><dt>"Integration"</dt><dd>{t.integration_name.clone()}</dd></div>
+                        <div><dt>"Integration"</dt><dd><a href=format!("/integrations/{}", t.integration_id)>{t.integration_name.clone()}</a></dd></div>
                         <div><dt>"Release"</dt><dd data-testid="tenant-release">{t.release.clone()}</dd></div>
                         <div><dt>"Schedule"</dt><dd data-testid="tenant-schedule">{t.schedule_text.clone()}</dd></div>
                         <div><dt>"Next run"</dt><dd>{t.next_fire_at.clone().unwrap_or_else(|| if t.paused { "Paused".to_owned() } else { "—".to_owned() })}</dd></div>
+                        <div><dt>"Last run"</dt><dd data-testid="tenant-last-run">{match last_run {
+                            Some(r) => format!("{} · {}", r.phase, r.started),
+                            None => "Never".to_owned(),
+                        }}</dd></div>
                         <div><dt>"Source"</dt><dd>{t.source.clone()}</dd></div>
                         <div><dt>"Created"</dt><dd>{t.created_at.clone()}</dd></div>
                     </dl>
@@ -807,20 +880,172 @@ pub fn TenantPage() -> impl IntoView {
                         {if t.connections.is_empty() {
                             view! { <p class="muted">"This integration needs no credentials."</p> }.into_any()
                         } else {
+                            t.connections.iter().cloned().map(|c| view! { <ConnectionStatus tenant_id=t.id c=c disconnect=disconnect/> }).collect_view().into_any()
+                        }}
+                    </section>
+                    <section class="section" aria-labelledby="runs-heading">
+                        <h2 id="runs-heading">"Runs"</h2>
+                        {if t.runs.is_empty() {
+                            view! { <p class="muted" data-testid="no-runs">"No runs yet. Runs appear here with their outcome and duration."</p> }.into_any()
+                        } else {
                             view! {
-                                <ul class="plain-list">
-                                    {t.connections.iter().map(|c| view! {
-                                        <li data-connector=c.connector.clone()>
-                                            <span class="strong">{c.display_name.clone()}</span>" "
-                                            <ConnectionBadge status=c.status.clone()/>
-                                            <span class="muted small">{format!(" since {}", c.changed_at)}</span>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                                <a class="btn small" href=format!("/tenants/{}/setup/credentials", t.id)>"Manage credentials"</a>
+                                <div class="table-wrap">
+                                    <table class="data-table">
+                                        <caption class="visually-hidden">"Runs"</caption>
+                                        <thead><tr><th scope="col">"Mode"</th><th scope="col">"Phase"</th><th scope="col">"Started"</th><th scope="col">"Duration"</th></tr></thead>
+                                        <tbody>
+                                            {t.runs.iter().map(|r| view! {
+                                                <tr><td>{r.mode.clone()}</td><td>{r.phase.clone()}</td><td>{r.started.clone()}</td>
+                                                <td>{r.duration.clone().unwrap_or_else(|| "—".to_owned())}</td></tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
                             }.into_any()
                         }}
                     </section>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// One connector of the tenant: its status, and what can be done about it.
+#[component]
+fn ConnectionStatus(
+    tenant_id: i64,
+    c: ConnectionView,
+    disconnect: ServerAction<DisconnectConnection>,
+) -> impl IntoView {
+    let has_info = !c.info.trim().is_empty();
+    let connected = c.status == "connected";
+    let connector = c.connector.clone();
+    let confirm_text =
+        format!("Remove the stored {} credentials? Syncs fail until it is connected again.", c.display_name);
+    let reconnect = match c.auth {
+        AuthKind::Oauth2 => c.magic_link.clone(),
+        _ => format!("/tenants/{tenant_id}/setup/credentials"),
+    };
+    view! {
+        <div class="card connector-block" data-connector=c.connector.clone()>
+            <h3 class="connector-title">
+                {c.display_name.clone()}" "
+                <ConnectionBadge status=c.status.clone()/>
+            </h3>
+            <p class="muted small" data-testid="connection-changed">
+                {match c.status.as_str() {
+                    "connected" => format!("Connected since {}", c.changed_at),
+                    "error" => format!("Failing since {}: {}", c.changed_at, c.status_reason.clone().unwrap_or_default()),
+                    _ => format!("Not connected since {}", c.changed_at),
+                }}
+            </p>
+            <div class="row-actions">
+                {(c.auth != AuthKind::None).then(|| view! {
+                    <a class="btn small" href=reconnect.clone()>{if connected { "Reconnect" } else { "Connect" }}</a>
+                })}
+                {connected.then(|| view! {
+                    <details class="confirm">
+                        <summary class="btn small danger">"Disconnect"</summary>
+                        <div class="confirm-box">
+                            <p>{confirm_text}</p>
+                            <ActionForm action=disconnect>
+                                <input type="hidden" name="tenant_id" value=tenant_id/>
+                                <input type="hidden" name="connector" value=connector/>
+                                <button type="submit" class="btn danger-solid">"Disconnect"</button>
+                            </ActionForm>
+                        </div>
+                    </details>
+                })}
+                {if has_info {
+                    view! {
+                        <details class="info-box">
+                            <summary class="btn small">"Info"</summary>
+                            <p class="info">{c.info.clone()}</p>
+                        </details>
+                    }.into_any()
+                } else {
+                    view! { <button type="button" class="btn small" disabled=true title="This connector has no information">"Info"</button> }.into_any()
+                }}
+            </div>
+            {(c.auth != AuthKind::None).then(|| view! { <MagicLink url=c.magic_link.clone()/> })}
+        </div>
+    }
+}
+
+/// `/tenants/:id/settings`: the configuration form and the version choice.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveTenantSettings>::new();
+    let data = tenant_resource(move || save.version().get());
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let t = match data.await {
+                    Ok(t) => t,
+                    Err(e) => return view! { <PageHeader title="Settings"/><ErrorNotice error=e/> }.into_any(),
+                };
+                let kept = move |name: &str| error.get_untracked().and_then(|e| e.kept(name));
+                let default_release = t.releases.iter().find(|r| r.is_default).map(|r| r.name.clone());
+                let latest_release = t.releases.first().map(|r| r.name.clone());
+                view! {
+                    <Title text=format!("Settings · {}", t.name)/>
+                    <div class="page-header">
+                        <div>
+                            <p class="crumbs"><a href="/tenants">"Tenants"</a>" / "<a href=format!("/tenants/{}", t.id)>{t.name.clone()}</a></p>
+                            <h1>"Settings"</h1>
+                            <p class="lead">{format!("{} · {}", t.integration_name, t.release)}</p>
+                        </div>
+                    </div>
+                    {move || error.get().map(|e| match e {
+                        AppError::Validation { .. } => view! { <p class="notice error" role="alert">"Some settings need a change; see the messages next to them."</p> }.into_any(),
+                        other => view! { <ErrorNotice error=other/> }.into_any(),
+                    })}
+                    <ActionForm action=save attr:class="form card config-form" attr:novalidate=true>
+                        <input type="hidden" name="tenant_id" value=t.id/>
+                        <h2>"Version"</h2>
+                        <ReleaseFields prefix="version" releases=t.releases.clone() default_release=default_release latest_release=latest_release
+                            mode=kept("release_mode").unwrap_or(t.version.release_mode.clone())
+                            channel=kept("channel").unwrap_or(t.version.channel.clone())
+                            release_id=kept("release_id").unwrap_or(t.version.release_id.clone()) error=error/>
+                        <h2>"Configuration"</h2>
+                        {match t.form.clone() {
+                            Some(form) => view! { <ConfigFields form=form dynamic=t.dynamic.clone() raw=t.raw.clone() server_error=error/> }.into_any(),
+                            None => view! { <p class="notice warning">"The current release choice points at no successful release."</p> }.into_any(),
+                        }}
+                        <div class="form-actions">
+                            <a class="btn" href=format!("/tenants/{}", t.id)>"Cancel"</a>
+                            <button type="submit" class="btn primary" disabled=move || save.pending().get()>"Save Changes"</button>
+                        </div>
+                    </ActionForm>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// `/tenants/:id/schedule`: simple or advanced, and paused or running.
+#[component]
+pub fn SchedulePage() -> impl IntoView {
+    let save = ServerAction::<SaveTenantSchedule>::new();
+    let data = tenant_resource(|| 0);
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let t = match data.await {
+                    Ok(t) => t,
+                    Err(e) => return view! { <PageHeader title="Sync Schedule"/><ErrorNotice error=e/> }.into_any(),
+                };
+                view! {
+                    <Title text=format!("Sync Schedule · {}", t.name)/>
+                    <div class="page-header">
+                        <div>
+                            <p class="crumbs"><a href="/tenants">"Tenants"</a>" / "<a href=format!("/tenants/{}", t.id)>{t.name.clone()}</a></p>
+                            <h1>"Sync Schedule"</h1>
+                            <p class="lead">{format!("Now: {}", t.schedule_text)}</p>
+                        </div>
+                    </div>
+                    <ScheduleStep t=t.clone() action=save standalone=true/>
                 }.into_any()
             })}
         </Suspense>

@@ -127,6 +127,9 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("finish_tenant_credentials", "tenant_id=1"),
         ("save_tenant_configs", "tenant_id=1"),
         ("save_tenant_schedule", "tenant_id=1&input%5Bkind%5D=simple&paused=true"),
+        ("save_tenant_settings", "tenant_id=1&version%5Brelease_mode%5D=channel"),
+        ("disconnect_connection", "tenant_id=1&connector=stripe"),
+        ("archive_tenant", "tenant_id=1"),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

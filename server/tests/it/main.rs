@@ -2,6 +2,7 @@
 //! binary's start-up failures.
 
 mod http;
+mod oauth;
 mod partners;
 mod samples;
 mod startup;

@@ -332,6 +332,9 @@ async fn a_partner_user_reaches_only_their_organizations_tenants() {
         ("finish_tenant_credentials", format!("tenant_id={tenant}")),
         ("save_tenant_configs", format!("tenant_id={tenant}")),
         ("save_tenant_schedule", format!("tenant_id={tenant}&input%5Bkind%5D=simple&input%5Bpreset%5D=hourly&paused=true")),
+        ("save_tenant_settings", format!("tenant_id={tenant}&version%5Brelease_mode%5D=channel")),
+        ("disconnect_connection", format!("tenant_id={tenant}&connector=stripe")),
+        ("archive_tenant", format!("tenant_id={tenant}")),
     ] {
         let a = hub.call(endpoint, &args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{endpoint}: {}", a.body);

@@ -41,7 +41,12 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Reads go through memory-mapped pages instead of a read() call per page,
+            // and each connection keeps 16 MB of pages: a scan of the tenants index is
+            // then memory-speed.
+            .pragma("mmap_size", "268435456")
+            .pragma("cache_size", "-16000");
         Self::connect(options, 8).await
     }
 

@@ -320,8 +320,7 @@ pub async fn list(
     let mut b = QueryBuilder::new(
         "SELECT t.id, t.name, t.integration_id, i.name AS integration_name, t.release_choice,
                 r.name AS release_name, t.schedule_kind, t.schedule, t.timezone, t.paused, t.setup_step, t.source,
-                t.last_run_phase, t.last_run_at, t.next_fire_at,
-                (SELECT count(*) FROM connections c WHERE c.tenant_id = t.id AND c.status <> 'connected') AS disconnected
+                t.last_run_phase, t.last_run_at, t.next_fire_at, t.disconnected
          FROM tenants t
          JOIN integrations i ON i.id = t.integration_id
          LEFT JOIN releases r ON r.id = t.release_id",
@@ -338,4 +337,202 @@ pub async fn list(
     b.push(" LIMIT ").push_bind(PAGE_SIZE).push(" OFFSET ").push_bind((page - 1) * PAGE_SIZE);
     let rows = b.build_query_as().fetch_all(db).await?;
     Ok((rows, total, page))
+}
+
+/// A connection found by its magic link token.
+#[derive(Debug, FromRow)]
+pub struct MagicRow {
+    pub connection_id: i64,
+    pub tenant_id: i64,
+    pub connector_name: String,
+    pub status: String,
+    pub integration_name: String,
+    pub archived: bool,
+}
+
+pub async fn by_magic_token(db: impl SqliteExecutor<'_>, token: &str) -> sqlx::Result<Option<MagicRow>> {
+    sqlx::query_as(
+        "SELECT c.id AS connection_id, c.tenant_id, c.connector_name, c.status, i.name AS integration_name, t.archived
+         FROM connections c JOIN tenants t ON t.id = c.tenant_id JOIN integrations i ON i.id = t.integration_id
+         WHERE c.magic_token = ?",
+    )
+    .bind(token)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn insert_oauth_state(
+    db: impl SqliteExecutor<'_>,
+    state_hash: &str,
+    connection_id: i64,
+    sealed_verifier: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO oauth_states (state_hash, connection_id, verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(state_hash)
+    .bind(connection_id)
+    .bind(sealed_verifier)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// A started authorization, claimed by its callback.
+#[derive(Debug, FromRow)]
+pub struct ClaimedState {
+    pub magic_token: String,
+    pub verifier: Vec<u8>,
+}
+
+/// Marks a state used and returns it, when it exists, was not used and has not
+/// expired; in one statement, so two callbacks with the same state cannot both win.
+pub async fn claim_oauth_state(
+    db: &sqlx::SqlitePool,
+    state_hash: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<ClaimedState>> {
+    let claimed: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "UPDATE oauth_states SET used_at = ?1
+         WHERE state_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+         RETURNING connection_id, verifier",
+    )
+    .bind(now)
+    .bind(state_hash)
+    .fetch_optional(db)
+    .await?;
+    // Old attempts are of no use to anyone: drop them while here.
+    sqlx::query("DELETE FROM oauth_states WHERE expires_at < ?")
+        .bind(now - chrono::Duration::days(1))
+        .execute(db)
+        .await?;
+    let Some((connection_id, verifier)) = claimed else { return Ok(None) };
+    let token: String = sqlx::query_scalar("SELECT magic_token FROM connections WHERE id = ?")
+        .bind(connection_id)
+        .fetch_one(db)
+        .await?;
+    Ok(Some(ClaimedState { magic_token: token, verifier }))
+}
+
+/// The sealed credentials of a connection, when it has any.
+pub async fn credentials(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT credentials FROM connections WHERE tenant_id = ? AND connector_name = ?")
+        .bind(tenant_id)
+        .bind(connector)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// Replaces the sealed tokens after a refresh, leaving the status as it is.
+pub async fn store_refreshed(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+    sealed: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE connections SET credentials = ? WHERE tenant_id = ? AND connector_name = ?")
+        .bind(sealed)
+        .bind(tenant_id)
+        .bind(connector)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Marks a connection as failed with the reason, keeping its credentials.
+pub async fn mark_error(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE connections SET status = 'error', status_reason = ?, status_changed_at = ?
+         WHERE tenant_id = ? AND connector_name = ?",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(tenant_id)
+    .bind(connector)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Removes the credentials; the magic link token stays.
+pub async fn disconnect(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    connector: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE connections SET credentials = NULL, status = 'disconnected', status_reason = NULL, status_changed_at = ?
+         WHERE tenant_id = ? AND connector_name = ?",
+    )
+    .bind(now)
+    .bind(tenant_id)
+    .bind(connector)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Archives a tenant: it leaves the list and never runs again.
+pub async fn archive(db: impl SqliteExecutor<'_>, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE tenants SET archived = 1, next_fire_at = NULL, updated_at = ? WHERE id = ? AND archived = 0")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Changes the release choice (Settings → Version).
+pub async fn set_release_choice(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    choice: ReleaseChoice,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tenants SET release_choice = ?, release_id = ?, updated_at = ? WHERE id = ?")
+        .bind(choice.kind())
+        .bind(choice.release_id())
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+#[derive(Debug, FromRow)]
+pub struct RunBriefRow {
+    pub id: i64,
+    pub mode: String,
+    pub phase: String,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A tenant's latest runs, newest first.
+pub async fn recent_runs(db: impl SqliteExecutor<'_>, tenant_id: i64, limit: i64) -> sqlx::Result<Vec<RunBriefRow>> {
+    sqlx::query_as(
+        "SELECT id, mode, phase, queued_at, started_at, finished_at FROM runs
+         WHERE tenant_id = ? ORDER BY queued_at DESC, id DESC LIMIT ?",
+    )
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }

@@ -64,26 +64,53 @@ pub struct NewTenantInput {
     pub channel: String,
 }
 
+/// The release choice as a form posts it: a specific release or a channel.
+fn release_choice(mode: &str, release_id: &str, channel: &str) -> Result<ReleaseChoice, FieldError> {
+    match mode {
+        "specific" => match release_id.trim().parse::<i64>() {
+            Ok(id) => Ok(ReleaseChoice::Specific(id)),
+            Err(_) => Err(field("release_id", "Choose a release.")),
+        },
+        "channel" | "" => match channel {
+            "default" | "" => Ok(ReleaseChoice::Default),
+            "latest" => Ok(ReleaseChoice::Latest),
+            other => Err(field("channel", format!("{other:?} is not a channel; choose Default or Latest."))),
+        },
+        other => Err(field("release_mode", format!("{other:?} is not a release choice."))),
+    }
+}
+
+/// Settings → Version, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersionInput {
+    pub release_mode: String,
+    pub release_id: String,
+    pub channel: String,
+}
+
+impl VersionInput {
+    pub fn choice(&self) -> Result<ReleaseChoice, FieldError> {
+        release_choice(&self.release_mode, &self.release_id, &self.channel)
+    }
+
+    /// As the form shows a stored choice.
+    pub fn of(choice: ReleaseChoice) -> Self {
+        let (mode, id, channel) = match choice {
+            ReleaseChoice::Specific(id) => ("specific", id.to_string(), "default"),
+            ReleaseChoice::Default => ("channel", String::new(), "default"),
+            ReleaseChoice::Latest => ("channel", String::new(), "latest"),
+        };
+        Self { release_mode: mode.into(), release_id: id, channel: channel.into() }
+    }
+}
+
 impl NewTenantInput {
     /// The trimmed name and the release choice, or the first broken rule.
     pub fn validate(&self) -> Result<(String, ReleaseChoice), FieldError> {
         let name = self.name.trim().to_owned();
         check_name(&name).map_err(|m| field("name", m))?;
-        let choice = match self.release_mode.as_str() {
-            "specific" => match self.release_id.trim().parse::<i64>() {
-                Ok(id) => ReleaseChoice::Specific(id),
-                Err(_) => return Err(field("release_id", "Choose a release.")),
-            },
-            "channel" | "" => match self.channel.as_str() {
-                "default" | "" => ReleaseChoice::Default,
-                "latest" => ReleaseChoice::Latest,
-                other => {
-                    return Err(field("channel", format!("{other:?} is not a channel; choose Default or Latest.")))
-                }
-            },
-            other => return Err(field("release_mode", format!("{other:?} is not a release choice."))),
-        };
-        Ok((name, choice))
+        Ok((name, release_choice(&self.release_mode, &self.release_id, &self.channel)?))
     }
 
     /// The form's values as text, to show them again after a failed plain POST.

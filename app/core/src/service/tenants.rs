@@ -15,7 +15,7 @@ use crate::domain::connector::{AuthKind, Connector};
 use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
 use crate::domain::manifest::Manifest;
 use crate::domain::release::ReleaseChoice;
-use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source};
+use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source, VersionInput};
 use crate::secrets::{random_token, SecretKey};
 
 /// The release a tenant's choice means now, with its parsed manifest.
@@ -31,6 +31,22 @@ fn with_manifest(release: Option<ReleaseRow>) -> Result<Option<(ReleaseRow, Mani
     }))
 }
 
+/// The release a choice means for an integration, or why there is none.
+async fn resolve_choice(
+    db: &Db,
+    integration_id: i64,
+    choice: ReleaseChoice,
+) -> Result<(ReleaseRow, Manifest), ServiceError> {
+    with_manifest(releases::resolve(db.pool(), integration_id, choice).await?)?.ok_or_else(|| match choice {
+        ReleaseChoice::Specific(_) => invalid("release_id", "Choose a successful release of this integration."),
+        ReleaseChoice::Default => invalid(
+            "channel",
+            "This integration has no default release yet. Set one on the integration's page, or choose Latest.",
+        ),
+        ReleaseChoice::Latest => invalid("channel", "This integration has no successful release yet. Build one first."),
+    })
+}
+
 /// Step 1: the release choice and the name. The tenant exists from here on, paused,
 /// with its configuration defaults and one disconnected connection per connector.
 pub async fn create(
@@ -42,18 +58,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
     let (name, choice) = input.validate().map_err(ServiceError::Invalid)?;
-    let Some((release, manifest)) = with_manifest(releases::resolve(db.pool(), integration.id, choice).await?)? else {
-        return Err(match choice {
-            ReleaseChoice::Specific(_) => invalid("release_id", "Choose a successful release of this integration."),
-            ReleaseChoice::Default => invalid(
-                "channel",
-                "This integration has no default release yet. Set one on the integration's page, or choose Latest.",
-            ),
-            ReleaseChoice::Latest => {
-                invalid("channel", "This integration has no successful release yet. Build one first.")
-            }
-        });
-    };
+    let (release, manifest) = resolve_choice(db, integration.id, choice).await?;
     let defaults = schema_defaults(&manifest.configs);
     let connector_names = integrations::connectors_of(db.pool(), integration.id).await?;
     let defs = connectors::list(db.pool()).await?;
@@ -230,6 +235,62 @@ pub async fn save_configs(
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "fields": form.fields().iter().map(|f| f.name.clone()).collect::<Vec<_>>() }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Settings: the release choice and the configuration together. The values are
+/// checked against the form of the release the new choice means.
+pub async fn save_settings(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    version: &VersionInput,
+    raw: &Raw,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let choice = version.choice().map_err(ServiceError::Invalid)?;
+    let (release, manifest) = resolve_choice(db, tenant.integration_id, choice).await?;
+    let form = Form::build(&manifest.configs, Audience::Hub);
+    let dynamic = dynamic_options(tenant);
+    let values = match form.read(raw, &dynamic) {
+        Ok(v) => form.merge(&configs(tenant), v, &dynamic),
+        Err(errors) => {
+            set_draft(db.pool(), tenant, SetupStep::Configuration, Some(json!(raw))).await?;
+            return Err(ServiceError::InvalidFields(errors));
+        }
+    };
+    let mut tx = db.pool().begin().await?;
+    set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
+    tenants::set_release_choice(&mut *tx, tenant.id, choice, now).await?;
+    let text = serde_json::Value::Object(values).to_string();
+    tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: "settings changed",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "release": choice.kind(), "resolved": release.name }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Archives a tenant: it leaves the list and never runs again.
+pub async fn archive(db: &Db, actor: &Actor, tenant: &TenantRow, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    let mut tx = db.pool().begin().await?;
+    if !tenants::archive(&mut *tx, tenant.id, now).await? {
+        return Err(ServiceError::NotFound);
+    }
+    let entry = audit::Entry {
+        actor,
+        action: "archived",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "name": tenant.name }),
     };
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;

@@ -1,0 +1,61 @@
+//! The magic link's page: public endpoints whose unguessable token (in the link) is
+//! the credential. They show the integration's name and the connector, nothing else
+//! of the hub.
+
+use std::collections::BTreeMap;
+
+use hub_core::domain::connector::AuthKind;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MagicLinkView {
+    pub integration_name: String,
+    pub connector_name: String,
+    pub display_name: String,
+    pub auth: AuthKind,
+    pub connected: bool,
+    /// (name, label, secret) of each field to fill in, for `api_key`/`basic`.
+    pub fields: Vec<(String, String, bool)>,
+}
+
+#[server(endpoint = "magic_link")]
+pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
+    use crate::api::ctx::{fail, state};
+    let st = state()?;
+    let (row, connector) = hub_core::service::connections::by_magic_token(&st.db, &st.connectors, &token)
+        .await
+        .map_err(|_| fail(AppError::NotFound))?;
+    Ok(MagicLinkView {
+        integration_name: row.integration_name,
+        connector_name: connector.name,
+        display_name: connector.display_name,
+        auth: connector.auth,
+        connected: row.status == "connected",
+        fields: connector.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect(),
+    })
+}
+
+/// Stores an `api_key`/`basic` connector's fields through the magic link.
+#[server(endpoint = "magic_link_save")]
+pub async fn save_magic_link(
+    token: String,
+    #[server(default)] fields: BTreeMap<String, String>,
+) -> Result<(), AppError> {
+    use crate::api::ctx::{service_error, state};
+    let st = state()?;
+    hub_core::service::connections::save_by_magic_link(
+        &st.db,
+        &st.key,
+        &st.connectors,
+        &token,
+        &fields,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect(&format!("/connect/{token}?connected=1"));
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! OAuth2 through the magic link against a real token endpoint on loopback (a small
+//! provider written here, so each test controls its answers): the authorization code
+//! flow with PKCE and a single-use state, denied consent, token refresh with rotation
+//! and races, and a sweep of every response and log line for secrets.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use chrono::{Duration, Utc};
+use hub_core::db::audit::Actor;
+use hub_core::db::{releases, Db};
+use hub_core::domain::integration::IntegrationInput;
+use hub_core::domain::manifest::Manifest;
+use hub_core::domain::tenant::{NewTenantInput, Source};
+use hub_core::secrets::SecretKey;
+use hub_core::service;
+use hub_core::service::connections::{ready_credentials, OAuthTokens};
+use serde_json::{json, Value};
+
+use crate::http::{Answer, Hub};
+
+const CLIENT_SECRET: &str = "provider-client-secret-3141";
+const STRIPE_KEY: &str = "sk_live_never_shown_2718";
+
+/// What the provider does when asked to refresh.
+#[derive(Clone, Copy, PartialEq)]
+enum RefreshMode {
+    Rotate,
+    /// Another refresh "wins" first: the hub's store gets new tokens, then the
+    /// provider refuses the old refresh token.
+    RaceThenInvalid,
+    Invalid,
+}
+
+struct Provider {
+    challenge: Option<String>,
+    mode: RefreshMode,
+    refreshes: u32,
+    /// Set for `RaceThenInvalid`: where the winning refresh stores its tokens.
+    race: Option<(Db, Arc<SecretKey>, i64)>,
+}
+
+type Shared = Arc<Mutex<Provider>>;
+
+async fn token(
+    State(p): State<Shared>,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> (StatusCode, Json<Value>) {
+    let grant = f.get("grant_type").cloned().unwrap_or_default();
+    if grant == "authorization_code" {
+        use sha2::Digest;
+        let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+        let digest = sha2::Sha256::digest(verifier.as_bytes());
+        let computed = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest);
+        let expected = p.lock().expect("lock").challenge.clone();
+        if f.get("code").map(String::as_str) != Some("good-code") || Some(computed) != expected {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": "invalid_grant", "error_description": "bad code or verifier" })),
+            );
+        }
+        return (
+            StatusCode::OK,
+            Json(
+                json!({ "access_token": "at-first-1111", "refresh_token": "rt-first-1111", "expires_in": 600, "token_type": "bearer" }),
+            ),
+        );
+    }
+    let (mode, race, n) = {
+        let mut p = p.lock().expect("lock");
+        p.refreshes += 1;
+        (p.mode, p.race.clone(), p.refreshes)
+    };
+    match mode {
+        RefreshMode::Rotate => (
+            StatusCode::OK,
+            Json(
+                json!({ "access_token": format!("at-rotated-{n}"), "refresh_token": format!("rt-rotated-{n}"), "expires_in": 3600, "token_type": "bearer" }),
+            ),
+        ),
+        RefreshMode::RaceThenInvalid => {
+            if let Some((db, key, tenant)) = race {
+                let winner = OAuthTokens {
+                    access_token: "at-winner".into(),
+                    refresh_token: Some("rt-winner".into()),
+                    expires_at: Some(Utc::now() + Duration::hours(1)),
+                    scope: None,
+                };
+                let sealed = key.encrypt(serde_json::to_string(&winner).expect("json").as_bytes());
+                hub_core::db::tenants::store_refreshed(db.pool(), tenant, "mockauth", &sealed).await.expect("stored");
+            }
+            (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })))
+        }
+        RefreshMode::Invalid => {
+            (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant", "error_description": "token revoked" })))
+        }
+    }
+}
+
+/// The provider on a loopback port, and its state.
+async fn provider() -> (String, Shared) {
+    let shared =
+        Arc::new(Mutex::new(Provider { challenge: None, mode: RefreshMode::Rotate, refreshes: 0, race: None }));
+    let app = Router::new().route("/token", post(token)).with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (url, shared)
+}
+
+/// A hub whose connectors folder has `mockauth` (OAuth2 at the provider) and Stripe.
+async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let connectors = dir.path().join("connectors");
+    std::fs::create_dir_all(&connectors).expect("dir");
+    std::fs::write(
+        connectors.join("mockauth.yaml"),
+        format!(
+            "name: mockauth\ndisplay_name: Mock Auth\nauth: oauth2\noauth2:\n  authorize_url: {url}/authorize\n  token_url: {url}/token\n  scopes: [read]\n  client_id: hub-client\n  client_secret: {CLIENT_SECRET}\n"
+        ),
+    )
+    .expect("write");
+    std::fs::copy(format!("{}/../connectors/stripe.yaml", env!("CARGO_MANIFEST_DIR")), connectors.join("stripe.yaml"))
+        .expect("copy");
+    let data = dir.path().join("data").to_string_lossy().into_owned();
+    let config = server::config::Config::from_vars(|k| match k {
+        "HUB_DATA_DIR" => Some(data.clone()),
+        "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
+        "HUB_ADMIN_PASSWORD" => Some("correct horse battery".to_owned()),
+        "HUB_CONNECTORS_DIR" => Some(connectors.to_string_lossy().into_owned()),
+        "HUB_PUBLIC_URL" => Some("http://hub.test".to_owned()),
+        "HUB_DEMO" => Some("off".to_owned()),
+        _ => None,
+    })
+    .expect("config");
+    (server::startup::prepare(&config).await.expect("prepared"), dir)
+}
+
+/// A tenant of an integration that needs both connectors.
+async fn tenant(db: &Db) -> i64 {
+    let now = Utc::now();
+    let input = IntegrationInput {
+        name: "Mock Sync".into(),
+        repository: "/srv/git/x".into(),
+        connectors: vec!["mockauth".into(), "stripe".into()],
+        ..Default::default()
+    };
+    let id = service::create_integration(db, &Actor::System, 1, input, now).await.expect("integration");
+    let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
+    releases::claim(db.pool(), release, now).await.expect("claim");
+    let manifest = serde_json::to_string(&Manifest::parse("version: 1.0\nrun: x\n").expect("m")).expect("json");
+    let ok = releases::Success { commit_sha: "abc", run_command: "x", manifest_json: &manifest };
+    releases::succeed(db.pool(), release, &ok, now).await.expect("ok");
+    service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+    let integration = hub_core::db::integrations::get(db.pool(), id).await.expect("get").expect("row");
+    let input = NewTenantInput {
+        name: "acme".into(),
+        release_mode: "channel".into(),
+        channel: "default".into(),
+        ..Default::default()
+    };
+    service::tenants::create(db, &Actor::System, &integration, &input, Source::Hub, now).await.expect("tenant")
+}
+
+async fn magic_token(db: &Db, tenant: i64, connector: &str) -> String {
+    sqlx::query_scalar("SELECT magic_token FROM connections WHERE tenant_id = ? AND connector_name = ?")
+        .bind(tenant)
+        .bind(connector)
+        .fetch_one(db.pool())
+        .await
+        .expect("token")
+}
+
+async fn sealed(db: &Db, tenant: i64) -> Option<Vec<u8>> {
+    hub_core::db::tenants::credentials(db.pool(), tenant, "mockauth").await.expect("read")
+}
+
+async fn status(db: &Db, tenant: i64) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, status_reason FROM connections WHERE tenant_id = ? AND connector_name = 'mockauth'")
+        .bind(tenant)
+        .fetch_one(db.pool())
+        .await
+        .expect("status")
+}
+
+fn location(a: &Answer) -> String {
+    a.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    url.split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Log lines written while the guard lives, on this thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (url, provider) = provider().await;
+    let (p, dir) = hub_with_provider(&url).await;
+    let db = p.state.db.clone();
+    let tenant = tenant(&db).await;
+    let token = magic_token(&db, tenant, "mockauth").await;
+    let hub = Hub { router: p.router, _dir: dir };
+    let mut seen: Vec<String> = Vec::new();
+    let mut keep = |a: &Answer| seen.push(format!("{:?}\n{}", a.headers, a.body));
+
+    // The link's page needs no hub session and names only the integration and connector.
+    let page = hub.get(&format!("/connect/{token}"), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Connect Mock Auth to Mock Sync"), "{}", page.body);
+    keep(&page);
+
+    // Start: to the provider, with PKCE S256 and a state.
+    let start = hub.get(&format!("/connect/{token}/start"), None).await;
+    assert!(start.status.is_redirection(), "{}", start.status);
+    let authorize = location(&start);
+    assert!(authorize.starts_with(&format!("{url}/authorize?")), "{authorize}");
+    assert_eq!(query_param(&authorize, "code_challenge_method"), "S256");
+    assert_eq!(query_param(&authorize, "redirect_uri"), "http%3A%2F%2Fhub.test%2Foauth%2Fcallback");
+    let state = query_param(&authorize, "state");
+    assert!(state.len() >= 22, "at least 128 bits: {state}");
+    provider.lock().expect("lock").challenge = Some(query_param(&authorize, "code_challenge"));
+    keep(&start);
+
+    // The provider sends the browser back with a code: connected.
+    let back = hub.get(&format!("/oauth/callback?state={state}&code=good-code"), None).await;
+    assert_eq!(location(&back), format!("/connect/{token}?connected=1"), "{}", back.body);
+    keep(&back);
+    assert_eq!(status(&db, tenant).await.0, "connected");
+    let stored = sealed(&db, tenant).await.expect("credentials");
+    assert!(!String::from_utf8_lossy(&stored).contains("at-first"), "sealed at rest");
+
+    // The same state again is refused, and nothing changes.
+    let replay = hub.get(&format!("/oauth/callback?state={state}&code=good-code"), None).await;
+    assert!(
+        location(&replay).contains("failed=") && location(&replay).contains("expired%20or%20was%20already%20used"),
+        "{}",
+        location(&replay)
+    );
+    keep(&replay);
+    assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
+
+    // Denied consent: a message, and the old connection stays as it was.
+    let start = hub.get(&format!("/connect/{token}/start"), None).await;
+    let state = query_param(&location(&start), "state");
+    let denied = hub.get(&format!("/oauth/callback?state={state}&error=access_denied"), None).await;
+    assert!(
+        location(&denied).starts_with(&format!("/connect/{token}?failed=Consent%20was%20not%20given")),
+        "{}",
+        location(&denied)
+    );
+    keep(&denied);
+    let shown = hub.get(&location(&denied), None).await;
+    assert!(shown.body.contains("Consent was not given, so nothing changed."), "{}", shown.body);
+    keep(&shown);
+    assert_eq!(status(&db, tenant).await.0, "connected");
+    assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
+
+    // A failed token exchange (a wrong code) also leaves everything as it was.
+    let start = hub.get(&format!("/connect/{token}/start"), None).await;
+    let state = query_param(&location(&start), "state");
+    let bad = hub.get(&format!("/oauth/callback?state={state}&code=forged"), None).await;
+    assert!(location(&bad).contains("did%20not%20accept"), "{}", location(&bad));
+    keep(&bad);
+    assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
+
+    // The Stripe key through its own magic link, then everything an admin sees.
+    let stripe = magic_token(&db, tenant, "stripe").await;
+    let saved = hub.call("magic_link_save", &format!("token={stripe}&fields%5Bapi_key%5D={STRIPE_KEY}"), None).await;
+    assert!(saved.status.is_success() || saved.status.is_redirection(), "{} {}", saved.status, saved.body);
+    keep(&saved);
+    let cookie = hub.sign_in_as("admin%40example.com", "correct+horse+battery").await;
+    for path in [
+        format!("/tenants/{tenant}"),
+        format!("/tenants/{tenant}/settings"),
+        "/tenants".to_owned(),
+        format!("/connect/{stripe}"),
+    ] {
+        let a = hub.get(&path, Some(&cookie)).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        keep(&a);
+    }
+    let a = hub.call("tenant", &format!("id={tenant}"), Some(&cookie)).await;
+    assert!(a.body.contains("\"status\":\"connected\""), "{}", a.body);
+    keep(&a);
+    let a = hub.call("magic_link", &format!("token={stripe}"), None).await;
+    keep(&a);
+    let a = hub.call("magic_link", "token=not-a-token", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // Disconnect and reconnect: the link stays the same.
+    let a = hub.call("disconnect_connection", &format!("tenant_id={tenant}&connector=mockauth"), Some(&cookie)).await;
+    assert!(a.status.is_success(), "{}", a.body);
+    assert_eq!(status(&db, tenant).await.0, "disconnected");
+    assert_eq!(sealed(&db, tenant).await, None);
+    assert_eq!(magic_token(&db, tenant, "mockauth").await, token);
+
+    drop(keep);
+    let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    for secret in ["at-first-1111", "rt-first-1111", CLIENT_SECRET, STRIPE_KEY] {
+        for s in &seen {
+            assert!(!s.contains(secret), "a response shows {secret}: {s}");
+        }
+        assert!(!logged.contains(secret), "the log shows {secret}");
+    }
+    assert!(seen.len() > 10, "the sweep saw every answer of the flow");
+}
+
+/// Stores tokens for the tenant's `mockauth` connection as a finished flow would.
+async fn store_tokens(db: &Db, key: &SecretKey, tenant: i64, refresh: &str, expires_in: Duration) {
+    let tokens = OAuthTokens {
+        access_token: "at-old".into(),
+        refresh_token: Some(refresh.into()),
+        expires_at: Some(Utc::now() + expires_in),
+        scope: None,
+    };
+    let sealed = key.encrypt(serde_json::to_string(&tokens).expect("json").as_bytes());
+    hub_core::db::tenants::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now()).await.expect("connected");
+}
+
+async fn stored_tokens(db: &Db, key: &SecretKey, tenant: i64) -> OAuthTokens {
+    let sealed = sealed(db, tenant).await.expect("credentials");
+    serde_json::from_slice(&key.decrypt(&sealed).expect("decrypt")).expect("tokens")
+}
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_from_races() {
+    let (url, provider) = provider().await;
+    let (p, _dir) = hub_with_provider(&url).await;
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let tenant = tenant(&db).await;
+    let ready = || ready_credentials(&db, &key, &registry, "http://hub.test", tenant, "mockauth", Utc::now());
+
+    // Far from expiry: used as stored, the provider is not asked.
+    store_tokens(&db, &key, tenant, "rt-1", Duration::hours(2)).await;
+    assert_eq!(ready().await.expect("ready")["access_token"], "at-old");
+    assert_eq!(provider.lock().expect("lock").refreshes, 0);
+
+    // Within 15 minutes of expiry: refreshed, and the rotated refresh token is stored at once.
+    store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
+    let fresh = ready().await.expect("refreshed");
+    assert_eq!(fresh["access_token"], "at-rotated-1");
+    let now_stored = stored_tokens(&db, &key, tenant).await;
+    assert_eq!(now_stored.refresh_token.as_deref(), Some("rt-rotated-1"));
+    assert!(now_stored.expires_at.is_some_and(|t| t > Utc::now() + Duration::minutes(50)));
+
+    // `invalid_grant` because another refresh won the race: the winner's tokens are used
+    // and the connection stays connected.
+    store_tokens(&db, &key, tenant, "rt-raced", Duration::minutes(1)).await;
+    {
+        let mut pr = provider.lock().expect("lock");
+        pr.mode = RefreshMode::RaceThenInvalid;
+        pr.race = Some((db.clone(), key.clone(), tenant));
+    }
+    let after_race = ready().await.expect("the winner's tokens");
+    assert_eq!(after_race["access_token"], "at-winner");
+    assert_eq!(status(&db, tenant).await.0, "connected");
+
+    // A real refusal: the connection is marked as error with the reason.
+    store_tokens(&db, &key, tenant, "rt-revoked", Duration::minutes(1)).await;
+    provider.lock().expect("lock").mode = RefreshMode::Invalid;
+    let err = ready().await.expect_err("refused");
+    assert!(err.0.contains("invalid_grant") && err.0.contains("token revoked"), "{err}");
+    let (state, reason) = status(&db, tenant).await;
+    assert_eq!(state, "error");
+    assert!(reason.is_some_and(|r| r.contains("connect again")));
+}

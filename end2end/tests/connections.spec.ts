@@ -32,10 +32,15 @@ test('the magic link connects without a hub account, and the console follows', a
   await expect(status.getByTestId('connection-status')).toHaveText('✓ Connected');
   await expect(status.getByTestId('magic-link')).toHaveValue(link);
 
-  // The customer denies consent the next time: a message, and nothing changes.
-  await outside.route(`${OAUTH_URL}/authorize**`, (route) => {
-    const state = new URL(route.request().url()).searchParams.get('state');
-    return route.fulfill({ status: 302, headers: { location: `${BASE_URL}/oauth/callback?state=${state}&error=access_denied` } });
+  // The customer denies consent the next time: the provider sends them back with
+  // `error=access_denied` (Playwright sees only the first hop of a redirect chain, so
+  // the hub's own redirect to the provider is where the denial is played).
+  await outside.route('**/connect/*/start', async (route) => {
+    const toProvider = await route.fetch({ maxRedirects: 0 });
+    const authorize = toProvider.headers()['location'];
+    expect(authorize.startsWith(`${OAUTH_URL}/authorize?`)).toBe(true);
+    const state = new URL(authorize).searchParams.get('state');
+    await route.fulfill({ status: 302, headers: { location: `${BASE_URL}/oauth/callback?state=${state}&error=access_denied` } });
   });
   await outside.goto(link);
   await outside.getByRole('link', { name: 'Reconnect Mock Auth' }).click();

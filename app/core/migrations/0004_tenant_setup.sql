@@ -35,6 +35,6 @@ END;
 -- column a filter tests, so that a page and its count read only this index; by last
 -- run; only the failing ones. By integration uses UNIQUE (integration_id, name); by
 -- creation the rowid.
-CREATE INDEX tenants_name ON tenants (name, paused, integration_id, setup_step, disconnected) WHERE archived = 0;
+CREATE INDEX tenants_name ON tenants (name, id, paused, integration_id, setup_step, disconnected) WHERE archived = 0;
 CREATE INDEX tenants_last_run ON tenants (last_run_at) WHERE archived = 0;
 CREATE INDEX tenants_failing ON tenants (name) WHERE archived = 0 AND last_run_phase LIKE 'failed%';

@@ -173,12 +173,7 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
     let pool = state()?.db.pool().clone();
     let org = org_filter(&user);
     let (rows, total, page) = hub_core::db::tenants::list(&pool, &query, org).await.map_err(internal)?;
-    let integrations = hub_core::db::integrations::list(&pool, org)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|i| (i.id, i.name))
-        .collect();
+    let integrations = hub_core::db::integrations::names(&pool, org).await.map_err(internal)?;
     let rows = rows
         .into_iter()
         .map(|r| TenantListItem {

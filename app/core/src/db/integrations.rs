@@ -55,6 +55,17 @@ pub async fn list(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sql
     .await
 }
 
+/// (id, name) of every integration, or only `organization`'s, by name: for choosers
+/// that need no counts.
+pub async fn names(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, name FROM integrations WHERE (?1 IS NULL OR organization_id = ?1) ORDER BY name COLLATE NOCASE",
+    )
+    .bind(organization)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<IntegrationRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?")).bind(id).fetch_optional(db).await
 }

@@ -294,9 +294,7 @@ fn filters<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a ListQuery, organization:
     match q.state {
         Some(StateFilter::Paused) => b.push(" AND t.paused = 1"),
         Some(StateFilter::Running) => b.push(" AND t.paused = 0"),
-        Some(StateFilter::NotConnected) => {
-            b.push(" AND EXISTS (SELECT 1 FROM connections c WHERE c.tenant_id = t.id AND c.status <> 'connected')")
-        }
+        Some(StateFilter::NotConnected) => b.push(" AND t.disconnected > 0"),
         Some(StateFilter::LastRunFailed) => b.push(" AND ").push(FAILED),
         Some(StateFilter::Unfinished) => b.push(" AND t.setup_step <> 'done'"),
         None => b,

@@ -325,7 +325,6 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
     assert_eq!(sealed(&db, tenant).await, None);
     assert_eq!(magic_token(&db, tenant, "mockauth").await, token);
 
-    drop(keep);
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
     for secret in ["at-first-1111", "rt-first-1111", CLIENT_SECRET, STRIPE_KEY] {
         for s in &seen {

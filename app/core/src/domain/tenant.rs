@@ -330,8 +330,8 @@ mod tests {
         assert_eq!(input("specific", "4", "").validate(), Ok(("acme".into(), ReleaseChoice::Specific(4))));
         assert_eq!(input("channel", "", "latest").validate(), Ok(("acme".into(), ReleaseChoice::Latest)));
         assert_eq!(input("channel", "", "default").validate(), Ok(("acme".into(), ReleaseChoice::Default)));
-        assert_eq!(input("specific", "", "").validate().unwrap_err().field, "release_id");
-        assert_eq!(input("channel", "", "beta").validate().unwrap_err().field, "channel");
+        assert_eq!(input("specific", "", "").validate().expect_err("refused").field, "release_id");
+        assert_eq!(input("channel", "", "beta").validate().expect_err("refused").field, "channel");
     }
 
     #[test]
@@ -351,16 +351,16 @@ mod tests {
         assert_eq!(Schedule::from_parts(k, &v, &tz), Some(s.clone()));
         assert_eq!(s.to_input().timezone, "Europe/Berlin");
         let bad = ScheduleInput { kind: "advanced".into(), cron: "61 * * * *".into(), ..Default::default() };
-        assert_eq!(bad.parse().unwrap_err().field, "cron");
+        assert_eq!(bad.parse().expect_err("refused").field, "cron");
         let tz = ScheduleInput {
             kind: "advanced".into(),
             cron: "* * * * *".into(),
             timezone: "Mars/Base".into(),
             ..Default::default()
         };
-        assert_eq!(tz.parse().unwrap_err().field, "timezone");
+        assert_eq!(tz.parse().expect_err("refused").field, "timezone");
         let never = ScheduleInput { kind: "advanced".into(), cron: "0 0 31 2 *".into(), ..Default::default() };
-        assert_eq!(never.parse().unwrap_err().message, "This expression never fires: no such date exists.");
+        assert_eq!(never.parse().expect_err("refused").message, "This expression never fires: no such date exists.");
         let step =
             ScheduleInput { kind: "advanced".into(), cron: "59/4294967295 * * * *".into(), ..Default::default() };
         assert!(step.parse().is_ok(), "a huge step means the start value only");

@@ -46,7 +46,11 @@ pub struct Answer {
 
 impl Hub {
     pub async fn send(&self, req: Request<Body>) -> Answer {
-        let resp = self.router.clone().oneshot(req).await.expect("answered");
+        // A request that stalls fails its test within a minute instead of holding the run.
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(60), self.router.clone().oneshot(req))
+            .await
+            .expect("answered within a minute")
+            .expect("answered");
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();

@@ -4,7 +4,7 @@ import { test, expect, hydrated } from './fixtures';
 
 const PAGES: Array<[string, string, string]> = [
   ['Integrations', '/integrations', 'Counter Sync'],
-  ['Tenants', '/tenants', 'No tenants yet'],
+  ['Tenants', '/tenants', "one customer's installed instance of an integration"],
   ['Connectors', '/connectors', 'OAuth 2.0'],
   ['Activity', '/activity', 'Audit log'],
   ['Company', '/settings/company', 'Acme Test Co'],

@@ -205,6 +205,29 @@ pub fn draft_for(tenant: &TenantRow, step: SetupStep) -> Option<serde_json::Valu
     drafts(tenant).remove(step.as_str())
 }
 
+/// Reads the posted configuration against `manifest`'s form: the values to store (as
+/// JSON, with what the form could not edit kept from before), or every broken rule,
+/// with what was typed kept as the configuration step's draft.
+async fn checked_configs(
+    db: &Db,
+    tenant: &TenantRow,
+    manifest: &Manifest,
+    raw: &Raw,
+) -> Result<(Form, String), ServiceError> {
+    let form = Form::build(&manifest.configs, Audience::Hub);
+    let dynamic = dynamic_options(tenant);
+    match form.read(raw, &dynamic) {
+        Ok(v) => {
+            let text = serde_json::Value::Object(form.merge(&configs(tenant), v, &dynamic)).to_string();
+            Ok((form, text))
+        }
+        Err(errors) => {
+            set_draft(db.pool(), tenant, SetupStep::Configuration, Some(json!(raw))).await?;
+            Err(ServiceError::InvalidFields(errors))
+        }
+    }
+}
+
 /// Step 3: the configuration form. Every broken rule comes back at once.
 pub async fn save_configs(
     db: &Db,
@@ -216,19 +239,10 @@ pub async fn save_configs(
     let (_, manifest) = release_of(db, tenant).await?.ok_or_else(|| {
         ServiceError::Conflict("The tenant's release choice points at no successful release.".to_owned())
     })?;
-    let form = Form::build(&manifest.configs, Audience::Hub);
-    let dynamic = dynamic_options(tenant);
-    let values = match form.read(raw, &dynamic) {
-        Ok(v) => form.merge(&configs(tenant), v, &dynamic),
-        Err(errors) => {
-            set_draft(db.pool(), tenant, SetupStep::Configuration, Some(json!(raw))).await?;
-            return Err(ServiceError::InvalidFields(errors));
-        }
-    };
+    let (form, text) = checked_configs(db, tenant, &manifest, raw).await?;
     let mut tx = db.pool().begin().await?;
     set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
-    let configs = serde_json::Value::Object(values).to_string();
-    tenants::set_configs(&mut *tx, tenant.id, &configs, tenant.step().furthest(SetupStep::Schedule), now).await?;
+    tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
     let entry = audit::Entry {
         actor,
         action: "configured",
@@ -253,19 +267,10 @@ pub async fn save_settings(
 ) -> Result<(), ServiceError> {
     let choice = version.choice().map_err(ServiceError::Invalid)?;
     let (release, manifest) = resolve_choice(db, tenant.integration_id, choice).await?;
-    let form = Form::build(&manifest.configs, Audience::Hub);
-    let dynamic = dynamic_options(tenant);
-    let values = match form.read(raw, &dynamic) {
-        Ok(v) => form.merge(&configs(tenant), v, &dynamic),
-        Err(errors) => {
-            set_draft(db.pool(), tenant, SetupStep::Configuration, Some(json!(raw))).await?;
-            return Err(ServiceError::InvalidFields(errors));
-        }
-    };
+    let (_, text) = checked_configs(db, tenant, &manifest, raw).await?;
     let mut tx = db.pool().begin().await?;
     set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
     tenants::set_release_choice(&mut *tx, tenant.id, choice, now).await?;
-    let text = serde_json::Value::Object(values).to_string();
     tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
     let entry = audit::Entry {
         actor,

@@ -12,7 +12,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{activity, connect, connectors, integrations, login, not_found, settings, tenants, users};
+use pages::{connect, connectors, integrations, login, not_found, runs, settings, tenants, users};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -72,7 +72,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:id/schedule") view=tenants::SchedulePage ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup") view=tenants::SetupRedirect ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup/:step") view=tenants::SetupPage ssr=SsrMode::Async/>
-                    <Route path=path!("activity") view=activity::ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("runs/:id") view=runs::RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("activity") view=runs::ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("activity/audit") view=runs::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>
                     <Route path=path!("settings/company") view=settings::CompanyPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/users") view=users::UsersPage ssr=SsrMode::Async/>

@@ -28,6 +28,8 @@ pub struct Config {
     pub demo: bool,
     /// How long a release's build command may run.
     pub build_timeout: std::time::Duration,
+    /// The run engine: concurrent runs (`HUB_MAX_RUNS`) and `PAN_CTX_ENV` (`HUB_ENV`).
+    pub runs: hub_core::engine::runs::Settings,
     /// Where mail goes; `None` keeps messages in the console's Sent mail page.
     pub smtp: Option<SmtpSettings>,
     /// The sender of the hub's mail.
@@ -109,6 +111,21 @@ impl Config {
             })?,
         };
 
+        let number = |var: &'static str, default: u64, max: u64| match get(var) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| err(var, format!("{v:?} is not a whole number from 1 to {max}"))),
+        };
+        let runs = hub_core::engine::runs::Settings {
+            max_concurrent: usize::try_from(number("HUB_MAX_RUNS", 8, 1024)?).unwrap_or(8),
+            env_name: get("HUB_ENV").map_or_else(|| "production".to_owned(), |v| v.trim().to_owned()),
+            ..hub_core::engine::runs::Settings::default()
+        };
+
         let smtp = match get("HUB_SMTP_HOST") {
             None => None,
             Some(host) => {
@@ -161,6 +178,7 @@ impl Config {
             samples_dir: PathBuf::from(get("HUB_SAMPLES_DIR").unwrap_or_else(|| "./samples".to_owned())),
             demo,
             build_timeout: std::time::Duration::from_secs(build_secs),
+            runs,
             smtp,
             mail_from,
         })

@@ -11,6 +11,7 @@ use axum::Router;
 use hub_core::auth::{self, Bootstrapped};
 use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::builder::Builder;
+use hub_core::engine::runs::Engine;
 use hub_core::mail::Mailer;
 use hub_core::secrets::{KeySource, SecretKey};
 use leptos::config::{Env, LeptosOptions};
@@ -75,14 +76,26 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             _ => Env::PROD,
         })
         .build();
+    let key = Arc::new(key);
+    let registry = Arc::new(registry);
+    let engine = Engine::new(
+        db.clone(),
+        key.clone(),
+        registry.clone(),
+        &config.public_url,
+        dir,
+        builder.releases_dir().to_path_buf(),
+        config.runs.clone(),
+    );
     let state = AppState {
         db,
         leptos_options,
         secure_cookies: config.public_url.starts_with("https://"),
         builder,
         mailer,
-        connectors: Arc::new(registry),
-        key: Arc::new(key),
+        engine,
+        connectors: registry,
+        key,
         public_url: config.public_url.clone(),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })

@@ -13,6 +13,7 @@ use hub_core::connectors::Registry;
 use hub_core::db::Db;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
+use hub_core::engine::runs::Engine;
 use hub_core::mail::Mailer;
 use hub_core::secrets::SecretKey;
 use leptos::prelude::*;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub builder: Builder,
     pub mailer: Mailer,
+    pub engine: Engine,
     pub connectors: Arc<Registry>,
     /// Seals credentials at rest.
     pub key: Arc<SecretKey>,

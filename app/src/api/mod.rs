@@ -5,6 +5,7 @@ pub mod activity;
 pub mod connect;
 pub mod connectors;
 pub mod integrations;
+pub mod runs;
 pub mod session;
 pub mod settings;
 pub mod tenants;

@@ -70,16 +70,6 @@ pub struct ConnectionView {
     pub info: String,
 }
 
-/// One run in a tenant's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunBrief {
-    pub id: i64,
-    pub mode: String,
-    pub phase: String,
-    pub started: String,
-    pub duration: Option<String>,
-}
-
 /// Everything the creation flow's steps and the tenant's page show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TenantSetup {
@@ -108,7 +98,10 @@ pub struct TenantSetup {
     /// The release choice as the Settings form shows it, and the releases to pick from.
     pub version: VersionInput,
     pub releases: Vec<ReleaseOption>,
-    pub runs: Vec<RunBrief>,
+    /// The latest runs, newest first.
+    pub runs: Vec<crate::api::runs::RunItem>,
+    /// A run is queued or running: the page refreshes until it ends.
+    pub run_active: bool,
 }
 
 /// The configuration form as posted: each field's strings (`input[cfg][<name>][<i>]`).
@@ -119,7 +112,7 @@ pub struct ConfigInput {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use hub_core::auth::SessionUser;
     use hub_core::db::tenants::{self, TenantRow};
     use hub_core::domain::release::ReleaseChoice;
@@ -144,21 +137,6 @@ mod server {
             Some(ReleaseChoice::Default) => format!("Default channel ({now})"),
             Some(ReleaseChoice::Latest) => format!("Latest channel ({now})"),
             None => "Unknown".to_owned(),
-        }
-    }
-
-    pub fn phase_label(phase: &str) -> &'static str {
-        match phase {
-            "queued" => "Queued",
-            "running" => "Running",
-            "succeeded" => "Succeeded",
-            "failed_integration" => "Failed (Integration Issue)",
-            "failed_timeout" => "Failed (Timeout)",
-            "failed_refresh" => "Failed (Refresh)",
-            "failed_platform" => "Failed (Platform Issue)",
-            "failed_metadata" => "Failed (Metadata Validation)",
-            "skipped" => "Skipped",
-            _ => "Unknown",
         }
     }
 }
@@ -189,7 +167,7 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
             last_run: r
                 .last_run_phase
                 .as_deref()
-                .map(|p| (server::phase_label(p).to_owned(), r.last_run_at.map(show_time).unwrap_or_default())),
+                .map(|p| (hub_core::domain::run::phase_label(p), r.last_run_at.map(show_time).unwrap_or_default())),
             id: r.id,
             name: r.name,
             integration_id: r.integration_id,
@@ -327,25 +305,14 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     if step != SetupStep::Done {
         lacks.push("The sync schedule has not been saved".to_owned());
     }
-    let runs = hub_core::db::tenants::recent_runs(st.db.pool(), id, 20)
+    let filter = hub_core::db::runs::RunFilter { tenant_id: Some(id), ..Default::default() };
+    let runs: Vec<crate::api::runs::RunItem> = hub_core::db::runs::list(st.db.pool(), &filter, 20)
         .await
         .map_err(internal)?
         .into_iter()
-        .map(|r| RunBrief {
-            id: r.id,
-            mode: r.mode,
-            phase: server::phase_label(&r.phase).to_owned(),
-            started: show_time(r.started_at.unwrap_or(r.queued_at)),
-            duration: r.started_at.zip(r.finished_at).map(|(a, b)| {
-                let secs = (b - a).num_seconds();
-                if secs < 60 {
-                    format!("{secs} s")
-                } else {
-                    format!("{} min {} s", secs / 60, secs % 60)
-                }
-            }),
-        })
+        .map(crate::api::runs::server::item)
         .collect();
+    let run_active = runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
     let releases = succeeded_releases(t.integration_id).await?;
     Ok(TenantSetup {
         version: t.choice().map(VersionInput::of).unwrap_or_default(),
@@ -368,6 +335,7 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         lacks,
         releases,
         runs,
+        run_active,
     })
 }
 
@@ -436,6 +404,8 @@ pub async fn save_tenant_schedule(tenant_id: i64, input: ScheduleInput, paused: 
     hub_core::service::tenants::save_schedule(&state()?.db, &user.actor(), &t, &input, paused, chrono::Utc::now())
         .await
         .map_err(|e| service_error(e, kept))?;
+    // A new schedule or an unpause takes effect at once.
+    state()?.engine.wake();
     leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=saved"));
     Ok(())
 }

@@ -49,7 +49,14 @@ pub fn RefreshWhileBusy(busy: bool, #[prop(into)] refetch: Callback<()>) -> impl
     // Effects run only in the browser, after hydration.
     Effect::new(move |_| {
         if busy {
-            set_timeout(move || refetch.run(()), std::time::Duration::from_secs(2));
+            // The list may have been re-rendered (and this callback disposed) before the
+            // timer fires, after an action refetched it; then there is nothing to do.
+            set_timeout(
+                move || {
+                    let _ = refetch.try_run(());
+                },
+                std::time::Duration::from_secs(2),
+            );
         }
     });
     // Given as inner HTML so that, with scripting on, the browser keeps it as inert text

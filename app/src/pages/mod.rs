@@ -1,11 +1,11 @@
 //! One module per console resource.
 
-pub mod activity;
 pub mod connect;
 pub mod connectors;
 pub mod integrations;
 pub mod login;
 pub mod not_found;
+pub mod runs;
 pub mod settings;
 pub mod tenants;
 pub mod users;

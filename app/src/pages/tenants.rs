@@ -21,7 +21,9 @@ use crate::api::tenants::{
 };
 use crate::components::config_form::ConfigFields;
 use crate::components::form::field_error;
-use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
+use crate::api::runs::RunTenant;
+use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
+use crate::pages::runs::RunsTable;
 use crate::error::AppError;
 
 fn loading() -> impl IntoView {
@@ -799,12 +801,16 @@ pub fn TenantPage() -> impl IntoView {
     let query = use_query_map();
     let disconnect = ServerAction::<DisconnectConnection>::new();
     let archive = ServerAction::<ArchiveTenant>::new();
-    let data = tenant_resource(move || disconnect.version().get());
+    let run = ServerAction::<RunTenant>::new();
+    let refresh = RwSignal::new(0usize);
+    let data = tenant_resource(move || disconnect.version().get() + run.version().get() + refresh.get());
     let notice = move || {
         query.with(|q| match q.get("done").as_deref() {
             Some("saved") => Some("Tenant saved."),
             Some("settings") => Some("Settings saved."),
             Some("schedule") => Some("Sync schedule saved."),
+            Some("run-normal") => Some("A normal sync was asked for; it starts as soon as the tenant is free."),
+            Some("run-init") => Some("An init sync was asked for; it starts as soon as the tenant is free."),
             Some("disconnected") => {
                 Some("Disconnected. The stored credentials were removed; the magic link stays the same.")
             }
@@ -812,10 +818,18 @@ pub fn TenantPage() -> impl IntoView {
         })
     };
     let action_error = Signal::derive(move || {
-        disconnect.value().get().and_then(Result::err).or_else(|| archive.value().get().and_then(Result::err))
+        disconnect
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| archive.value().get().and_then(Result::err))
+            .or_else(|| run.value().get().and_then(Result::err))
     });
+    let run_notice = move || {
+        run.value().get().and_then(Result::ok).map(|()| "The sync was asked for; it starts as soon as the tenant is free.")
+    };
     view! {
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let t = match data.await {
                     Ok(t) => t,
@@ -824,6 +838,7 @@ pub fn TenantPage() -> impl IntoView {
                 let last_run = t.runs.first().cloned();
                 view! {
                     <Title text=t.name.clone()/>
+                    <RefreshWhileBusy busy=t.run_active refetch=move |()| refresh.update(|n| *n += 1)/>
                     <div class="page-header">
                         <div>
                             <p class="crumbs"><a href="/tenants">"Tenants"</a>" / "
@@ -852,7 +867,7 @@ pub fn TenantPage() -> impl IntoView {
                             </details>
                         </div>
                     </div>
-                    {move || notice().map(|n| view! { <p class="notice success" role="status">{n}</p> })}
+                    {move || notice().or_else(run_notice).map(|n| view! { <p class="notice success" role="status">{n}</p> })}
                     {move || action_error.get().map(|e| view! { <ErrorNotice error=e/> })}
                     {(!t.lacks.is_empty()).then(|| view! {
                         <div class="notice warning" role="status" data-testid="tenant-lacks">
@@ -884,29 +899,31 @@ pub fn TenantPage() -> impl IntoView {
                         }}
                     </section>
                     <section class="section" aria-labelledby="runs-heading">
-                        <h2 id="runs-heading">"Runs"</h2>
+                        <div class="section-header">
+                            <h2 id="runs-heading">"Runs"</h2>
+                            <div class="row-actions">
+                                <ActionForm action=run>
+                                    <input type="hidden" name="tenant_id" value=t.id/>
+                                    <input type="hidden" name="mode" value="normal"/>
+                                    <button type="submit" class="btn primary small">"Run Normal Sync"</button>
+                                </ActionForm>
+                                <ActionForm action=run>
+                                    <input type="hidden" name="tenant_id" value=t.id/>
+                                    <input type="hidden" name="mode" value="init"/>
+                                    <button type="submit" class="btn small">"Run Init Sync"</button>
+                                </ActionForm>
+                                <a class="btn small" href=format!("/activity?tenant={}", t.id)>"All runs"</a>
+                            </div>
+                        </div>
                         {if t.runs.is_empty() {
                             view! { <p class="muted" data-testid="no-runs">"No runs yet. Runs appear here with their outcome and duration."</p> }.into_any()
                         } else {
-                            view! {
-                                <div class="table-wrap">
-                                    <table class="data-table">
-                                        <caption class="visually-hidden">"Runs"</caption>
-                                        <thead><tr><th scope="col">"Mode"</th><th scope="col">"Phase"</th><th scope="col">"Started"</th><th scope="col">"Duration"</th></tr></thead>
-                                        <tbody>
-                                            {t.runs.iter().map(|r| view! {
-                                                <tr><td>{r.mode.clone()}</td><td>{r.phase.clone()}</td><td>{r.started.clone()}</td>
-                                                <td>{r.duration.clone().unwrap_or_else(|| "—".to_owned())}</td></tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any()
+                            view! { <RunsTable runs=t.runs.clone() show_tenant=false/> }.into_any()
                         }}
                     </section>
                 }.into_any()
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

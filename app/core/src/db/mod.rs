@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod mail;
 pub mod orgs;
 pub mod releases;
+pub mod runs;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

@@ -512,25 +512,3 @@ pub async fn set_release_choice(
         .await
         .map(drop)
 }
-
-#[derive(Debug, FromRow)]
-pub struct RunBriefRow {
-    pub id: i64,
-    pub mode: String,
-    pub phase: String,
-    pub queued_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-/// A tenant's latest runs, newest first.
-pub async fn recent_runs(db: impl SqliteExecutor<'_>, tenant_id: i64, limit: i64) -> sqlx::Result<Vec<RunBriefRow>> {
-    sqlx::query_as(
-        "SELECT id, mode, phase, queued_at, started_at, finished_at FROM runs
-         WHERE tenant_id = ? ORDER BY queued_at DESC, id DESC LIMIT ?",
-    )
-    .bind(tenant_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}

@@ -6,6 +6,7 @@ pub mod form;
 pub mod integration;
 pub mod manifest;
 pub mod release;
+pub mod run;
 pub mod schedule;
 pub mod tenant;
 pub mod throttle;

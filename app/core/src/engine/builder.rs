@@ -40,6 +40,11 @@ impl Builder {
         Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()) }
     }
 
+    /// The directory every release's checkout is in.
+    pub fn releases_dir(&self) -> &Path {
+        &self.releases_dir
+    }
+
     /// The directory a release is checked out into.
     pub fn release_dir(&self, release_id: i64) -> PathBuf {
         self.releases_dir.join(release_id.to_string())

@@ -78,6 +78,69 @@ where
     }
 }
 
+/// Which pipe a piece of output came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A started process: its process group id, and its output in pieces as it arrives.
+pub struct Started {
+    pub pid: Option<i32>,
+    pub child: tokio::process::Child,
+    pub output: mpsc::Receiver<(Stream, Vec<u8>)>,
+}
+
+/// Starts `sh -c <command>` in `dir` in its own process group, with stdin closed and
+/// exactly the environment `env` (nothing of the hub's own).
+pub fn spawn_clean(command: &str, dir: &Path, env: &[(String, String)]) -> std::io::Result<Started> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn()?;
+    // A small channel: a program that writes faster than the log is stored waits.
+    let (tx, output) = mpsc::channel(8);
+    let pipes = [
+        child.stdout.take().map(|p| (Stream::Stdout, boxed(p))),
+        child.stderr.take().map(|p| (Stream::Stderr, boxed(p))),
+    ];
+    for (stream, mut pipe) in pipes.into_iter().flatten() {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send((stream, buf[..n].to_vec())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    Ok(Started { pid, child, output })
+}
+
+/// Whether a process group still has a member.
+pub fn group_alive(pid: i32) -> bool {
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+    killpg(Pid::from_raw(pid), None).is_ok()
+}
+
 type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
 
 fn boxed(p: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Pipe {

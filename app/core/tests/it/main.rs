@@ -4,5 +4,6 @@ mod accounts;
 mod auth;
 mod builder;
 mod db;
+mod engine;
 mod form;
 mod manifest;

@@ -1,0 +1,527 @@
+//! Runs, the triggers that cause them, and their logs.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+
+use crate::domain::run::{Mode, Phase, TriggerKind};
+
+/// Adds a trigger that waits for its run; returns its id.
+pub async fn insert_trigger(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    kind: TriggerKind,
+    mode: Mode,
+    payload: Option<&str>,
+    created_by: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO run_triggers (tenant_id, kind, mode, payload, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(kind.as_str())
+    .bind(mode.as_str())
+    .bind(payload)
+    .bind(created_by)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// Tenants with waiting triggers and no queued or running run.
+pub async fn ready_tenants(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT w.tenant_id FROM run_triggers w
+         WHERE w.run_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = w.tenant_id AND r.phase IN ('queued', 'running'))
+         LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct WaitingRow {
+    pub id: i64,
+    pub kind: String,
+    pub mode: String,
+}
+
+/// A tenant's waiting triggers, oldest first.
+pub async fn waiting(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<Vec<WaitingRow>> {
+    sqlx::query_as("SELECT id, kind, mode FROM run_triggers WHERE tenant_id = ? AND run_id IS NULL ORDER BY id")
+        .bind(tenant_id)
+        .fetch_all(db)
+        .await
+}
+
+/// Whether the tenant has a queued or running run.
+pub async fn has_active(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM runs WHERE tenant_id = ? AND phase IN ('queued', 'running'))")
+        .bind(tenant_id)
+        .fetch_one(db)
+        .await
+}
+
+pub struct NewRun<'a> {
+    pub tenant_id: i64,
+    pub integration_id: i64,
+    pub release_id: Option<i64>,
+    pub mode: Mode,
+    pub scheduled: bool,
+    pub triggers: &'a [i64],
+}
+
+/// Makes a queued run of the given waiting triggers. Returns `None`, changing nothing
+/// once the transaction rolls back, when the tenant already has an active run or a
+/// trigger was taken meanwhile: a trigger never goes into two runs.
+pub async fn create(
+    tx: &mut sqlx::SqliteConnection,
+    run: &NewRun<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO runs (tenant_id, integration_id, release_id, mode, phase, queued_at, scheduled)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+    )
+    .bind(run.tenant_id)
+    .bind(run.integration_id)
+    .bind(run.release_id)
+    .bind(run.mode.as_str())
+    .bind(now)
+    .bind(run.scheduled)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // `runs_one_active`: the tenant has a run already.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE run_triggers SET run_id = ");
+    q.push_bind(id).push(" WHERE run_id IS NULL AND id IN (");
+    let mut list = q.separated(", ");
+    for t in run.triggers {
+        list.push_bind(*t);
+    }
+    q.push(")");
+    let taken = q.build().execute(&mut *tx).await?.rows_affected();
+    if taken != run.triggers.len() as u64 {
+        return Ok(None);
+    }
+    Ok(Some(id))
+}
+
+/// Records a scheduled slot that came while a run was going: a finished run in phase
+/// `skipped`, with the reason.
+pub async fn insert_skipped(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    integration_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO runs (tenant_id, integration_id, mode, phase, queued_at, finished_at, scheduled, error)
+         VALUES (?, ?, 'normal', 'skipped', ?, ?, 1, ?) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(integration_id)
+    .bind(now)
+    .bind(now)
+    .bind(reason)
+    .fetch_one(db)
+    .await
+}
+
+/// Queued runs, oldest first (after a restart, those never started).
+pub async fn queued(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued' ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+/// Runs left `running` by a hub that stopped: their ids and process groups.
+pub async fn running(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(i64, Option<i64>)>> {
+    sqlx::query_as("SELECT id, pid FROM runs WHERE phase IN ('queued', 'running') AND phase = 'running' ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
+/// Marks a queued run as running, with its process group and environment names.
+pub async fn start(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    pid: Option<i32>,
+    env_names: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE runs SET phase = 'running', started_at = ?, pid = ?, env_names = ? WHERE id = ? AND phase = 'queued'",
+    )
+    .bind(now)
+    .bind(pid)
+    .bind(env_names)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Appends a piece of the log.
+pub async fn append_log(db: &sqlx::SqlitePool, id: i64, seq: i64, text: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO run_log_chunks (run_id, seq, at, text) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(seq)
+        .bind(now)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE runs SET log_bytes = log_bytes + ? WHERE id = ?")
+        .bind(i64::try_from(text.len()).unwrap_or(i64::MAX))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// How a run ended.
+pub struct Outcome<'a> {
+    pub phase: Phase,
+    pub exit_code: Option<i32>,
+    pub stdout_context: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub log_truncated: bool,
+}
+
+/// Finishes an active run and copies its phase onto the tenant. Returns false when
+/// the run was not active (finished already).
+pub async fn finish(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    o: &Outcome<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE runs SET phase = ?, finished_at = ?, exit_code = ?, stdout_context = ?, error = ?, log_truncated = ?,
+                started_at = coalesce(started_at, ?)
+         WHERE id = ? AND phase IN ('queued', 'running')",
+    )
+    .bind(o.phase.as_str())
+    .bind(now)
+    .bind(o.exit_code)
+    .bind(o.stdout_context)
+    .bind(o.error)
+    .bind(o.log_truncated)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        sqlx::query(
+            "UPDATE tenants SET last_run_phase = ?, last_run_at = ? WHERE id = (SELECT tenant_id FROM runs WHERE id = ?)",
+        )
+        .bind(o.phase.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(done)
+}
+
+/// Stores what a successful run leaves for the tenant: the context for the next run,
+/// and (from an init run) the dynamic configuration options, and the metadata.
+pub async fn store_success(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    context: Option<&str>,
+    dynamic_options: Option<&str>,
+    metadata: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tenants SET context = ?, dynamic_options = coalesce(?, dynamic_options),
+                metadata = coalesce(?, metadata)
+         WHERE id = ?",
+    )
+    .bind(context)
+    .bind(dynamic_options)
+    .bind(metadata)
+    .bind(tenant_id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// What a run needs to start.
+#[derive(Debug, FromRow)]
+pub struct LaunchRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub run_timeout_secs: Option<i64>,
+    pub release_id: Option<i64>,
+    pub mode: String,
+    pub configs: String,
+    pub metadata: String,
+    pub context: Option<String>,
+}
+
+pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<LaunchRow>> {
+    sqlx::query_as(
+        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
+                i.run_timeout_secs, r.release_id, r.mode, t.configs, t.metadata, t.context
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         WHERE r.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct TriggerRow {
+    pub kind: String,
+    pub mode: String,
+    pub payload: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn triggers_of(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Result<Vec<TriggerRow>> {
+    sqlx::query_as("SELECT kind, mode, payload, created_by, created_at FROM run_triggers WHERE run_id = ? ORDER BY id")
+        .bind(run_id)
+        .fetch_all(db)
+        .await
+}
+
+#[derive(Debug, FromRow)]
+pub struct PreviousRow {
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub phase: String,
+    pub stdout_context: Option<String>,
+}
+
+/// The tenant's last finished run before `before` (skipped slots do not count), and
+/// its last successful one.
+pub async fn previous(
+    db: &sqlx::SqlitePool,
+    tenant_id: i64,
+    before: i64,
+) -> sqlx::Result<(Option<PreviousRow>, Option<PreviousRow>)> {
+    let last = sqlx::query_as(
+        "SELECT started_at, finished_at, phase, stdout_context FROM runs
+         WHERE tenant_id = ? AND id < ? AND finished_at IS NOT NULL AND phase <> 'skipped'
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(before)
+    .fetch_optional(db)
+    .await?;
+    let success = sqlx::query_as(
+        "SELECT started_at, finished_at, phase, stdout_context FROM runs
+         WHERE tenant_id = ? AND id < ? AND phase = 'succeeded'
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(before)
+    .fetch_optional(db)
+    .await?;
+    Ok((last, success))
+}
+
+/// A tenant the scheduler must fire.
+#[derive(Debug, FromRow)]
+pub struct DueRow {
+    pub id: i64,
+    pub integration_id: i64,
+    pub schedule_kind: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub next_fire_at: DateTime<Utc>,
+}
+
+/// Running tenants whose next fire time has come, earliest first.
+pub async fn due(db: impl SqliteExecutor<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueRow>> {
+    sqlx::query_as(
+        "SELECT id, integration_id, schedule_kind, schedule, timezone, next_fire_at FROM tenants
+         WHERE next_fire_at IS NOT NULL AND next_fire_at <= ?
+         ORDER BY next_fire_at LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The earliest next fire time of any running tenant.
+pub async fn next_wake(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("SELECT next_fire_at FROM tenants WHERE next_fire_at IS NOT NULL ORDER BY next_fire_at LIMIT 1")
+        .fetch_optional(db)
+        .await
+}
+
+/// Moves a tenant's next fire time on, unless its schedule changed meanwhile.
+pub async fn advance(
+    db: impl SqliteExecutor<'_>,
+    tenant_id: i64,
+    fired: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE tenants SET next_fire_at = ? WHERE id = ? AND next_fire_at = ?")
+        .bind(next)
+        .bind(tenant_id)
+        .bind(fired)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// One run in a list.
+#[derive(Debug, FromRow)]
+pub struct RunListRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub mode: String,
+    pub phase: String,
+    pub scheduled: bool,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The kinds of its triggers, comma-separated.
+    pub trigger_kinds: Option<String>,
+}
+
+/// What the Activity page filters on.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub phase: Option<String>,
+    /// `failed`: any failed phase.
+    pub failed: bool,
+    pub integration_id: Option<i64>,
+    pub tenant_id: Option<i64>,
+    /// Only integrations of this organization.
+    pub organization: Option<i64>,
+    /// Runs with an id below this one (the next page).
+    pub before: Option<i64>,
+}
+
+/// Runs newest first, filtered.
+pub async fn list(db: impl SqliteExecutor<'_>, f: &RunFilter, limit: i64) -> sqlx::Result<Vec<RunListRow>> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name, r.mode,
+                r.phase, r.scheduled, r.queued_at, r.started_at, r.finished_at,
+                (SELECT group_concat(kind) FROM run_triggers g WHERE g.run_id = r.id) AS trigger_kinds
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         WHERE 1 = 1",
+    );
+    if let Some(p) = &f.phase {
+        q.push(" AND r.phase = ").push_bind(p.clone());
+    }
+    if f.failed {
+        q.push(" AND r.phase LIKE 'failed%'");
+    }
+    if let Some(i) = f.integration_id {
+        q.push(" AND r.integration_id = ").push_bind(i);
+    }
+    if let Some(t) = f.tenant_id {
+        q.push(" AND r.tenant_id = ").push_bind(t);
+    }
+    if let Some(o) = f.organization {
+        q.push(" AND i.organization_id = ").push_bind(o);
+    }
+    if let Some(b) = f.before {
+        q.push(" AND r.id < ").push_bind(b);
+    }
+    q.push(" ORDER BY r.id DESC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(db).await
+}
+
+/// One run in full, without its log.
+#[derive(Debug, FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub organization_id: i64,
+    pub release_name: Option<String>,
+    pub mode: String,
+    pub phase: String,
+    pub scheduled: bool,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    pub stdout_context: Option<String>,
+    pub log_bytes: i64,
+    pub log_truncated: bool,
+    pub error: Option<String>,
+    pub env_names: Option<String>,
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<RunRow>> {
+    sqlx::query_as(
+        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
+                i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
+                r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         LEFT JOIN releases rel ON rel.id = r.release_id
+         WHERE r.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The log of a run from piece `from_seq` on, and the next piece's number.
+pub async fn log(db: impl SqliteExecutor<'_>, id: i64, from_seq: i64) -> sqlx::Result<(String, i64)> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, text FROM run_log_chunks WHERE run_id = ? AND seq >= ? ORDER BY seq")
+            .bind(id)
+            .bind(from_seq)
+            .fetch_all(db)
+            .await?;
+    let next = rows.last().map_or(from_seq, |(s, _)| s + 1);
+    Ok((rows.into_iter().map(|(_, t)| t).collect(), next))
+}
+
+/// A tenant whose last run failed.
+#[derive(Debug, FromRow)]
+pub struct FailingRow {
+    pub id: i64,
+    pub name: String,
+    pub integration_name: String,
+    pub last_run_phase: String,
+    pub last_run_at: Option<DateTime<Utc>>,
+}
+
+/// Live tenants whose last run failed, by name.
+pub async fn failing_tenants(
+    db: impl SqliteExecutor<'_>,
+    organization: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<FailingRow>> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT t.id, t.name, i.name AS integration_name, t.last_run_phase, t.last_run_at
+         FROM tenants t JOIN integrations i ON i.id = t.integration_id
+         WHERE t.archived = 0 AND t.last_run_phase LIKE 'failed%'",
+    );
+    if let Some(o) = organization {
+        q.push(" AND i.organization_id = ").push_bind(o);
+    }
+    q.push(" ORDER BY t.name LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(db).await
+}

@@ -1,0 +1,634 @@
+//! The run engine: the scheduler turns due schedules into triggers, the dispatcher
+//! turns each tenant's waiting triggers into at most one run at a time, and the
+//! executor runs it as a real process and records everything it does.
+//!
+//! Every step is a method that takes `now` where time matters, so tests drive the
+//! engine without sleeping; [`Engine::run`] is the background loop that calls them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio::sync::{Notify, Semaphore};
+
+use super::output::{Log, Tail};
+use super::process::{self, spawn_clean, Stream};
+use crate::connectors::Registry;
+use crate::db::{releases, runs, tenants, Db, DbError};
+use crate::domain::connector::AuthKind;
+use crate::domain::run::{self, Mode, Phase, TriggerKind, Waiting};
+use crate::domain::tenant::Schedule;
+use crate::secrets::SecretKey;
+use crate::service::connections::ready_credentials;
+
+/// How the engine behaves; the hub reads these from its configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Runs at the same time across all tenants.
+    pub max_concurrent: usize,
+    /// The time limit of a run when its integration sets none.
+    pub default_timeout: Duration,
+    /// The most log a run keeps.
+    pub log_cap: usize,
+    /// `PAN_CTX_ENV`: the name of this hub's environment.
+    pub env_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 8,
+            default_timeout: Duration::from_secs(600),
+            log_cap: super::output::LOG_CAP,
+            env_name: "production".to_owned(),
+        }
+    }
+}
+
+/// How many due tenants the scheduler fires in one transaction.
+const FIRE_BATCH: i64 = 500;
+
+/// How often a running program's log is written to the database.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// How much log is held before it is written, however soon.
+const FLUSH_SIZE: usize = 256 * 1024;
+
+/// How long the output of a program that has exited may keep coming (from children it
+/// left behind) before its process group is killed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// The longest the loop sleeps without looking at the schedule again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    key: Arc<SecretKey>,
+    registry: Arc<Registry>,
+    public_url: String,
+    releases_dir: PathBuf,
+    work_dir: PathBuf,
+    settings: Settings,
+    slots: Arc<Semaphore>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("settings", &self.inner.settings).finish_non_exhaustive()
+    }
+}
+
+/// A run's process environment: names and values, and the secret values among them.
+struct Environment {
+    vars: Vec<(String, String)>,
+    secrets: Vec<String>,
+}
+
+impl Engine {
+    /// `releases_dir` holds each release's checkout (see the builder); runs keep
+    /// their scratch files (the metadata file) under `data_dir/runs`.
+    pub fn new(
+        db: Db,
+        key: Arc<SecretKey>,
+        registry: Arc<Registry>,
+        public_url: &str,
+        data_dir: &Path,
+        releases_dir: PathBuf,
+        settings: Settings,
+    ) -> Self {
+        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        let slots = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                key,
+                registry,
+                public_url: public_url.to_owned(),
+                releases_dir,
+                work_dir: data_dir.join("runs"),
+                settings,
+                slots,
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    fn pool(&self) -> &sqlx::SqlitePool {
+        self.inner.db.pool()
+    }
+
+    /// Tells the loop to look again: a trigger arrived or a schedule changed.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Adds a trigger for a tenant's next run (the Run buttons, the API, webhooks);
+    /// it is bundled with others that wait. Returns the trigger's id.
+    pub async fn trigger(
+        &self,
+        tenant_id: i64,
+        kind: TriggerKind,
+        mode: Mode,
+        payload: Option<&Value>,
+        created_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, DbError> {
+        let payload = payload.map(Value::to_string);
+        let id =
+            runs::insert_trigger(self.pool(), tenant_id, kind, mode, payload.as_deref(), created_by, now).await?;
+        self.wake();
+        Ok(id)
+    }
+
+    /// Fires every tenant whose next fire time has come by `now`: one scheduled
+    /// trigger each, however many slots were missed, and the next fire time after
+    /// `now`. A tenant with a run going gets its trigger bundled into the next run,
+    /// and a `skipped` entry in its history. Returns the earliest next fire time.
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DbError> {
+        loop {
+            let due = runs::due(self.pool(), now, FIRE_BATCH).await?;
+            let mut tx = self.pool().begin().await?;
+            for d in &due {
+                let schedule = Schedule::from_parts(&d.schedule_kind, &d.schedule, &d.timezone);
+                let next = schedule.as_ref().and_then(|s| s.next_after(now, d.id));
+                if !runs::advance(&mut *tx, d.id, d.next_fire_at, next).await? {
+                    continue;
+                }
+                if runs::has_active(&mut *tx, d.id).await? {
+                    let reason = format!(
+                        "The slot of {} came while the previous run was still going; it runs with the next run.",
+                        d.next_fire_at.format("%Y-%m-%d %H:%M UTC")
+                    );
+                    runs::insert_skipped(&mut *tx, d.id, d.integration_id, &reason, now).await?;
+                }
+                let payload = json!({ "slot": d.next_fire_at }).to_string();
+                runs::insert_trigger(&mut *tx, d.id, TriggerKind::Schedule, Mode::Normal, Some(&payload), None, now)
+                    .await?;
+            }
+            tx.commit().await?;
+            if (due.len() as i64) < FIRE_BATCH {
+                break;
+            }
+        }
+        runs::next_wake(self.pool()).await
+    }
+
+    /// Makes runs for tenants with waiting triggers and no active run, as many as
+    /// there are free slots, and starts them. Returns the started runs' tasks.
+    pub async fn dispatch(&self, now: DateTime<Utc>) -> Result<Vec<tokio::task::JoinHandle<()>>, DbError> {
+        let mut started = Vec::new();
+        loop {
+            let free = self.inner.slots.available_permits();
+            if free == 0 {
+                break;
+            }
+            let ready = runs::ready_tenants(self.pool(), free as i64).await?;
+            if ready.is_empty() {
+                break;
+            }
+            let mut made = 0;
+            for tenant_id in ready {
+                let Ok(permit) = self.inner.slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                if let Some(run_id) = self.make_run(tenant_id, now).await? {
+                    let engine = self.clone();
+                    made += 1;
+                    started.push(tokio::spawn(async move {
+                        engine.execute(run_id).await;
+                        drop(permit);
+                        engine.wake();
+                    }));
+                }
+            }
+            if made == 0 {
+                break;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Makes the next run of one tenant from its waiting triggers.
+    async fn make_run(&self, tenant_id: i64, now: DateTime<Utc>) -> Result<Option<i64>, DbError> {
+        let waiting: Vec<Waiting> = runs::waiting(self.pool(), tenant_id)
+            .await?
+            .into_iter()
+            .filter_map(|w| {
+                Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? })
+            })
+            .collect();
+        let ids = run::bundle(&waiting);
+        let Some(first) = waiting.first() else {
+            return Ok(None);
+        };
+        let Some(tenant) = tenants::get(self.pool(), tenant_id).await? else {
+            return Ok(None);
+        };
+        let release = match tenant.choice() {
+            Some(choice) => releases::resolve(self.pool(), tenant.integration_id, choice).await?.map(|r| r.id),
+            None => None,
+        };
+        let mut tx = self.pool().begin().await?;
+        let new = runs::NewRun {
+            tenant_id,
+            integration_id: tenant.integration_id,
+            release_id: release,
+            mode: first.mode,
+            scheduled: first.kind == TriggerKind::Schedule,
+            triggers: &ids,
+        };
+        let Some(run_id) = runs::create(&mut tx, &new, now).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        if tenant.archived {
+            let outcome = runs::Outcome {
+                phase: Phase::Skipped,
+                exit_code: None,
+                stdout_context: None,
+                error: Some("The tenant is archived; archived tenants never run."),
+                log_truncated: false,
+            };
+            runs::finish(&mut tx, run_id, &outcome, now).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(run_id))
+    }
+
+    /// Dispatches and runs until no trigger waits (for tests and benchmarks).
+    pub async fn run_pending(&self) -> Result<(), DbError> {
+        loop {
+            let started = self.dispatch(Utc::now()).await?;
+            if started.is_empty() {
+                return Ok(());
+            }
+            for task in started {
+                let _ = task.await;
+            }
+        }
+    }
+
+    /// At start: runs a stopped hub left `running` become `Failed (Platform Issue)`
+    /// and their processes, if still alive, are killed. Returns the queued runs that
+    /// never started, for the caller to start.
+    pub async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
+        for (id, pid) in runs::running(self.pool()).await? {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+                if process::group_alive(pid) {
+                    process::kill_group(pid);
+                }
+            }
+            let mut tx = self.pool().begin().await?;
+            let outcome = runs::Outcome {
+                phase: Phase::FailedPlatform,
+                exit_code: None,
+                stdout_context: None,
+                error: Some("The hub stopped while this run was going; its process was stopped."),
+                log_truncated: false,
+            };
+            runs::finish(&mut tx, id, &outcome, now).await?;
+            tx.commit().await?;
+            tracing::warn!(run = id, "a run was cut short by a stop of the hub");
+        }
+        runs::queued(self.pool()).await
+    }
+
+    /// The background loop: recover, then fire schedules and dispatch runs, sleeping
+    /// until the earliest next fire time or a wake-up, until `stop` resolves.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        match self.recover(Utc::now()).await {
+            Ok(queued) => {
+                for id in queued {
+                    if let Ok(permit) = self.inner.slots.clone().acquire_owned().await {
+                        let engine = self.clone();
+                        tokio::spawn(async move {
+                            engine.execute(id).await;
+                            drop(permit);
+                            engine.wake();
+                        });
+                    }
+                }
+            }
+            Err(e) => tracing::error!("cannot recover interrupted runs: {e}"),
+        }
+        loop {
+            let now = Utc::now();
+            let next = match self.fire_due(now).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!("the scheduler cannot read the schedule: {e}");
+                    Some(now + chrono::Duration::seconds(5))
+                }
+            };
+            if let Err(e) = self.dispatch(Utc::now()).await {
+                tracing::error!("the dispatcher cannot start runs: {e}");
+            }
+            let sleep = next
+                .and_then(|at| (at - Utc::now()).to_std().ok())
+                .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP))
+                // Fire times are whole seconds; wake just after, not just before.
+                + Duration::from_millis(5);
+            tokio::select! {
+                () = &mut stop => break,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Runs one queued run to its end and records it; never fails (a failure of the
+    /// hub itself becomes the run's `Failed (Platform Issue)`).
+    pub async fn execute(&self, run_id: i64) -> Phase {
+        match self.try_execute(run_id).await {
+            Ok(phase) => phase,
+            Err(e) => {
+                tracing::error!(run = run_id, "run failed inside the hub: {e}");
+                let _ = self.finish(run_id, Phase::FailedPlatform, None, None, Some("The hub could not run this."), false).await;
+                Phase::FailedPlatform
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        run_id: i64,
+        phase: Phase,
+        exit_code: Option<i32>,
+        context: Option<&str>,
+        error: Option<&str>,
+        log_truncated: bool,
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool().begin().await?;
+        let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated };
+        runs::finish(&mut tx, run_id, &outcome, Utc::now()).await?;
+        tx.commit().await
+    }
+
+    async fn try_execute(&self, run_id: i64) -> Result<Phase, DbError> {
+        let Some(launch) = runs::launch(self.pool(), run_id).await? else {
+            return Ok(Phase::FailedPlatform);
+        };
+        let fail = |phase: Phase, message: String| async move {
+            self.finish(run_id, phase, None, None, Some(&message), false).await.map(|()| phase)
+        };
+        let release = match launch.release_id {
+            Some(id) => releases::get(self.pool(), id).await?,
+            None => None,
+        };
+        let Some((release, command)) = release.and_then(|r| r.run_command.clone().map(|c| (r, c))) else {
+            return fail(
+                Phase::FailedPlatform,
+                "There is no successful release to run: build one, or choose another release.".to_owned(),
+            )
+            .await;
+        };
+        let dir = self.inner.releases_dir.join(release.id.to_string());
+        if !dir.is_dir() {
+            return fail(Phase::FailedPlatform, format!("The checkout of release {} is missing.", release.name)).await;
+        }
+        let env = match self.environment(&launch).await? {
+            Ok(env) => env,
+            Err(reason) => return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await,
+        };
+        std::fs::create_dir_all(&self.inner.work_dir).map_err(DbError::Io)?;
+        let metadata_file = self.inner.work_dir.join(format!("{run_id}.metadata.json"));
+        std::fs::write(&metadata_file, &launch.metadata).map_err(DbError::Io)?;
+        let mut vars = env.vars;
+        vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), metadata_file.to_string_lossy().into_owned()));
+        vars.push(("PATH".to_owned(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())));
+        vars.push(("LANG".to_owned(), "C.UTF-8".to_owned()));
+        vars.sort();
+        let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+        let names = serde_json::to_string(&names).unwrap_or_default();
+
+        let mut started = match spawn_clean(&command, &dir, &vars) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(&metadata_file);
+                return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await;
+            }
+        };
+        runs::start(self.pool(), run_id, started.pid, &names, Utc::now()).await?;
+        let limit = launch
+            .run_timeout_secs
+            .and_then(|s| u64::try_from(s).ok())
+            .map_or(self.inner.settings.default_timeout, Duration::from_secs);
+
+        let mut log = Log::new(env.secrets, self.inner.settings.log_cap);
+        let mut tail = Tail::default();
+        let mut seq = 0i64;
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut status: Option<std::io::Result<std::process::ExitStatus>> = None;
+        let mut output_open = true;
+        let mut timed_out = false;
+        let drain = tokio::time::sleep(Duration::from_secs(86_400 * 365));
+        tokio::pin!(drain);
+        loop {
+            tokio::select! {
+                () = &mut deadline => { timed_out = true; break; }
+                () = &mut drain, if status.is_some() => break,
+                piece = started.output.recv(), if output_open => match piece {
+                    Some((Stream::Stdout, bytes)) => tail.push(&bytes),
+                    Some((Stream::Stderr, bytes)) => {
+                        log.push(&bytes);
+                        if log.pending() >= FLUSH_SIZE {
+                            if let Some(text) = log.take() {
+                                runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+                                seq += 1;
+                            }
+                        }
+                    }
+                    None => output_open = false,
+                },
+                _ = flush.tick() => {
+                    if let Some(text) = log.take() {
+                        runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+                        seq += 1;
+                    }
+                }
+                s = started.child.wait(), if status.is_none() => {
+                    status = Some(s);
+                    drain.as_mut().reset(tokio::time::Instant::now() + DRAIN_LIMIT);
+                }
+            }
+            if status.is_some() && !output_open {
+                break;
+            }
+        }
+        // Whatever is left of the group (a timed-out program, or children still
+        // writing after the program exited) is killed.
+        if let Some(pid) = started.pid {
+            process::kill_group(pid);
+        }
+        if status.is_none() {
+            status = tokio::time::timeout(Duration::from_secs(5), started.child.wait()).await.ok();
+        }
+        while let Ok(piece) = started.output.try_recv() {
+            match piece {
+                (Stream::Stdout, bytes) if !timed_out => tail.push(&bytes),
+                (Stream::Stderr, bytes) => log.push(&bytes),
+                _ => {}
+            }
+        }
+        if let Some(text) = log.finish() {
+            runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+        }
+        let truncated = log.dropped() > 0;
+        let context = run::context_of(tail.finish().as_deref());
+        let code = status.as_ref().and_then(|s| s.as_ref().ok()).and_then(std::process::ExitStatus::code);
+        let written = std::fs::read_to_string(&metadata_file).ok();
+        let _ = std::fs::remove_file(&metadata_file);
+
+        let (phase, error) = if timed_out {
+            (Phase::FailedTimeout, Some(format!("The run passed its time limit of {} and was stopped.", human(limit))))
+        } else {
+            match code {
+                Some(0) => match check_metadata(&release.manifest, written.as_deref(), &launch.metadata) {
+                    Ok(_) => (Phase::Succeeded, None),
+                    Err(e) => (Phase::FailedMetadata, Some(e)),
+                },
+                Some(c) => (Phase::FailedIntegration, Some(format!("The program exited with code {c}."))),
+                None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
+            }
+        };
+        let mut tx = self.pool().begin().await?;
+        let outcome = runs::Outcome {
+            phase,
+            exit_code: code,
+            stdout_context: context.as_deref(),
+            error: error.as_deref(),
+            log_truncated: truncated,
+        };
+        runs::finish(&mut tx, run_id, &outcome, Utc::now()).await?;
+        if phase == Phase::Succeeded {
+            let options = if launch.mode == Mode::Init.as_str() {
+                run::init_options(context.as_deref()).map(|v| v.to_string())
+            } else {
+                None
+            };
+            let metadata = check_metadata(&release.manifest, written.as_deref(), &launch.metadata).ok().flatten();
+            runs::store_success(&mut *tx, launch.tenant_id, context.as_deref(), options.as_deref(), metadata.as_deref())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(phase)
+    }
+
+    /// `PAN_CFG_*`, `PAN_SEC_*` (credentials made ready first) and `PAN_CTX_*`, with
+    /// the secret values to mask. The inner error is why credentials are not ready.
+    async fn environment(&self, launch: &runs::LaunchRow) -> Result<Result<Environment, String>, DbError> {
+        let configs: Value = serde_json::from_str(&launch.configs).unwrap_or(Value::Null);
+        let mut vars = run::config_env(&configs);
+        let mut secrets = Vec::new();
+        for c in tenants::connections(self.pool(), launch.tenant_id).await? {
+            if c.status != "connected" || c.auth == "none" {
+                continue;
+            }
+            let i = &self.inner;
+            let creds = match ready_credentials(
+                &i.db,
+                &i.key,
+                &i.registry,
+                &i.public_url,
+                launch.tenant_id,
+                &c.connector_name,
+                Utc::now(),
+            )
+            .await
+            {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(format!("{}: {e}", c.display_name))),
+            };
+            collect_strings(&creds, &mut secrets);
+            let oauth2 = c.auth == AuthKind::Oauth2.as_str();
+            vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
+        }
+        let (last, success) = runs::previous(self.pool(), launch.tenant_id, launch.id).await?;
+        let triggers: Vec<Value> = runs::triggers_of(self.pool(), launch.id)
+            .await?
+            .into_iter()
+            .map(|t| {
+                let payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
+                json!({ "type": t.kind, "mode": t.mode, "payload": payload, "created_at": t.created_at, "created_by": t.created_by })
+            })
+            .collect();
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let mut ctx: HashMap<&str, String> = HashMap::new();
+        ctx.insert("INTEGRATION_ID", launch.integration_id.to_string());
+        ctx.insert("INTEGRATION_NAME", launch.integration_name.clone());
+        ctx.insert("TENANT_ID", launch.tenant_id.to_string());
+        ctx.insert("TENANT_NAME", launch.tenant_name.clone());
+        ctx.insert("RUN_MODE", launch.mode.clone());
+        ctx.insert("RUN_TRIGGERS", Value::Array(triggers).to_string());
+        ctx.insert("ENV", self.inner.settings.env_name.clone());
+        if let Some(l) = &last {
+            ctx.insert("LAST_RUN_START_TIME", time(l.started_at));
+            ctx.insert("LAST_RUN_COMPLETION_TIME", time(l.finished_at));
+            ctx.insert("LAST_RUN_PHASE", run::phase_label(&l.phase));
+        }
+        if let Some(s) = &success {
+            ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(s.started_at));
+            ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(s.finished_at));
+            if let Some(out) = &s.stdout_context {
+                ctx.insert("LAST_SUCCESSFUL_RUN_STD_OUT", out.clone());
+            }
+        }
+        vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
+        Ok(Ok(Environment { vars, secrets }))
+    }
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// The metadata a run left, checked against the release's metadata schema: `Ok(None)`
+/// when unchanged or absent, `Ok(Some(json))` to store, `Err` why it is refused.
+fn check_metadata(manifest: &Option<String>, written: Option<&str>, before: &str) -> Result<Option<String>, String> {
+    let Some(text) = written.filter(|w| w.trim() != before.trim()) else {
+        return Ok(None);
+    };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("The tenant metadata file is not JSON ({e}); the metadata was not changed."))?;
+    let schema = manifest
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .and_then(|m| m.get("metadata_schema").cloned())
+        .filter(|s| !s.is_null());
+    if let Some(schema) = schema {
+        run::check_metadata(&schema, &value).map_err(|e| format!("The tenant metadata does not match its schema: {e}."))?;
+    } else if !value.is_object() {
+        return Err("The tenant metadata must be a JSON object.".to_owned());
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 && s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else if s == 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{s} s")
+    }
+}

@@ -1,0 +1,514 @@
+//! The run engine with real processes, and its scheduler with the time passed in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use hub_core::connectors::{Loaded, Registry};
+use hub_core::db::audit::Actor;
+use hub_core::db::{connectors, runs, tenants, Db};
+use hub_core::domain::connector::Connector;
+use hub_core::domain::integration::IntegrationInput;
+use hub_core::domain::release::ReleaseChoice;
+use hub_core::domain::run::{Mode, Phase, TriggerKind};
+use hub_core::domain::tenant::{SetupStep, Source};
+use hub_core::engine::builder::Builder;
+use hub_core::engine::runs::{Engine, Settings};
+use hub_core::secrets::SecretKey;
+use hub_core::service;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+struct Hub {
+    db: Db,
+    engine: Engine,
+    key: Arc<SecretKey>,
+    tenant: i64,
+    integration: i64,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+const STRIPE: &str = "name: stripe\ndisplay_name: Stripe\nauth: api_key\nfields:\n  - { name: api_key, label: API key, secret: true }\n";
+
+/// A hub with one integration whose release runs `script` (a shell script), and one
+/// tenant of it with `configs`.
+async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) -> Hub {
+    let db = Db::open_in_memory().await.expect("db");
+    let (stripe, missing) = Connector::parse(STRIPE, |_| None).expect("connector");
+    connectors::upsert(db.pool(), &stripe, &missing, Utc::now()).await.expect("stored");
+    sqlx::query("INSERT INTO organizations (name, kind, created_at) VALUES ('Acme', 'company', '2026-01-01')")
+        .execute(db.pool())
+        .await
+        .expect("org");
+    let data = tempfile::tempdir().expect("tempdir");
+    let repo = tempfile::tempdir().expect("tempdir");
+    git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
+    let mut manifest = "version: 0.5\nrun: sh run.sh\nconnectors: [stripe]\n".to_owned();
+    if let Some(m) = metadata_schema {
+        manifest.push_str(m);
+    }
+    std::fs::write(repo.path().join("PANDIUM.yaml"), manifest).expect("write");
+    std::fs::write(repo.path().join("run.sh"), script).expect("write");
+    git(repo.path(), &["add", "--all"]);
+    git(repo.path(), &["commit", "--quiet", "-m", "first"]);
+
+    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(60));
+    let input = IntegrationInput {
+        name: "Engine test".into(),
+        connectors: vec!["stripe".into()],
+        repository: repo.path().to_string_lossy().into_owned(),
+        ..Default::default()
+    };
+    let integration = service::create_integration(&db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+    service::build_release(&db, &builder, &Actor::System, integration, None, Utc::now()).await.expect("queued");
+    builder.run_until_idle().await.expect("built");
+    let tenant = tenants::insert(
+        db.pool(),
+        &tenants::NewTenant {
+            integration_id: integration,
+            name: "acme",
+            choice: ReleaseChoice::Latest,
+            configs: r#"{"greeting":"hi","on":true}"#,
+            source: Source::Hub,
+            setup_step: SetupStep::Done,
+            created_by: None,
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("tenant");
+    tenants::insert_connection(db.pool(), tenant, "stripe", "magic-token", Utc::now()).await.expect("connection");
+    let key = Arc::new(SecretKey::generate());
+    let mut map = BTreeMap::new();
+    map.insert(
+        "stripe".to_owned(),
+        Loaded { connector: stripe, path: PathBuf::from("stripe.yaml"), missing_vars: Vec::new() },
+    );
+    let registry = Arc::new(Registry { connectors: map });
+    let engine = Engine::new(
+        db.clone(),
+        key.clone(),
+        registry,
+        "http://127.0.0.1:1",
+        data.path(),
+        builder.releases_dir().to_path_buf(),
+        settings,
+    );
+    Hub { db, engine, key, tenant, integration, _dirs: (data, repo) }
+}
+
+impl Hub {
+    /// Asks for a run and runs it to its end; returns the run.
+    async fn run(&self, mode: Mode) -> runs::RunRow {
+        self.engine.trigger(self.tenant, TriggerKind::Manual, mode, None, Some("test"), Utc::now()).await.expect("trigger");
+        self.engine.run_pending().await.expect("ran");
+        self.last_run().await
+    }
+
+    async fn last_run(&self) -> runs::RunRow {
+        let filter = runs::RunFilter { tenant_id: Some(self.tenant), ..Default::default() };
+        let id = runs::list(self.db.pool(), &filter, 1).await.expect("list")[0].id;
+        runs::get(self.db.pool(), id).await.expect("get").expect("run")
+    }
+
+    async fn log(&self, run: i64) -> String {
+        runs::log(self.db.pool(), run, 0).await.expect("log").0
+    }
+
+    async fn tenant_column(&self, column: &str) -> Option<String> {
+        sqlx::query_scalar(&format!("SELECT {column} FROM tenants WHERE id = ?"))
+            .bind(self.tenant)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("tenant")
+    }
+}
+
+fn phase(r: &runs::RunRow) -> Phase {
+    Phase::parse(&r.phase).expect("phase")
+}
+
+const COUNTER: &str = r#"
+prev="$PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT"
+n=$(printf '%s' "$prev" | sed -n 's/.*"n": *\([0-9]*\).*/\1/p')
+n=$(( ${n:-0} + 1 ))
+echo "mode=$PAN_CTX_RUN_MODE last=$PAN_CTX_LAST_RUN_PHASE greeting=$PAN_CFG_GREETING on=$PAN_CFG_ON" >&2
+echo "triggers=$PAN_CTX_RUN_TRIGGERS" >&2
+echo "some progress on stdout"
+echo "{\"n\": $n}"
+"#;
+
+#[tokio::test]
+async fn context_is_handed_from_run_to_run() {
+    let hub = hub(COUNTER, None, Settings::default()).await;
+    let first = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&first), Phase::Succeeded, "{:?}", first.error);
+    assert_eq!(first.stdout_context.as_deref(), Some(r#"{"n": 1}"#));
+    let log = hub.log(first.id).await;
+    assert!(log.contains("mode=normal last= greeting=hi on=true"), "{log}");
+    assert!(log.contains(r#""type":"manual""#), "{log}");
+    let second = hub.run(Mode::Normal).await;
+    assert_eq!(second.stdout_context.as_deref(), Some(r#"{"n": 2}"#));
+    assert!(hub.log(second.id).await.contains("last=Succeeded"));
+    assert_eq!(hub.tenant_column("last_run_phase").await.as_deref(), Some("succeeded"));
+    let names = second.env_names.unwrap_or_default();
+    for name in ["PAN_CFG_GREETING", "PAN_CTX_TENANT_NAME", "PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT", "PAN_CTX_TENANT_METADATA_FILE"] {
+        assert!(names.contains(name), "{name} missing from {names}");
+    }
+}
+
+#[tokio::test]
+async fn an_init_run_output_becomes_the_dynamic_options() {
+    let script = r#"
+if [ "$PAN_CTX_RUN_MODE" = init ]; then
+  echo '{"users":[{"const":"U1","title":"Ann"}],"foods":{"sweet":["cake"]}}'
+else
+  echo '{"ok":true}'
+fi
+"#;
+    let hub = hub(script, None, Settings::default()).await;
+    let run = hub.run(Mode::Init).await;
+    assert_eq!(phase(&run), Phase::Succeeded);
+    let options: serde_json::Value =
+        serde_json::from_str(&hub.tenant_column("dynamic_options").await.unwrap_or_default()).expect("json");
+    assert_eq!(options["users"][0]["const"], "U1");
+    assert_eq!(options["foods"]["sweet"][0], "cake");
+    // A normal run leaves the options alone.
+    hub.run(Mode::Normal).await;
+    assert!(hub.tenant_column("dynamic_options").await.unwrap_or_default().contains("U1"));
+}
+
+#[tokio::test]
+async fn a_non_zero_exit_is_an_integration_issue() {
+    let hub = hub("echo 'cannot reach the API' >&2\nexit 3\n", None, Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::FailedIntegration);
+    assert_eq!(run.exit_code, Some(3));
+    assert!(hub.log(run.id).await.contains("cannot reach the API"));
+    assert_eq!(hub.tenant_column("last_run_phase").await.as_deref(), Some("failed_integration"));
+}
+
+#[tokio::test]
+async fn a_program_that_never_ends_is_killed_at_the_limit_with_its_children() {
+    let marker = std::env::temp_dir().join(format!("hub-engine-timeout-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let script = format!("echo started >&2\n(sleep 3; touch {}) &\nsleep 600\n", marker.display());
+    let hub = hub(&script, None, Settings::default()).await;
+    sqlx::query("UPDATE integrations SET run_timeout_secs = 1 WHERE id = ?")
+        .bind(hub.integration)
+        .execute(hub.db.pool())
+        .await
+        .expect("limit");
+    let started = std::time::Instant::now();
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::FailedTimeout);
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(hub.log(run.id).await.contains("started"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(!marker.exists(), "a child of the run survived the kill");
+}
+
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_hundred_megabytes_of_stderr_is_capped_and_memory_stays_flat() {
+    let script = "yes 'a line of log output that repeats' | head -c 104857600 >&2\necho '{\"done\":true}'\n";
+    let hub = hub(script, None, Settings::default()).await;
+    let before = peak_rss_kb();
+    let run = hub.run(Mode::Normal).await;
+    let grown_mb = peak_rss_kb().saturating_sub(before) / 1024;
+    assert_eq!(phase(&run), Phase::Succeeded);
+    assert!(run.log_truncated);
+    let cap = i64::try_from(hub_core::engine::output::LOG_CAP).expect("cap");
+    assert!(run.log_bytes > cap - 100 && run.log_bytes < cap + 1000, "{} bytes kept", run.log_bytes);
+    assert!(hub.log(run.id).await.ends_with("bytes after that were not kept.]\n"));
+    assert_eq!(run.stdout_context.as_deref(), Some(r#"{"done":true}"#));
+    // Had the output been held, the peak would have grown by more than its 100 MB. What
+    // may grow: the kept 10 MB (held by the in-memory database, and read back above)
+    // and the other tests of this binary running at the same time.
+    assert!(grown_mb < 80, "peak memory grew by {grown_mb} MB");
+}
+
+#[tokio::test]
+async fn output_that_is_not_utf8_is_kept_readable() {
+    let hub = hub("printf 'caf\\351 ol\\342\\202\\254\\n' >&2\nprintf '\\377\\n'\n", None, Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::Succeeded);
+    assert_eq!(hub.log(run.id).await, "caf\u{fffd} ol€\n");
+    assert_eq!(run.stdout_context, None);
+}
+
+#[tokio::test]
+async fn a_last_line_that_is_not_json_leaves_no_context() {
+    let script = "echo '{\"early\":1}'\necho 'all done'\nenv >&2\n";
+    let hub = hub(script, None, Settings::default()).await;
+    let first = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&first), Phase::Succeeded);
+    assert_eq!(first.stdout_context, None);
+    let second = hub.run(Mode::Normal).await;
+    let log = hub.log(second.id).await;
+    assert!(!log.contains("PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT"), "{log}");
+    assert!(log.contains("PAN_CTX_LAST_SUCCESSFUL_RUN_START_TIME"), "{log}");
+    // Exactly the documented environment: nothing of the hub's own.
+    for line in log.lines().filter(|l| l.contains('=')) {
+        let name = line.split('=').next().unwrap_or_default();
+        assert!(
+            name.starts_with("PAN_") || ["PATH", "LANG", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name),
+            "unexpected variable {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_secret_printed_to_stderr_is_masked() {
+    let hub = hub("echo \"using key $PAN_SEC_STRIPE_API_KEY now\" >&2\n", None, Settings::default()).await;
+    let sealed = hub.key.encrypt(br#"{"api_key":"sk_live_abcdef123456"}"#);
+    tenants::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::Succeeded);
+    let log = hub.log(run.id).await;
+    assert_eq!(log, "using key ******** now\n");
+    assert!(run.env_names.unwrap_or_default().contains("PAN_SEC_STRIPE_API_KEY"));
+}
+
+#[tokio::test]
+async fn metadata_the_run_writes_is_checked_and_kept() {
+    let schema = "metadata_schema:\n  schema: { type: object, properties: { cursor: { type: string } } }\n";
+    let script = "echo \"{\\\"cursor\\\": $CURSOR}\" > \"$PAN_CTX_TENANT_METADATA_FILE\"\n";
+    let hub = hub(&format!("CURSOR='\"abc\"'\n{script}"), Some(schema), Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::Succeeded, "{:?}", run.error);
+    assert_eq!(hub.tenant_column("metadata").await.as_deref(), Some(r#"{"cursor":"abc"}"#));
+
+    let hub = self::hub(&format!("CURSOR=5\n{script}"), Some(schema), Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::FailedMetadata);
+    assert!(run.error.unwrap_or_default().contains("metadata.cursor must be of type string"));
+    assert_eq!(hub.tenant_column("metadata").await.as_deref(), Some("{}"));
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_start_is_a_platform_issue() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    // No release: the default channel points nowhere.
+    sqlx::query("UPDATE integrations SET default_release_id = NULL WHERE id = ?")
+        .bind(hub.integration)
+        .execute(hub.db.pool())
+        .await
+        .expect("no default");
+    sqlx::query("UPDATE tenants SET release_choice = 'default' WHERE id = ?")
+        .bind(hub.tenant)
+        .execute(hub.db.pool())
+        .await
+        .expect("default channel");
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::FailedPlatform);
+    assert!(run.error.unwrap_or_default().contains("no successful release"));
+}
+
+// --- The scheduler, with the time passed in ---------------------------------------
+
+fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("time")
+}
+
+async fn set_schedule(hub: &Hub, kind: &str, schedule: &str, tz: &str, next: Option<DateTime<Utc>>) {
+    sqlx::query("UPDATE tenants SET schedule_kind = ?, schedule = ?, timezone = ?, paused = ?, next_fire_at = ? WHERE id = ?")
+        .bind(kind)
+        .bind(schedule)
+        .bind(tz)
+        .bind(next.is_none())
+        .bind(next)
+        .bind(hub.tenant)
+        .execute(hub.db.pool())
+        .await
+        .expect("schedule");
+}
+
+async fn next_fire(hub: &Hub) -> Option<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT next_fire_at FROM tenants WHERE id = ?")
+        .bind(hub.tenant)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("next")
+}
+
+async fn waiting(hub: &Hub) -> Vec<String> {
+    runs::waiting(hub.db.pool(), hub.tenant).await.expect("waiting").into_iter().map(|w| w.kind).collect()
+}
+
+#[tokio::test]
+async fn a_due_tenant_fires_once_and_moves_to_its_next_slot() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    set_schedule(&hub, "cron", "*/15 * * * *", "UTC", Some(at(2026, 11, 22, 10, 0))).await;
+    // Not yet due.
+    let wake = hub.engine.fire_due(at(2026, 11, 22, 9, 59)).await.expect("tick");
+    assert_eq!(wake, Some(at(2026, 11, 22, 10, 0)));
+    assert!(waiting(&hub).await.is_empty());
+    hub.engine.fire_due(at(2026, 11, 22, 10, 0)).await.expect("tick");
+    assert_eq!(waiting(&hub).await, vec!["schedule"]);
+    assert_eq!(next_fire(&hub).await, Some(at(2026, 11, 22, 10, 15)));
+    // The same instant again fires nothing more.
+    hub.engine.fire_due(at(2026, 11, 22, 10, 0)).await.expect("tick");
+    assert_eq!(waiting(&hub).await.len(), 1);
+}
+
+#[tokio::test]
+async fn after_downtime_missed_slots_run_once() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    set_schedule(&hub, "cron", "*/5 * * * *", "UTC", Some(at(2026, 11, 22, 6, 0))).await;
+    // The hub was down for four hours: 48 slots were missed.
+    hub.engine.fire_due(at(2026, 11, 22, 10, 2)).await.expect("tick");
+    assert_eq!(waiting(&hub).await, vec!["schedule"]);
+    assert_eq!(next_fire(&hub).await, Some(at(2026, 11, 22, 10, 5)));
+    hub.engine.run_pending().await.expect("ran");
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
+    assert_eq!(total, 1);
+}
+
+#[tokio::test]
+async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    set_schedule(&hub, "cron", "* * * * *", "UTC", Some(at(2026, 11, 22, 10, 0))).await;
+    // A manual run is in progress (made, not yet executed).
+    let manual = hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let mut tx = hub.db.pool().begin().await.expect("tx");
+    let new = runs::NewRun {
+        tenant_id: hub.tenant,
+        integration_id: hub.integration,
+        release_id: None,
+        mode: Mode::Normal,
+        scheduled: false,
+        triggers: &[manual],
+    };
+    let active = runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
+    tx.commit().await.expect("commit");
+    // Two slots and an API call arrive meanwhile.
+    hub.engine.fire_due(at(2026, 11, 22, 10, 0)).await.expect("tick");
+    hub.engine.fire_due(at(2026, 11, 22, 10, 1)).await.expect("tick");
+    hub.engine.trigger(hub.tenant, TriggerKind::Api, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    assert_eq!(waiting(&hub).await, vec!["schedule", "schedule", "api"]);
+    // No second run while the first is active: dispatch makes nothing.
+    assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
+    let skipped: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM runs WHERE phase = 'skipped'").fetch_one(hub.db.pool()).await.expect("n");
+    assert_eq!(skipped, 2);
+    hub.engine.execute(active).await;
+    hub.engine.run_pending().await.expect("ran");
+    // The two scheduled slots ran together, the API trigger on its own.
+    let rows: Vec<(bool, String)> =
+        sqlx::query_as("SELECT r.scheduled, group_concat(t.kind) FROM runs r JOIN run_triggers t ON t.run_id = r.id GROUP BY r.id ORDER BY r.id")
+            .fetch_all(hub.db.pool())
+            .await
+            .expect("runs");
+    assert_eq!(
+        rows,
+        vec![(false, "manual".to_owned()), (true, "schedule,schedule".to_owned()), (false, "api".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_paused_tenant_never_fires_and_an_unpause_takes_effect_at_once() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    set_schedule(&hub, "preset", "every_5_minutes", "UTC", None).await;
+    assert_eq!(hub.engine.fire_due(at(2030, 1, 1, 0, 0)).await.expect("tick"), None);
+    assert!(waiting(&hub).await.is_empty());
+    // Unpausing through the service sets the next fire time.
+    let t = tenants::get(hub.db.pool(), hub.tenant).await.expect("get").expect("tenant");
+    let input = hub_core::domain::tenant::ScheduleInput {
+        kind: "simple".into(),
+        preset: "every_5_minutes".into(),
+        cron: String::new(),
+        timezone: "UTC".into(),
+    };
+    let now = at(2026, 11, 22, 10, 0);
+    service::tenants::save_schedule(&hub.db, &Actor::System, &t, &input, false, now).await.expect("saved");
+    let next = next_fire(&hub).await.expect("a running tenant has a next fire time");
+    assert!(next > now && next <= now + chrono::Duration::minutes(5), "{next}");
+    assert_eq!(hub.engine.fire_due(now).await.expect("tick"), Some(next));
+    hub.engine.fire_due(next).await.expect("tick");
+    assert_eq!(waiting(&hub).await, vec!["schedule"]);
+}
+
+#[tokio::test]
+async fn cron_in_a_daylight_saving_zone_fires_at_valid_local_times_once() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    // 02:30 in Berlin does not exist on 29 March 2026 and happens twice on 25 October.
+    set_schedule(&hub, "cron", "30 2 * * *", "Europe/Berlin", Some(at(2026, 3, 28, 1, 30))).await;
+    hub.engine.fire_due(at(2026, 3, 28, 1, 30)).await.expect("tick");
+    // The skipped local time fires at the next valid instant, 03:00 CEST.
+    assert_eq!(next_fire(&hub).await, Some(at(2026, 3, 29, 1, 0)));
+    hub.engine.fire_due(at(2026, 3, 29, 1, 0)).await.expect("tick");
+    assert_eq!(next_fire(&hub).await, Some(at(2026, 3, 30, 0, 30)));
+
+    set_schedule(&hub, "cron", "30 2 * * *", "Europe/Berlin", Some(at(2026, 10, 25, 0, 30))).await;
+    hub.engine.fire_due(at(2026, 10, 25, 0, 30)).await.expect("tick");
+    // The repeated hour fires once: the next slot is the next day, 02:30 CET.
+    assert_eq!(next_fire(&hub).await, Some(at(2026, 10, 26, 1, 30)));
+}
+
+#[tokio::test]
+async fn concurrent_dispatchers_never_make_two_runs_of_one_trigger() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let (a, b) = tokio::join!(hub.engine.dispatch(Utc::now()), hub.engine.dispatch(Utc::now()));
+    let tasks: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
+    assert_eq!(tasks.len(), 1);
+    for t in tasks {
+        t.await.expect("run");
+    }
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
+    assert_eq!(total, 1);
+}
+
+#[tokio::test]
+async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_process_is_killed() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    // A process that outlives "the old hub": its own process group.
+    let mut orphan = Command::new("sh");
+    std::os::unix::process::CommandExt::process_group(&mut orphan, 0);
+    let mut orphan = orphan.args(["-c", "sleep 60"]).spawn().expect("spawn");
+    let pid = i32::try_from(orphan.id()).expect("pid");
+    let manual = hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let mut tx = hub.db.pool().begin().await.expect("tx");
+    let new = runs::NewRun {
+        tenant_id: hub.tenant,
+        integration_id: hub.integration,
+        release_id: None,
+        mode: Mode::Normal,
+        scheduled: false,
+        triggers: &[manual],
+    };
+    let id = runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
+    tx.commit().await.expect("commit");
+    runs::start(hub.db.pool(), id, Some(pid), "[]", Utc::now()).await.expect("start");
+
+    let queued = hub.engine.recover(Utc::now()).await.expect("recover");
+    assert!(queued.is_empty());
+    let status = orphan.wait().expect("wait");
+    assert!(!status.success(), "the orphan was killed");
+    let run = runs::get(hub.db.pool(), id).await.expect("get").expect("run");
+    assert_eq!(phase(&run), Phase::FailedPlatform);
+    // Its trigger is not run again.
+    hub.engine.run_pending().await.expect("ran");
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
+    assert_eq!(total, 1);
+}

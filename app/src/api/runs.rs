@@ -1,0 +1,309 @@
+//! Runs: asking for one now, one run in full (with its log), and the Activity page's
+//! list of runs across tenants.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// One run in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunItem {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub tenant: String,
+    pub integration: String,
+    pub mode: String,
+    /// "Schedule", "Manual, Api": what caused it.
+    pub triggers: String,
+    pub phase: String,
+    /// The stored phase, for styling (`succeeded`, `failed_timeout`, …).
+    pub phase_code: String,
+    pub started: String,
+    pub duration: Option<String>,
+}
+
+/// One run in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunView {
+    pub item: RunItem,
+    pub integration_id: i64,
+    pub release: Option<String>,
+    pub active: bool,
+    /// (kind, when, by whom, payload) of each trigger.
+    pub trigger_list: Vec<(String, String, String, Option<String>)>,
+    pub queued: String,
+    pub finished: Option<String>,
+    pub exit_code: Option<i32>,
+    pub context: Option<String>,
+    pub error: Option<String>,
+    /// The names of the environment variables the program was given (never values).
+    pub env_names: Vec<String>,
+    pub log: String,
+    /// Set when only the end of a long log is shown.
+    pub log_note: Option<String>,
+    pub log_truncated: bool,
+}
+
+/// A tenant whose last run failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailingTenant {
+    pub id: i64,
+    pub name: String,
+    pub integration: String,
+    pub phase: String,
+    pub at: String,
+}
+
+/// The Activity page's filters, as URL parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunQuery {
+    /// A stored phase, or `failed` for any failure.
+    pub phase: String,
+    pub integration: Option<i64>,
+    pub tenant: Option<i64>,
+    pub before: Option<i64>,
+}
+
+impl RunQuery {
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        let num = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
+        Self { phase: get("phase").unwrap_or_default(), integration: num("integration"), tenant: num("tenant"), before: num("before") }
+    }
+
+    pub fn url(&self, before: Option<i64>) -> String {
+        let mut parts = Vec::new();
+        if !self.phase.is_empty() {
+            parts.push(format!("phase={}", self.phase));
+        }
+        if let Some(i) = self.integration {
+            parts.push(format!("integration={i}"));
+        }
+        if let Some(t) = self.tenant {
+            parts.push(format!("tenant={t}"));
+        }
+        if let Some(b) = before {
+            parts.push(format!("before={b}"));
+        }
+        if parts.is_empty() {
+            "/activity".to_owned()
+        } else {
+            format!("/activity?{}", parts.join("&"))
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRuns {
+    pub failing: Vec<FailingTenant>,
+    pub runs: Vec<RunItem>,
+    /// The `before` of the next (older) page.
+    pub older: Option<i64>,
+    pub integrations: Vec<(i64, String)>,
+    /// The tenant filtered on, by name.
+    pub tenant_name: Option<String>,
+}
+
+/// Runs per Activity page.
+pub const RUNS_PAGE: i64 = 50;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use chrono::{DateTime, Utc};
+    use hub_core::domain::run::phase_label;
+
+    use super::*;
+    use crate::api::ctx::show_time;
+
+    pub fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<String> {
+        start.zip(end).map(|(a, b)| {
+            let ms = (b - a).num_milliseconds().max(0);
+            match ms {
+                0..1_000 => format!("{ms} ms"),
+                1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+                _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+            }
+        })
+    }
+
+    pub fn triggers_text(kinds: Option<&str>, scheduled: bool) -> String {
+        let mut list: Vec<String> = Vec::new();
+        for k in kinds.unwrap_or_default().split(',').filter(|k| !k.is_empty()) {
+            let mut word = k.to_owned();
+            if let Some(first) = word.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            if !list.contains(&word) {
+                list.push(word);
+            }
+        }
+        if list.is_empty() && scheduled {
+            list.push("Schedule".to_owned());
+        }
+        if list.is_empty() {
+            "—".to_owned()
+        } else {
+            list.join(", ")
+        }
+    }
+
+    pub fn item(r: hub_core::db::runs::RunListRow) -> RunItem {
+        RunItem {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            tenant: r.tenant_name,
+            integration: r.integration_name,
+            triggers: triggers_text(r.trigger_kinds.as_deref(), r.scheduled),
+            phase: phase_label(&r.phase),
+            started: show_time(r.started_at.unwrap_or(r.queued_at)),
+            duration: duration(r.started_at, r.finished_at),
+            mode: r.mode,
+            phase_code: r.phase,
+        }
+    }
+}
+
+/// Asks for a run of the tenant now (`normal` or `init`); it starts as soon as the
+/// tenant's current run (if any) ends, bundled with other waiting triggers.
+#[server(endpoint = "run_tenant")]
+pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
+    use hub_core::db::audit;
+    use hub_core::domain::run::{Mode, TriggerKind};
+
+    use crate::api::ctx::{fail, internal, require_user, state};
+    let user = require_user().await?;
+    let t = crate::api::tenants::server::visible(&user, tenant_id).await?;
+    let mode = match Mode::parse(&mode) {
+        Some(m @ (Mode::Init | Mode::Normal)) => m,
+        _ => return Err(fail(AppError::validation("mode", "Choose a normal or an init sync."))),
+    };
+    let st = state()?;
+    let now = chrono::Utc::now();
+    st.engine
+        .trigger(t.id, TriggerKind::Manual, mode, None, Some(user.email.as_str()), now)
+        .await
+        .map_err(internal)?;
+    let entry = audit::Entry {
+        actor: &user.actor(),
+        action: "tenant.run_requested",
+        object_type: "tenant",
+        object_id: Some(t.id.to_string()),
+        detail: serde_json::json!({ "mode": mode.as_str() }),
+    };
+    audit::record(st.db.pool(), entry, now).await.map_err(internal)?;
+    leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=run-{}", mode.as_str()));
+    Ok(())
+}
+
+/// One run in full, with its log (the last megabyte when it is longer).
+#[server(endpoint = "run")]
+pub async fn get_run(id: i64) -> Result<RunView, AppError> {
+    use hub_core::db::runs;
+    use hub_core::domain::run::{phase_label, Phase};
+
+    use crate::api::ctx::{fail, internal, require_user, show_time, state};
+    use crate::api::integrations::server::org_filter;
+    const SHOWN: usize = 1024 * 1024;
+    let user = require_user().await?;
+    let pool = state()?.db.pool().clone();
+    let r = match runs::get(&pool, id).await.map_err(internal)? {
+        Some(r) if org_filter(&user).is_none_or(|o| o == r.organization_id) => r,
+        _ => return Err(fail(AppError::NotFound)),
+    };
+    let triggers = runs::triggers_of(&pool, id).await.map_err(internal)?;
+    let (mut log, _) = runs::log(&pool, id, 0).await.map_err(internal)?;
+    let mut log_note = None;
+    if log.len() > SHOWN {
+        let mut at = log.len() - SHOWN;
+        while !log.is_char_boundary(at) {
+            at += 1;
+        }
+        log_note = Some(format!("The log is {} KB; the last {} KB are shown.", log.len() / 1024, SHOWN / 1024));
+        log = log.split_off(at);
+    }
+    let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
+    let active = Phase::parse(&r.phase).is_some_and(Phase::is_active);
+    Ok(RunView {
+        item: RunItem {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            tenant: r.tenant_name,
+            integration: r.integration_name,
+            mode: r.mode,
+            triggers: server::triggers_text(Some(&kinds.join(",")), r.scheduled),
+            phase: phase_label(&r.phase),
+            phase_code: r.phase.clone(),
+            started: r.started_at.map(show_time).unwrap_or_else(|| "Not started".to_owned()),
+            duration: server::duration(r.started_at, r.finished_at),
+        },
+        integration_id: r.integration_id,
+        release: r.release_name,
+        active,
+        trigger_list: triggers
+            .into_iter()
+            .map(|t| (t.kind, show_time(t.created_at), t.created_by.unwrap_or_else(|| "the hub".to_owned()), t.payload))
+            .collect(),
+        queued: show_time(r.queued_at),
+        finished: r.finished_at.map(show_time),
+        exit_code: r.exit_code,
+        context: r.stdout_context,
+        error: r.error,
+        env_names: r.env_names.and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default(),
+        log,
+        log_note,
+        log_truncated: r.log_truncated,
+    })
+}
+
+/// The Activity page: tenants whose last run failed, then runs newest first.
+#[server(endpoint = "activity_runs")]
+pub async fn list_runs(query: RunQuery) -> Result<ActivityRuns, AppError> {
+    use hub_core::db::runs::{self, RunFilter};
+
+    use crate::api::ctx::{internal, require_user, show_time, state};
+    use crate::api::integrations::server::org_filter;
+    let user = require_user().await?;
+    let pool = state()?.db.pool().clone();
+    let org = org_filter(&user);
+    let filter = RunFilter {
+        phase: (!query.phase.is_empty() && query.phase != "failed").then(|| query.phase.clone()),
+        failed: query.phase == "failed",
+        integration_id: query.integration,
+        tenant_id: query.tenant,
+        organization: org,
+        before: query.before,
+    };
+    let mut rows = runs::list(&pool, &filter, RUNS_PAGE + 1).await.map_err(internal)?;
+    let older = (rows.len() as i64 > RUNS_PAGE).then(|| {
+        rows.truncate(RUNS_PAGE as usize);
+        rows.last().map(|r| r.id)
+    });
+    let failing = runs::failing_tenants(&pool, org, 20)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|f| FailingTenant {
+            id: f.id,
+            name: f.name,
+            integration: f.integration_name,
+            phase: hub_core::domain::run::phase_label(&f.last_run_phase),
+            at: f.last_run_at.map(show_time).unwrap_or_default(),
+        })
+        .collect();
+    let tenant_name = match query.tenant {
+        Some(t) => hub_core::db::tenants::get(&pool, t)
+            .await
+            .map_err(internal)?
+            .filter(|t| org.is_none_or(|o| o == t.organization_id))
+            .map(|t| t.name),
+        None => None,
+    };
+    Ok(ActivityRuns {
+        failing,
+        runs: rows.into_iter().map(server::item).collect(),
+        older: older.flatten(),
+        integrations: hub_core::db::integrations::names(&pool, org).await.map_err(internal)?,
+        tenant_name,
+    })
+}

@@ -69,7 +69,12 @@ pub struct RunQuery {
 impl RunQuery {
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
         let num = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
-        Self { phase: get("phase").unwrap_or_default(), integration: num("integration"), tenant: num("tenant"), before: num("before") }
+        Self {
+            phase: get("phase").unwrap_or_default(),
+            integration: num("integration"),
+            tenant: num("tenant"),
+            before: num("before"),
+        }
     }
 
     pub fn url(&self, before: Option<i64>) -> String {
@@ -180,10 +185,7 @@ pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
     };
     let st = state()?;
     let now = chrono::Utc::now();
-    st.engine
-        .trigger(t.id, TriggerKind::Manual, mode, None, Some(user.email.as_str()), now)
-        .await
-        .map_err(internal)?;
+    st.engine.trigger(t.id, TriggerKind::Manual, mode, None, Some(user.email.as_str()), now).await.map_err(internal)?;
     let entry = audit::Entry {
         actor: &user.actor(),
         action: "tenant.run_requested",

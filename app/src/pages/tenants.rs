@@ -14,6 +14,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::integrations::list_integrations;
+use crate::api::runs::RunTenant;
 use crate::api::tenants::{
     get_new_tenant_form, get_tenant, list_tenants, ArchiveTenant, ConnectionView, CreateTenant, DisconnectConnection,
     FinishTenantCredentials, NewTenantForm, ReleaseOption, SaveTenantConfigs, SaveTenantCredentials,
@@ -21,10 +22,9 @@ use crate::api::tenants::{
 };
 use crate::components::config_form::ConfigFields;
 use crate::components::form::field_error;
-use crate::api::runs::RunTenant;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
-use crate::pages::runs::RunsTable;
 use crate::error::AppError;
+use crate::pages::runs::RunsTable;
 
 fn loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
@@ -826,7 +826,10 @@ pub fn TenantPage() -> impl IntoView {
             .or_else(|| run.value().get().and_then(Result::err))
     });
     let run_notice = move || {
-        run.value().get().and_then(Result::ok).map(|()| "The sync was asked for; it starts as soon as the tenant is free.")
+        run.value()
+            .get()
+            .and_then(Result::ok)
+            .map(|()| "The sync was asked for; it starts as soon as the tenant is free.")
     };
     view! {
         <Transition fallback=loading>

@@ -128,6 +128,9 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("new_tenant_form", "integration_id=1"),
         ("create_tenant", "integration_id=1&input%5Bname%5D=x"),
         ("save_tenant_credentials", "tenant_id=1&connector=stripe&fields%5Bapi_key%5D=x"),
+        ("run_tenant", "tenant_id=1&mode=normal"),
+        ("run", "id=1"),
+        ("activity_runs", "query%5Bphase%5D="),
         ("finish_tenant_credentials", "tenant_id=1"),
         ("save_tenant_configs", "tenant_id=1"),
         ("save_tenant_schedule", "tenant_id=1&input%5Bkind%5D=simple&paused=true"),
@@ -190,8 +193,10 @@ async fn console_pages_render_for_a_signed_in_admin() {
     let a = hub.get("/settings/users", Some(&cookie)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.contains("admin@example.com"), "{}", a.body);
-    let a = hub.get("/activity", Some(&cookie)).await;
+    let a = hub.get("/activity/audit", Some(&cookie)).await;
     assert!(a.body.contains("created"), "the bootstrap is in the audit log");
+    let a = hub.get("/activity", Some(&cookie)).await;
+    assert!(a.body.contains("No runs"), "{}", a.body);
     // Signed in, the login page sends you on to the console.
     assert!(hub.get("/login", Some(&cookie)).await.status.is_redirection());
 }

@@ -313,10 +313,14 @@ mod tests {
 
     #[test]
     fn metadata_is_checked_against_its_schema() {
-        let schema = json!({"schema": {"type": "object", "required": ["cursor"], "properties": {"cursor": {"type": "string"}}}});
+        let schema =
+            json!({"schema": {"type": "object", "required": ["cursor"], "properties": {"cursor": {"type": "string"}}}});
         assert!(check_metadata(&schema, &json!({"cursor": "abc"})).is_ok());
-        assert_eq!(check_metadata(&schema, &json!({"cursor": 5})).unwrap_err(), "metadata.cursor must be of type string");
-        assert_eq!(check_metadata(&schema, &json!({})).unwrap_err(), "metadata.cursor is required");
+        assert_eq!(
+            check_metadata(&schema, &json!({"cursor": 5})).expect_err("wrong type"),
+            "metadata.cursor must be of type string"
+        );
+        assert_eq!(check_metadata(&schema, &json!({})).expect_err("missing"), "metadata.cursor is required");
     }
 
     #[test]

@@ -143,8 +143,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<i64, DbError> {
         let payload = payload.map(Value::to_string);
-        let id =
-            runs::insert_trigger(self.pool(), tenant_id, kind, mode, payload.as_deref(), created_by, now).await?;
+        let id = runs::insert_trigger(self.pool(), tenant_id, kind, mode, payload.as_deref(), created_by, now).await?;
         self.wake();
         Ok(id)
     }
@@ -222,9 +221,7 @@ impl Engine {
         let waiting: Vec<Waiting> = runs::waiting(self.pool(), tenant_id)
             .await?
             .into_iter()
-            .filter_map(|w| {
-                Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? })
-            })
+            .filter_map(|w| Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? }))
             .collect();
         let ids = run::bundle(&waiting);
         let Some(first) = waiting.first() else {
@@ -355,7 +352,9 @@ impl Engine {
             Ok(phase) => phase,
             Err(e) => {
                 tracing::error!(run = run_id, "run failed inside the hub: {e}");
-                let _ = self.finish(run_id, Phase::FailedPlatform, None, None, Some("The hub could not run this."), false).await;
+                let _ = self
+                    .finish(run_id, Phase::FailedPlatform, None, None, Some("The hub could not run this."), false)
+                    .await;
                 Phase::FailedPlatform
             }
         }
@@ -521,8 +520,14 @@ impl Engine {
                 None
             };
             let metadata = check_metadata(&release.manifest, written.as_deref(), &launch.metadata).ok().flatten();
-            runs::store_success(&mut *tx, launch.tenant_id, context.as_deref(), options.as_deref(), metadata.as_deref())
-                .await?;
+            runs::store_success(
+                &mut *tx,
+                launch.tenant_id,
+                context.as_deref(),
+                options.as_deref(),
+                metadata.as_deref(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(phase)
@@ -615,7 +620,8 @@ fn check_metadata(manifest: &Option<String>, written: Option<&str>, before: &str
         .and_then(|m| m.get("metadata_schema").cloned())
         .filter(|s| !s.is_null());
     if let Some(schema) = schema {
-        run::check_metadata(&schema, &value).map_err(|e| format!("The tenant metadata does not match its schema: {e}."))?;
+        run::check_metadata(&schema, &value)
+            .map_err(|e| format!("The tenant metadata does not match its schema: {e}."))?;
     } else if !value.is_object() {
         return Err("The tenant metadata must be a JSON object.".to_owned());
     }
@@ -624,7 +630,7 @@ fn check_metadata(manifest: &Option<String>, written: Option<&str>, before: &str
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else if s == 0 {
         format!("{} ms", d.as_millis())

@@ -39,7 +39,8 @@ struct Hub {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
-const STRIPE: &str = "name: stripe\ndisplay_name: Stripe\nauth: api_key\nfields:\n  - { name: api_key, label: API key, secret: true }\n";
+const STRIPE: &str =
+    "name: stripe\ndisplay_name: Stripe\nauth: api_key\nfields:\n  - { name: api_key, label: API key, secret: true }\n";
 
 /// A hub with one integration whose release runs `script` (a shell script), and one
 /// tenant of it with `configs`.
@@ -111,7 +112,10 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
 impl Hub {
     /// Asks for a run and runs it to its end; returns the run.
     async fn run(&self, mode: Mode) -> runs::RunRow {
-        self.engine.trigger(self.tenant, TriggerKind::Manual, mode, None, Some("test"), Utc::now()).await.expect("trigger");
+        self.engine
+            .trigger(self.tenant, TriggerKind::Manual, mode, None, Some("test"), Utc::now())
+            .await
+            .expect("trigger");
         self.engine.run_pending().await.expect("ran");
         self.last_run().await
     }
@@ -163,7 +167,12 @@ async fn context_is_handed_from_run_to_run() {
     assert!(hub.log(second.id).await.contains("last=Succeeded"));
     assert_eq!(hub.tenant_column("last_run_phase").await.as_deref(), Some("succeeded"));
     let names = second.env_names.unwrap_or_default();
-    for name in ["PAN_CFG_GREETING", "PAN_CTX_TENANT_NAME", "PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT", "PAN_CTX_TENANT_METADATA_FILE"] {
+    for name in [
+        "PAN_CFG_GREETING",
+        "PAN_CTX_TENANT_NAME",
+        "PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT",
+        "PAN_CTX_TENANT_METADATA_FILE",
+    ] {
         assert!(names.contains(name), "{name} missing from {names}");
     }
 }
@@ -331,16 +340,18 @@ fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 }
 
 async fn set_schedule(hub: &Hub, kind: &str, schedule: &str, tz: &str, next: Option<DateTime<Utc>>) {
-    sqlx::query("UPDATE tenants SET schedule_kind = ?, schedule = ?, timezone = ?, paused = ?, next_fire_at = ? WHERE id = ?")
-        .bind(kind)
-        .bind(schedule)
-        .bind(tz)
-        .bind(next.is_none())
-        .bind(next)
-        .bind(hub.tenant)
-        .execute(hub.db.pool())
-        .await
-        .expect("schedule");
+    sqlx::query(
+        "UPDATE tenants SET schedule_kind = ?, schedule = ?, timezone = ?, paused = ?, next_fire_at = ? WHERE id = ?",
+    )
+    .bind(kind)
+    .bind(schedule)
+    .bind(tz)
+    .bind(next.is_none())
+    .bind(next)
+    .bind(hub.tenant)
+    .execute(hub.db.pool())
+    .await
+    .expect("schedule");
 }
 
 async fn next_fire(hub: &Hub) -> Option<DateTime<Utc>> {
@@ -389,7 +400,8 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
     let hub = hub("true\n", None, Settings::default()).await;
     set_schedule(&hub, "cron", "* * * * *", "UTC", Some(at(2026, 11, 22, 10, 0))).await;
     // A manual run is in progress (made, not yet executed).
-    let manual = hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let manual =
+        hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
     let mut tx = hub.db.pool().begin().await.expect("tx");
     let new = runs::NewRun {
         tenant_id: hub.tenant,
@@ -408,8 +420,10 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
     assert_eq!(waiting(&hub).await, vec!["schedule", "schedule", "api"]);
     // No second run while the first is active: dispatch makes nothing.
     assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
-    let skipped: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM runs WHERE phase = 'skipped'").fetch_one(hub.db.pool()).await.expect("n");
+    let skipped: i64 = sqlx::query_scalar("SELECT count(*) FROM runs WHERE phase = 'skipped'")
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("n");
     assert_eq!(skipped, 2);
     hub.engine.execute(active).await;
     hub.engine.run_pending().await.expect("ran");
@@ -487,7 +501,8 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
     std::os::unix::process::CommandExt::process_group(&mut orphan, 0);
     let mut orphan = orphan.args(["-c", "sleep 60"]).spawn().expect("spawn");
     let pid = i32::try_from(orphan.id()).expect("pid");
-    let manual = hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let manual =
+        hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
     let mut tx = hub.db.pool().begin().await.expect("tx");
     let new = runs::NewRun {
         tenant_id: hub.tenant,

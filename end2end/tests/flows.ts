@@ -7,11 +7,17 @@ import type { Page } from '@playwright/test';
 const BUILD_TIMEOUT = 30_000;
 
 /** An integration with the given connectors and one successful default release. */
-export async function integrationWithRelease(page: Page, jsEnabled: boolean, name: string, connectors: string[]): Promise<void> {
+export async function integrationWithRelease(
+  page: Page,
+  jsEnabled: boolean,
+  name: string,
+  connectors: string[],
+  repository: string = makeFormRepository(),
+): Promise<void> {
   await page.goto('/integrations/new');
   await hydrated(page, jsEnabled);
   await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Repository').fill(makeFormRepository());
+  await page.getByLabel('Repository').fill(repository);
   for (const c of connectors) await page.getByRole('checkbox', { name: new RegExp(c) }).check();
   await page.getByRole('button', { name: 'Create Integration' }).click();
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();

@@ -101,3 +101,19 @@ export function makeFormRepository(): string {
   git(dir, 'commit', '--quiet', '-m', 'form');
   return dir;
 }
+
+/**
+ * A repository holding one of the hub's sample integrations, without its
+ * `connectors:` line (so the test needs no credentials).
+ */
+export function makeSampleRepository(sample: string): string {
+  const from = path.join(__dirname, '..', '..', 'samples', sample);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hub-e2e-${sample}-`));
+  git(dir, 'init', '--quiet', '--initial-branch=main');
+  const manifest = fs.readFileSync(path.join(from, 'PANDIUM.yaml'), 'utf8').replace(/^connectors:.*\n/m, '');
+  fs.writeFileSync(path.join(dir, 'PANDIUM.yaml'), manifest);
+  fs.copyFileSync(path.join(from, 'main.py'), path.join(dir, 'main.py'));
+  git(dir, 'add', '--all');
+  git(dir, 'commit', '--quiet', '-m', sample);
+  return dir;
+}

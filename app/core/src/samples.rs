@@ -58,6 +58,7 @@ pub async fn seed(
             repository: repo.to_string_lossy().into_owned(),
             branch: "main".to_owned(),
             manifest_path: "PANDIUM.yaml".to_owned(),
+            run_timeout_minutes: String::new(),
         };
         let id = service::create_integration(db, &Actor::System, organization_id, input, now)
             .await

@@ -225,9 +225,15 @@ pub async fn get_integration_form(id: Option<i64>) -> Result<IntegrationForm, Ap
                 repository: row.repository,
                 branch: row.branch,
                 manifest_path: row.manifest_path,
+                run_timeout_minutes: (row.run_timeout_secs / 60).max(1).to_string(),
             }
         }
-        None => IntegrationInput { branch: "main".into(), manifest_path: "PANDIUM.yaml".into(), ..Default::default() },
+        None => IntegrationInput {
+            branch: "main".into(),
+            manifest_path: "PANDIUM.yaml".into(),
+            run_timeout_minutes: hub_core::domain::integration::DEFAULT_RUN_MINUTES.to_string(),
+            ..Default::default()
+        },
     };
     let connectors = hub_core::db::connectors::list(&pool)
         .await
@@ -247,6 +253,7 @@ fn kept(input: &IntegrationInput) -> Vec<(String, String)> {
         ("repository".into(), input.repository.clone()),
         ("branch".into(), input.branch.clone()),
         ("manifest_path".into(), input.manifest_path.clone()),
+        ("run_timeout_minutes".into(), input.run_timeout_minutes.clone()),
         ("connectors".into(), input.connectors.join(",")),
     ]
 }

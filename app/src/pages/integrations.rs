@@ -155,6 +155,9 @@ fn IntegrationFormPage(id: Option<i64>) -> impl IntoView {
                         <TextField name="input[manifest_path]" id="manifest_path" label="Path of PANDIUM.yaml"
                             value=value("manifest_path", stored.manifest_path.clone()) error=field_error(error, "manifest_path")/>
                     </div>
+                    <TextField name="input[run_timeout_minutes]" id="run_timeout_minutes" label="Run time limit (minutes)"
+                        hint="A run still going after this long is stopped, with everything it started, as Failed (Timeout)."
+                        value=value("run_timeout_minutes", stored.run_timeout_minutes.clone()) error=field_error(error, "run_timeout_minutes")/>
                     {move || error.get().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
                     <div class="form-actions">
                         <button type="submit" class="btn primary" disabled=move || pending.get()>

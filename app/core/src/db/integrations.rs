@@ -88,8 +88,9 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar(
-        "INSERT INTO integrations (organization_id, name, description, repository, branch, manifest_path, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO integrations (organization_id, name, description, repository, branch, manifest_path,
+                                   run_timeout_secs, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(organization_id)
     .bind(&input.name)
@@ -97,6 +98,7 @@ pub async fn insert(
     .bind(&input.repository)
     .bind(&input.branch)
     .bind(&input.manifest_path)
+    .bind(input.run_timeout_secs())
     .bind(now)
     .bind(now)
     .fetch_one(&mut *tx)
@@ -112,7 +114,8 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE integrations SET name = ?, description = ?, repository = ?, branch = ?, manifest_path = ?, updated_at = ?
+        "UPDATE integrations SET name = ?, description = ?, repository = ?, branch = ?, manifest_path = ?,
+                run_timeout_secs = ?, updated_at = ?
          WHERE id = ?",
     )
     .bind(&input.name)
@@ -120,6 +123,7 @@ pub async fn update(
     .bind(&input.repository)
     .bind(&input.branch)
     .bind(&input.manifest_path)
+    .bind(input.run_timeout_secs())
     .bind(now)
     .bind(id)
     .execute(&mut *tx)

@@ -14,7 +14,12 @@ pub struct IntegrationInput {
     pub repository: String,
     pub branch: String,
     pub manifest_path: String,
+    /// The time limit of each run, in whole minutes; empty means 10.
+    pub run_timeout_minutes: String,
 }
+
+/// The time limit of a run when the form leaves it empty.
+pub const DEFAULT_RUN_MINUTES: i64 = 10;
 
 /// A rule one field broke; shown next to that field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +84,14 @@ impl IntegrationInput {
                 "Give a path inside the repository, like PANDIUM.yaml or app/PANDIUM.yaml.",
             ));
         }
+        self.run_timeout_minutes = self.run_timeout_minutes.trim().to_owned();
+        if self.run_timeout_minutes.is_empty() {
+            self.run_timeout_minutes = DEFAULT_RUN_MINUTES.to_string();
+        }
+        match self.run_timeout_minutes.parse::<i64>() {
+            Ok(1..=1440) => {}
+            _ => return Err(field("run_timeout_minutes", "Enter a whole number of minutes from 1 to 1440 (a day).")),
+        }
         let mut seen = Vec::new();
         for c in &self.connectors {
             if seen.contains(c) {
@@ -87,6 +100,11 @@ impl IntegrationInput {
             seen.push(c.clone());
         }
         Ok(self)
+    }
+
+    /// The run time limit in seconds, once validated.
+    pub fn run_timeout_secs(&self) -> i64 {
+        self.run_timeout_minutes.parse::<i64>().unwrap_or(DEFAULT_RUN_MINUTES) * 60
     }
 }
 
@@ -116,6 +134,8 @@ mod tests {
             (IntegrationInput { branch: "a..b".into(), ..input() }, "branch"),
             (IntegrationInput { manifest_path: "../x.yaml".into(), ..input() }, "manifest_path"),
             (IntegrationInput { connectors: vec!["a".into(), "a".into()], ..input() }, "connectors"),
+            (IntegrationInput { run_timeout_minutes: "0".into(), ..input() }, "run_timeout_minutes"),
+            (IntegrationInput { run_timeout_minutes: "ten".into(), ..input() }, "run_timeout_minutes"),
         ];
         for (i, expected) in cases {
             assert_eq!(i.clone().validate().expect_err("invalid").field, expected, "{i:?}");

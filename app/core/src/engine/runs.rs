@@ -200,13 +200,8 @@ impl Engine {
                     break;
                 };
                 if let Some(run_id) = self.make_run(tenant_id, now).await? {
-                    let engine = self.clone();
                     made += 1;
-                    started.push(tokio::spawn(async move {
-                        engine.execute(run_id).await;
-                        drop(permit);
-                        engine.wake();
-                    }));
+                    started.push(self.spawn_run(run_id, permit));
                 }
             }
             if made == 0 {
@@ -214,6 +209,17 @@ impl Engine {
             }
         }
         Ok(started)
+    }
+
+    /// Executes a run in the background, holding one of the slots until it ends, then
+    /// wakes the loop (triggers may be waiting for this tenant).
+    fn spawn_run(&self, run_id: i64, permit: tokio::sync::OwnedSemaphorePermit) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            engine.execute(run_id).await;
+            drop(permit);
+            engine.wake();
+        })
     }
 
     /// Makes the next run of one tenant from its waiting triggers.
@@ -309,12 +315,7 @@ impl Engine {
             Ok(queued) => {
                 for id in queued {
                     if let Ok(permit) = self.inner.slots.clone().acquire_owned().await {
-                        let engine = self.clone();
-                        tokio::spawn(async move {
-                            engine.execute(id).await;
-                            drop(permit);
-                            engine.wake();
-                        });
+                        drop(self.spawn_run(id, permit));
                     }
                 }
             }
@@ -492,13 +493,16 @@ impl Engine {
         let written = std::fs::read_to_string(&metadata_file).ok();
         let _ = std::fs::remove_file(&metadata_file);
 
+        // Only a program that exited cleanly has its metadata checked and kept.
+        let metadata = (!timed_out && code == Some(0))
+            .then(|| check_metadata(&release.manifest, written.as_deref(), &launch.metadata));
         let (phase, error) = if timed_out {
             (Phase::FailedTimeout, Some(format!("The run passed its time limit of {} and was stopped.", human(limit))))
         } else {
             match code {
-                Some(0) => match check_metadata(&release.manifest, written.as_deref(), &launch.metadata) {
-                    Ok(_) => (Phase::Succeeded, None),
-                    Err(e) => (Phase::FailedMetadata, Some(e)),
+                Some(0) => match &metadata {
+                    Some(Err(e)) => (Phase::FailedMetadata, Some(e.clone())),
+                    _ => (Phase::Succeeded, None),
                 },
                 Some(c) => (Phase::FailedIntegration, Some(format!("The program exited with code {c}."))),
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
@@ -519,7 +523,7 @@ impl Engine {
             } else {
                 None
             };
-            let metadata = check_metadata(&release.manifest, written.as_deref(), &launch.metadata).ok().flatten();
+            let metadata = metadata.and_then(Result::ok).flatten();
             runs::store_success(
                 &mut *tx,
                 launch.tenant_id,

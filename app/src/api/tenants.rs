@@ -100,8 +100,10 @@ pub struct TenantSetup {
     pub releases: Vec<ReleaseOption>,
     /// The latest runs, newest first.
     pub runs: Vec<crate::api::runs::RunItem>,
-    /// A run is queued or running: the page refreshes until it ends.
+    /// A sync is waiting, queued or running: the page refreshes until it ends.
     pub run_active: bool,
+    /// Sync requests not yet made into a run.
+    pub run_waiting: usize,
 }
 
 /// The configuration form as posted: each field's strings (`input[cfg][<name>][<i>]`).
@@ -312,7 +314,10 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         .into_iter()
         .map(crate::api::runs::server::item)
         .collect();
-    let run_active = runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
+    // Asked-for syncs wait as triggers until the dispatcher makes a run of them; the page
+    // keeps refreshing while there are any, or the new run would never show up.
+    let run_waiting = hub_core::db::runs::waiting(st.db.pool(), id).await.map_err(internal)?.len();
+    let run_active = run_waiting > 0 || runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
     let releases = succeeded_releases(t.integration_id).await?;
     Ok(TenantSetup {
         version: t.choice().map(VersionInput::of).unwrap_or_default(),
@@ -336,6 +341,7 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         releases,
         runs,
         run_active,
+        run_waiting,
     })
 }
 

@@ -918,6 +918,12 @@ pub fn TenantPage() -> impl IntoView {
                                 <a class="btn small" href=format!("/activity?tenant={}", t.id)>"All runs"</a>
                             </div>
                         </div>
+                        {(t.run_waiting > 0).then(|| view! {
+                            <p class="muted small" data-testid="runs-waiting">{match t.run_waiting {
+                                1 => "1 sync request is waiting to start.".to_owned(),
+                                n => format!("{n} sync requests are waiting to start."),
+                            }}</p>
+                        })}
                         {if t.runs.is_empty() {
                             view! { <p class="muted" data-testid="no-runs">"No runs yet. Runs appear here with their outcome and duration."</p> }.into_any()
                         } else {

@@ -12,7 +12,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{connect, connectors, integrations, login, not_found, runs, settings, tenants, users};
+use pages::{access, connect, connectors, integrations, login, not_found, runs, settings, tenants, users};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -83,6 +83,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/mail") view=users::SentMailPage ssr=SsrMode::Async/>
                     <Route path=path!("account") view=users::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/marketplace") view=settings::MarketplacePage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/api") view=access::ApiAccessPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/notifications") view=access::NotificationsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,5 +1,6 @@
 //! The hub server: configuration, start-up, and the HTTP router.
 
 pub mod config;
+pub mod rest;
 pub mod router;
 pub mod startup;

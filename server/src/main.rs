@@ -50,12 +50,19 @@ async fn run() -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let builder = tokio::spawn(prepared.state.builder.clone().run(stopped(stop_rx.clone())));
     let mailer = tokio::spawn(prepared.state.mailer.clone().run(stopped(stop_rx.clone())));
-    let engine = tokio::spawn(prepared.state.engine.clone().run(stopped(stop_rx)));
+    let engine = tokio::spawn(prepared.state.engine.clone().run(stopped(stop_rx.clone())));
+    let deliverer = hub_core::service::webhooks::Deliverer::new(
+        prepared.state.db.clone(),
+        prepared.state.key.clone(),
+        hub_core::service::webhooks::Retry::default(),
+    );
+    let deliverer = tokio::spawn(deliverer.run(stopped(stop_rx)));
     axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = builder.await;
     let _ = mailer.await;
     let _ = engine.await;
+    let _ = deliverer.await;
     Ok(())
 }
 

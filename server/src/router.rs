@@ -19,6 +19,12 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/connect/{token}/start", get(oauth_start))
         .route(hub_core::service::connections::CALLBACK_PATH, get(oauth_callback))
+        .nest("/api/v2", crate::rest::router(state.clone()))
+        .route(
+            "/hooks/{token}",
+            axum::routing::post(crate::rest::hooks::receive)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::rest::hooks::MAX_BODY + 1)),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -87,6 +93,7 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/invite/")
         || path.starts_with("/connect/")
         || path.starts_with("/oauth/")
+        || path.starts_with("/hooks/")
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         // Files of the public folder (favicon, images) have an extension.

@@ -97,6 +97,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         connectors: registry,
         key,
         public_url: config.public_url.clone(),
+        api_doc: Arc::from(crate::rest::openapi::json()),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })
 }

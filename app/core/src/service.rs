@@ -8,8 +8,10 @@ use crate::db::{connectors, integrations, releases, Db, DbError};
 use crate::domain::integration::{check_git_ref, FieldError, IntegrationInput};
 use crate::engine::builder::Builder;
 
+pub mod api_keys;
 pub mod connections;
 pub mod tenants;
+pub mod webhooks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -69,6 +71,8 @@ pub async fn create_integration(
         detail: serde_json::json!({ "name": input.name, "repository": input.repository }),
     };
     audit::record(&mut *tx, entry, now).await?;
+    let event = serde_json::json!({ "integration": { "id": id, "name": input.name } });
+    webhooks::emit(&mut tx, "integration_created", event, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -117,7 +121,7 @@ pub async fn build_release(
     let mut tx = db.pool().begin().await?;
     let user = match actor {
         Actor::User { id, .. } => Some(*id),
-        Actor::System => None,
+        Actor::ApiKey { .. } | Actor::System => None,
     };
     let id = releases::insert_queued(&mut *tx, integration_id, &git_ref, user, now).await?;
     let entry = audit::Entry {

@@ -39,6 +39,8 @@ pub struct AppState {
     pub key: Arc<SecretKey>,
     /// The address users reach the hub at, for links in mail.
     pub public_url: String,
+    /// The REST API's OpenAPI document (JSON), which the console shows.
+    pub api_doc: Arc<str>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -53,7 +55,7 @@ pub fn state() -> Result<AppState, AppError> {
 
 /// True when the request is a plain HTML form post (JavaScript off). Such requests
 /// are answered with a redirect, so their status must not be overwritten.
-fn is_form_post() -> bool {
+pub fn is_form_post() -> bool {
     use_context::<Parts>()
         .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
         .unwrap_or(false)

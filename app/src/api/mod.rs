@@ -1,6 +1,7 @@
 //! Server functions: public HTTP endpoints under `/api`. Each one checks who is
 //! calling, calls one core function, and maps the result to a wire type.
 
+pub mod access;
 pub mod activity;
 pub mod connect;
 pub mod connectors;

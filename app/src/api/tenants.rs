@@ -104,6 +104,8 @@ pub struct TenantSetup {
     pub run_active: bool,
     /// Sync requests not yet made into a run.
     pub run_waiting: usize,
+    /// The inbound webhook URL, once one was made.
+    pub webhook_url: Option<String>,
 }
 
 /// The configuration form as posted: each field's strings (`input[cfg][<name>][<i>]`).
@@ -319,6 +321,8 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     let run_waiting = hub_core::db::runs::waiting(st.db.pool(), id).await.map_err(internal)?.len();
     let run_active = run_waiting > 0 || runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
     let releases = succeeded_releases(t.integration_id).await?;
+    let webhook_url =
+        svc::webhook_of(&st.db, &st.key, &st.public_url, t.id).await.map_err(|e| service_error(e, Vec::new()))?;
     Ok(TenantSetup {
         version: t.choice().map(VersionInput::of).unwrap_or_default(),
         release: server::release_text(t.choice(), release.as_ref().map(|(r, _)| r.name.as_str())),
@@ -342,6 +346,7 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         runs,
         run_active,
         run_waiting,
+        webhook_url,
     })
 }
 
@@ -468,5 +473,19 @@ pub async fn archive_tenant(tenant_id: i64) -> Result<(), AppError> {
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
     leptos_axum::redirect("/tenants?done=archived");
+    Ok(())
+}
+
+/// Makes a new inbound webhook URL for the tenant; an earlier one stops working.
+#[server(endpoint = "make_tenant_webhook")]
+pub async fn make_tenant_webhook(tenant_id: i64) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, service_error, state};
+    let user = require_user().await?;
+    let t = server::visible(&user, tenant_id).await?;
+    let st = state()?;
+    hub_core::service::tenants::rotate_webhook(&st.db, &st.key, &st.public_url, &user.actor(), &t, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=webhook#webhook-heading"));
     Ok(())
 }

@@ -39,6 +39,8 @@ pub fn ConsoleLayout() -> impl IntoView {
                                     <li><A href="/settings/partners">"Partners"</A></li>
                                     <li><A href="/settings/mail">"Sent mail"</A></li>
                                     <li><A href="/settings/marketplace">"Marketplace"</A></li>
+                                    <li><A href="/settings/api">"API Access"</A></li>
+                                    <li><A href="/settings/notifications">"Notifications & Webhooks"</A></li>
                                 </ul>
                                 }.into_any(),
                                 _ => ().into_any(),

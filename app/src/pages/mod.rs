@@ -1,5 +1,6 @@
 //! One module per console resource.
 
+pub mod access;
 pub mod connect;
 pub mod connectors;
 pub mod integrations;

@@ -17,7 +17,7 @@ use crate::api::integrations::list_integrations;
 use crate::api::runs::RunTenant;
 use crate::api::tenants::{
     get_new_tenant_form, get_tenant, list_tenants, ArchiveTenant, ConnectionView, CreateTenant, DisconnectConnection,
-    FinishTenantCredentials, NewTenantForm, ReleaseOption, SaveTenantConfigs, SaveTenantCredentials,
+    FinishTenantCredentials, MakeTenantWebhook, NewTenantForm, ReleaseOption, SaveTenantConfigs, SaveTenantCredentials,
     SaveTenantSchedule, SaveTenantSettings, TenantListPage, TenantSetup,
 };
 use crate::components::config_form::ConfigFields;
@@ -802,8 +802,11 @@ pub fn TenantPage() -> impl IntoView {
     let disconnect = ServerAction::<DisconnectConnection>::new();
     let archive = ServerAction::<ArchiveTenant>::new();
     let run = ServerAction::<RunTenant>::new();
+    let webhook = ServerAction::<MakeTenantWebhook>::new();
     let refresh = RwSignal::new(0usize);
-    let data = tenant_resource(move || disconnect.version().get() + run.version().get() + refresh.get());
+    let data = tenant_resource(move || {
+        disconnect.version().get() + run.version().get() + webhook.version().get() + refresh.get()
+    });
     let notice = move || {
         query.with(|q| match q.get("done").as_deref() {
             Some("saved") => Some("Tenant saved."),
@@ -811,6 +814,7 @@ pub fn TenantPage() -> impl IntoView {
             Some("schedule") => Some("Sync schedule saved."),
             Some("run-normal") => Some("A normal sync was asked for; it starts as soon as the tenant is free."),
             Some("run-init") => Some("An init sync was asked for; it starts as soon as the tenant is free."),
+            Some("webhook") => Some("A new webhook URL was made; any earlier one no longer works."),
             Some("disconnected") => {
                 Some("Disconnected. The stored credentials were removed; the magic link stays the same.")
             }
@@ -824,6 +828,7 @@ pub fn TenantPage() -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| archive.value().get().and_then(Result::err))
             .or_else(|| run.value().get().and_then(Result::err))
+            .or_else(|| webhook.value().get().and_then(Result::err))
     });
     let run_notice = move || {
         run.value()
@@ -929,6 +934,25 @@ pub fn TenantPage() -> impl IntoView {
                         } else {
                             view! { <RunsTable runs=t.runs.clone() show_tenant=false/> }.into_any()
                         }}
+                    </section>
+                    <section class="section" aria-labelledby="webhook-heading">
+                        <h2 id="webhook-heading">"Inbound webhook"</h2>
+                        <p class="muted small">
+                            "A POST to this URL queues a webhook run of this tenant; the request body is saved to a file "
+                            "whose path the run finds in PAN_CTX_RUN_TRIGGERS. The URL is the secret: share it only with the sender."
+                        </p>
+                        {t.webhook_url.clone().map(|url| view! {
+                            <div class="copy-field">
+                                <label class="visually-hidden" for="webhook-url">"Webhook URL"</label>
+                                <input id="webhook-url" type="text" readonly=true value=url class="mono" data-testid="webhook-url"/>
+                            </div>
+                        })}
+                        <ActionForm action=webhook>
+                            <input type="hidden" name="tenant_id" value=t.id/>
+                            <button type="submit" class="btn small">
+                                {if t.webhook_url.is_some() { "Replace webhook URL" } else { "Make webhook URL" }}
+                            </button>
+                        </ActionForm>
                     </section>
                 }.into_any()
             })}

@@ -137,6 +137,13 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("save_tenant_settings", "tenant_id=1&version%5Brelease_mode%5D=channel"),
         ("disconnect_connection", "tenant_id=1&connector=stripe"),
         ("archive_tenant", "tenant_id=1"),
+        ("make_tenant_webhook", "tenant_id=1"),
+        ("api_access", ""),
+        ("create_api_key", "name=x"),
+        ("revoke_api_key", "id=1"),
+        ("notifications", ""),
+        ("save_notifications", "url=http%3A%2F%2Flocalhost%2Fx"),
+        ("rotate_webhook_secret", ""),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

@@ -1,6 +1,7 @@
 //! The server over HTTP, in-process, on a fresh data directory per test; and the
 //! binary's start-up failures.
 
+mod api;
 mod http;
 mod oauth;
 mod partners;

@@ -72,6 +72,12 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
         ("deactivate_user", "user_id=1"),
         ("create_partner", "name=x"),
         ("rename_partner", &format!("id={globex}&name=x")),
+        ("api_access", ""),
+        ("create_api_key", "name=x"),
+        ("revoke_api_key", "id=1"),
+        ("notifications", ""),
+        ("save_notifications", "url=http%3A%2F%2Flocalhost%2Fx"),
+        ("rotate_webhook_secret", ""),
     ] {
         let a = hub.call(endpoint, args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{endpoint}: {}", a.body);

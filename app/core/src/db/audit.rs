@@ -6,7 +6,15 @@ use sqlx::SqliteExecutor;
 /// Who did something.
 #[derive(Clone, Debug)]
 pub enum Actor {
-    User { id: i64, email: String },
+    User {
+        id: i64,
+        email: String,
+    },
+    /// A REST API call, by the key's id and name.
+    ApiKey {
+        id: i64,
+        name: String,
+    },
     System,
 }
 
@@ -21,6 +29,7 @@ pub struct Entry<'a> {
 pub async fn record(db: impl SqliteExecutor<'_>, e: Entry<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
     let (kind, user, label) = match e.actor {
         Actor::User { id, email } => ("user", Some(*id), email.as_str()),
+        Actor::ApiKey { name, .. } => ("api", None, name.as_str()),
         Actor::System => ("system", None, "system"),
     };
     sqlx::query(

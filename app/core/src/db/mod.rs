@@ -1,6 +1,7 @@
 //! The only place with SQL: the pool, migrations, and one module per table group.
 //! Row types derive `FromRow` only; what leaves the backend is mapped by the caller.
 
+pub mod api_keys;
 pub mod audit;
 pub mod connectors;
 pub mod integrations;
@@ -12,6 +13,7 @@ pub mod runs;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

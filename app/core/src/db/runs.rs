@@ -525,3 +525,55 @@ pub async fn failing_tenants(
     q.push(" ORDER BY t.name LIMIT ").push_bind(limit);
     q.build_query_as().fetch_all(db).await
 }
+
+/// A trigger and, once it was made into one, its run.
+#[derive(Debug, FromRow)]
+pub struct TriggerStatusRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub kind: String,
+    pub mode: String,
+    pub created_at: DateTime<Utc>,
+    pub run_id: Option<i64>,
+    pub phase: Option<String>,
+}
+
+pub async fn trigger_status(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TriggerStatusRow>> {
+    sqlx::query_as(
+        "SELECT w.id, w.tenant_id, w.kind, w.mode, w.created_at, w.run_id, r.phase
+         FROM run_triggers w LEFT JOIN runs r ON r.id = w.run_id WHERE w.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A page of one tenant's runs for the REST API, sorted by `sort` (a column the caller
+/// has checked against its allow-list), and how many there are.
+pub async fn page(
+    db: &sqlx::SqlitePool,
+    tenant_id: i64,
+    sort: (&'static str, bool),
+    limit: i64,
+    skip: i64,
+) -> sqlx::Result<(Vec<RunRow>, i64)> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM runs WHERE tenant_id = ?").bind(tenant_id).fetch_one(db).await?;
+    let (column, desc) = sort;
+    let dir = if desc { "DESC" } else { "ASC" };
+    let rows = sqlx::query_as(&format!(
+        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
+                i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
+                r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         LEFT JOIN releases rel ON rel.id = r.release_id
+         WHERE r.tenant_id = ?1
+         ORDER BY r.{column} {dir}, r.id {dir} LIMIT ?2 OFFSET ?3"
+    ))
+    .bind(tenant_id)
+    .bind(limit)
+    .bind(skip)
+    .fetch_all(db)
+    .await?;
+    Ok((rows, total))
+}

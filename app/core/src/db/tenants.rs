@@ -512,3 +512,84 @@ pub async fn set_release_choice(
         .await
         .map(drop)
 }
+
+/// Sets the tenant's inbound webhook token (its hash, and sealed for showing again).
+pub async fn set_webhook(db: impl SqliteExecutor<'_>, id: i64, hash: &str, sealed: &[u8]) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE tenants SET webhook_hash = ?, webhook_sealed = ? WHERE id = ? AND NOT archived")
+        .bind(hash)
+        .bind(sealed)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The sealed webhook token of a tenant, when it has one.
+pub async fn webhook_sealed(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT webhook_sealed FROM tenants WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// The live tenant whose webhook token has this hash.
+pub async fn by_webhook_hash(db: impl SqliteExecutor<'_>, hash: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM tenants WHERE webhook_hash = ? AND NOT archived")
+        .bind(hash)
+        .fetch_optional(db)
+        .await
+}
+
+/// A page of live tenants (of one integration when given) for the REST API, sorted by
+/// `sort` (a column the caller has checked against its allow-list), and how many match.
+pub async fn page(
+    db: &sqlx::SqlitePool,
+    integration: Option<i64>,
+    sort: (&'static str, bool),
+    limit: i64,
+    skip: i64,
+) -> sqlx::Result<(Vec<TenantRow>, i64)> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tenants WHERE archived = 0 AND (?1 IS NULL OR integration_id = ?1)")
+            .bind(integration)
+            .fetch_one(db)
+            .await?;
+    let (column, desc) = sort;
+    let dir = if desc { "DESC" } else { "ASC" };
+    let rows = sqlx::query_as(&format!(
+        "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name, t.release_choice,
+                t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone, t.paused,
+                t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
+                t.created_at, t.updated_at
+         FROM tenants t JOIN integrations i ON i.id = t.integration_id
+         WHERE t.archived = 0 AND (?1 IS NULL OR t.integration_id = ?1)
+         ORDER BY t.{column} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
+    ))
+    .bind(integration)
+    .bind(limit)
+    .bind(skip)
+    .fetch_all(db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Replaces the tenant's metadata (already checked by the caller).
+pub async fn set_metadata(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    metadata: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tenants SET metadata = ?, updated_at = ? WHERE id = ?")
+        .bind(metadata)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn metadata(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT metadata FROM tenants WHERE id = ?").bind(id).fetch_optional(db).await
+}

@@ -257,6 +257,26 @@ impl Form {
     }
 }
 
+/// Values as JSON (the REST API's) in the shape a posted form has, so one reader checks
+/// both: strings as they are, numbers and booleans as their text, arrays item by item.
+pub fn raw_from_values(values: &Values) -> Raw {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    values
+        .iter()
+        .map(|(k, v)| {
+            let texts = match v {
+                Value::Null => Vec::new(),
+                Value::Array(items) => items.iter().map(text).collect(),
+                other => vec![text(other)],
+            };
+            (k.clone(), texts)
+        })
+        .collect()
+}
+
 /// The default of every property of the schema, shown in the form or not: a new
 /// tenant's starting values.
 pub fn schema_defaults(model: &ConfigModel) -> Values {

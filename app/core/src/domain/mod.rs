@@ -11,4 +11,5 @@ pub mod schedule;
 pub mod tenant;
 pub mod throttle;
 pub mod user;
+pub mod webhook;
 pub mod yaml;

@@ -23,6 +23,7 @@ use crate::domain::run::{self, Mode, Phase, TriggerKind, Waiting};
 use crate::domain::tenant::Schedule;
 use crate::secrets::SecretKey;
 use crate::service::connections::ready_credentials;
+use crate::service::webhooks;
 
 /// How the engine behaves; the hub reads these from its configuration.
 #[derive(Clone, Debug)]
@@ -148,6 +149,39 @@ impl Engine {
         Ok(id)
     }
 
+    /// An inbound webhook: the body is written to a file under `data_dir/webhooks`,
+    /// and a `webhook` trigger whose payload names that file (`payload_file`, with the
+    /// content type and size) waits for the tenant's next run. Returns the trigger's id.
+    pub async fn webhook(
+        &self,
+        tenant_id: i64,
+        body: &[u8],
+        content_type: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, DbError> {
+        let dir = self.inner.work_dir.with_file_name("webhooks");
+        let file = dir.join(format!("{}.body", crate::secrets::random_token()));
+        let written = async {
+            tokio::fs::create_dir_all(&dir).await?;
+            tokio::fs::write(&file, body).await
+        };
+        if let Err(e) = written.await {
+            return Err(DbError::Io(e));
+        }
+        let payload = json!({
+            "payload_file": file.to_string_lossy(),
+            "content_type": content_type,
+            "size": body.len(),
+        });
+        match self.trigger(tenant_id, TriggerKind::Webhook, Mode::Webhook, Some(&payload), Some("webhook"), now).await {
+            Ok(id) => Ok(id),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&file).await;
+                Err(e)
+            }
+        }
+    }
+
     /// Fires every tenant whose next fire time has come by `now`: one scheduled
     /// trigger each, however many slots were missed, and the next fire time after
     /// `now`. A tenant with a run going gets its trigger bundled into the next run,
@@ -261,7 +295,7 @@ impl Engine {
                 error: Some("The tenant is archived; archived tenants never run."),
                 log_truncated: false,
             };
-            runs::finish(&mut tx, run_id, &outcome, now).await?;
+            close(&mut tx, run_id, &outcome, now).await?;
             tx.commit().await?;
             return Ok(None);
         }
@@ -300,7 +334,7 @@ impl Engine {
                 error: Some("The hub stopped while this run was going; its process was stopped."),
                 log_truncated: false,
             };
-            runs::finish(&mut tx, id, &outcome, now).await?;
+            close(&mut tx, id, &outcome, now).await?;
             tx.commit().await?;
             tracing::warn!(run = id, "a run was cut short by a stop of the hub");
         }
@@ -372,7 +406,7 @@ impl Engine {
     ) -> Result<(), DbError> {
         let mut tx = self.pool().begin().await?;
         let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated };
-        runs::finish(&mut tx, run_id, &outcome, Utc::now()).await?;
+        close(&mut tx, run_id, &outcome, Utc::now()).await?;
         tx.commit().await
     }
 
@@ -516,7 +550,7 @@ impl Engine {
             error: error.as_deref(),
             log_truncated: truncated,
         };
-        runs::finish(&mut tx, run_id, &outcome, Utc::now()).await?;
+        close(&mut tx, run_id, &outcome, Utc::now()).await?;
         if phase == Phase::Succeeded {
             let options = if launch.mode == Mode::Init.as_str() {
                 run::init_options(context.as_deref()).map(|v| v.to_string())
@@ -641,4 +675,36 @@ fn human(d: Duration) -> String {
     } else {
         format!("{s} s")
     }
+}
+
+/// Finishes a run (see `runs::finish`) and, when it failed, emits `run_failed` in the
+/// same transaction.
+async fn close(
+    tx: &mut sqlx::SqliteConnection,
+    run_id: i64,
+    outcome: &runs::Outcome<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let done = runs::finish(&mut *tx, run_id, outcome, now).await?;
+    if done && outcome.phase.is_failure() {
+        let names: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT t.id, t.name, i.id, i.name, r.mode FROM runs r
+             JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = r.integration_id WHERE r.id = ?",
+        )
+        .bind(run_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((tenant_id, tenant, integration_id, integration, mode)) = names {
+            let event = json!({
+                "run": { "id": run_id, "mode": mode, "phase": outcome.phase.as_str(), "phase_label": outcome.phase.label(), "error": outcome.error },
+                "tenant": { "id": tenant_id, "name": tenant },
+                "integration": { "id": integration_id, "name": integration },
+            });
+            webhooks::emit(tx, "run_failed", event, now).await.map_err(|e| match e {
+                crate::service::ServiceError::Db(e) => e,
+                other => DbError::Protocol(other.to_string()),
+            })?;
+        }
+    }
+    Ok(done)
 }

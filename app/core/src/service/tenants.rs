@@ -67,7 +67,7 @@ pub async fn create(
         .any(|n| defs.iter().find(|d| &d.name == n).is_some_and(|d| d.auth != AuthKind::None.as_str()));
     let user = match actor {
         Actor::User { id, .. } => Some(*id),
-        Actor::System => None,
+        Actor::ApiKey { .. } | Actor::System => None,
     };
     let mut tx = db.pool().begin().await?;
     let row = NewTenant {
@@ -100,6 +100,11 @@ pub async fn create(
         detail: json!({ "name": name, "integration": integration.id, "release": choice.kind(), "resolved": release.name }),
     };
     audit::record(&mut *tx, entry, now).await?;
+    let event = json!({
+        "tenant": { "id": id, "name": name, "source": source.as_str() },
+        "integration": { "id": integration.id, "name": integration.name },
+    });
+    super::webhooks::emit(&mut tx, "tenant_created", event, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -298,6 +303,11 @@ pub async fn archive(db: &Db, actor: &Actor, tenant: &TenantRow, now: DateTime<U
         detail: json!({ "name": tenant.name }),
     };
     audit::record(&mut *tx, entry, now).await?;
+    let event = json!({
+        "tenant": { "id": tenant.id, "name": tenant.name },
+        "integration": { "id": tenant.integration_id, "name": tenant.integration_name },
+    });
+    super::webhooks::emit(&mut tx, "tenant_archived", event, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -341,4 +351,131 @@ pub async fn save_schedule(
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The path of inbound webhooks; the token follows.
+pub const WEBHOOK_PATH: &str = "/hooks/";
+
+/// Makes (or replaces) the tenant's inbound webhook token; the old URL stops working
+/// at once. Returns the new URL.
+pub async fn rotate_webhook(
+    db: &Db,
+    key: &SecretKey,
+    public_url: &str,
+    actor: &Actor,
+    tenant: &TenantRow,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    let token = random_token();
+    let mut tx = db.pool().begin().await?;
+    if !tenants::set_webhook(&mut *tx, tenant.id, &crate::secrets::token_hash(&token), &key.encrypt(token.as_bytes()))
+        .await?
+    {
+        return Err(ServiceError::NotFound);
+    }
+    let entry = audit::Entry {
+        actor,
+        action: "webhook url made",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({}),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(webhook_url(public_url, &token))
+}
+
+/// The tenant's inbound webhook URL, when it has one.
+pub async fn webhook_of(
+    db: &Db,
+    key: &SecretKey,
+    public_url: &str,
+    tenant_id: i64,
+) -> Result<Option<String>, ServiceError> {
+    let sealed = tenants::webhook_sealed(db.pool(), tenant_id).await?;
+    Ok(sealed
+        .and_then(|s| key.decrypt(&s).ok())
+        .and_then(|t| String::from_utf8(t).ok())
+        .map(|t| webhook_url(public_url, &t)))
+}
+
+/// The tenant an inbound webhook token belongs to.
+pub async fn by_webhook_token(db: &Db, token: &str) -> Result<Option<i64>, ServiceError> {
+    Ok(tenants::by_webhook_hash(db.pool(), &crate::secrets::token_hash(token)).await?)
+}
+
+fn webhook_url(public_url: &str, token: &str) -> String {
+    format!("{}{WEBHOOK_PATH}{token}", public_url.trim_end_matches('/'))
+}
+
+/// The tenant's metadata: what its runs and the API keep about it.
+pub async fn metadata(db: &Db, tenant: &TenantRow) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
+    let text = tenants::metadata(db.pool(), tenant.id).await?.ok_or(ServiceError::NotFound)?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// A shallow merge into the tenant's metadata (a `null` removes a key), checked
+/// against the `metadata_schema` of the tenant's release before it is stored, as a
+/// run's metadata file is. Returns the merged metadata.
+pub async fn patch_metadata(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    patch: &serde_json::Map<String, serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
+    let mut merged = metadata(db, tenant).await?;
+    for (k, v) in patch {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    let value = serde_json::Value::Object(merged.clone());
+    if let Some(schema) = release_of(db, tenant).await?.and_then(|(_, m)| m.metadata_schema) {
+        crate::domain::run::check_metadata(&schema, &value).map_err(|m| invalid("metadata", m))?;
+    }
+    let mut tx = db.pool().begin().await?;
+    tenants::set_metadata(&mut *tx, tenant.id, &value.to_string(), now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: "metadata changed",
+        object_type: "tenant",
+        object_id: Some(tenant.id.to_string()),
+        detail: json!({ "keys": patch.keys().collect::<Vec<_>>() }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(merged)
+}
+
+/// The whole creation flow at once (the REST API): every value is checked before
+/// anything is written, so a refused request leaves nothing behind. `configs` are
+/// merged over the release's defaults.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_complete(
+    db: &Db,
+    actor: &Actor,
+    integration: &IntegrationRow,
+    input: &NewTenantInput,
+    configs: &Values,
+    schedule: &ScheduleInput,
+    paused: bool,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let (_, choice) = input.validate().map_err(ServiceError::Invalid)?;
+    let (_, manifest) = resolve_choice(db, integration.id, choice).await?;
+    let mut values = schema_defaults(&manifest.configs);
+    values.extend(configs.clone());
+    let raw = crate::domain::form::raw_from_values(&values);
+    Form::build(&manifest.configs, Audience::Hub).read(&raw, &Values::new()).map_err(ServiceError::InvalidFields)?;
+    schedule.parse().map_err(ServiceError::Invalid)?;
+    let id = create(db, actor, integration, input, source, now).await?;
+    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
+    save_configs(db, actor, &tenant, &raw, now).await?;
+    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
+    save_schedule(db, actor, &tenant, schedule, paused, now).await?;
+    Ok(id)
 }

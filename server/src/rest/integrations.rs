@@ -1,0 +1,230 @@
+//! Integrations and their releases.
+
+use app::api::ctx::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{id, page_of, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams, SortKey};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Integration {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// The connectors each tenant connects, in order.
+    pub connectors: Vec<String>,
+    pub repository: String,
+    pub branch: String,
+    pub manifest_path: String,
+    pub default_release_id: Option<i64>,
+    pub run_timeout_secs: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Release {
+    pub id: i64,
+    pub integration_id: i64,
+    pub name: String,
+    pub git_ref: String,
+    pub commit_sha: Option<String>,
+    /// `queued`, `building`, `succeeded` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub run_command: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+page_type!(IntegrationPage, Integration);
+page_type!(ReleasePage, Release);
+
+/// A build to queue.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct BuildRequest {
+    /// A branch or tag; the integration's tracking branch when left out.
+    pub git_ref: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BuildQueued {
+    pub release_id: i64,
+}
+
+async fn integration(state: &AppState, raw: &str) -> ApiResult<IntegrationRow> {
+    integrations::get(state.db.pool(), id(raw)?).await?.ok_or_else(ApiError::not_found)
+}
+
+async fn to_integration(state: &AppState, i: IntegrationRow) -> ApiResult<Integration> {
+    let connectors = integrations::connectors_of(state.db.pool(), i.id).await?;
+    Ok(Integration {
+        id: i.id,
+        name: i.name,
+        description: i.description,
+        connectors,
+        repository: i.repository,
+        branch: i.branch,
+        manifest_path: i.manifest_path,
+        default_release_id: i.default_release_id,
+        run_timeout_secs: i.run_timeout_secs,
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+    })
+}
+
+fn to_release(r: ReleaseRow) -> Release {
+    Release {
+        id: r.id,
+        integration_id: r.integration_id,
+        name: r.name,
+        git_ref: r.git_ref,
+        commit_sha: r.commit_sha,
+        status: r.status,
+        error: r.error,
+        run_command: r.run_command,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+    }
+}
+
+const INTEGRATION_SORT: [&str; 3] = ["name", "id", "created_at"];
+const RELEASE_SORT: [&str; 3] = ["id", "name", "created_at"];
+
+/// Lists integrations.
+#[utoipa::path(get, path = "/api/v2/integrations", tag = "integrations", params(ListParams),
+    responses((status = 200, body = IntegrationPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Caller,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<IntegrationPage>> {
+    let paging = params.check(&INTEGRATION_SORT)?;
+    let names = integrations::names(state.db.pool(), None).await?;
+    let mut rows = Vec::with_capacity(names.len());
+    for (id, _) in names {
+        if let Some(i) = integrations::get(state.db.pool(), id).await? {
+            rows.push(i);
+        }
+    }
+    let (rows, total) = page_of(rows, &paging, |i, f| match f {
+        "name" => SortKey::Text(i.name.to_lowercase()),
+        "created_at" => SortKey::Text(i.created_at.to_rfc3339()),
+        _ => SortKey::Int(i.id),
+    });
+    let mut items = Vec::with_capacity(rows.len());
+    for i in rows {
+        items.push(to_integration(&state, i).await?);
+    }
+    Ok(Json(IntegrationPage { items, total, limit: paging.limit, skip: paging.skip }))
+}
+
+/// Gets one integration.
+#[utoipa::path(get, path = "/api/v2/integrations/{id}", tag = "integrations", params(("id" = i64, Path)),
+    responses((status = 200, body = Integration), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Integration>> {
+    let i = integration(&state, &raw).await?;
+    Ok(Json(to_integration(&state, i).await?))
+}
+
+/// Lists an integration's releases, newest first by default.
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases", tag = "integrations",
+    params(("id" = i64, Path), ListParams),
+    responses((status = 200, body = ReleasePage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn releases(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<ReleasePage>> {
+    let i = integration(&state, &raw).await?;
+    let paging = params.check(&RELEASE_SORT)?;
+    let rows = releases::list_for(state.db.pool(), i.id).await?;
+    let (rows, total) = page_of(rows, &paging, |r, f| match f {
+        "name" => SortKey::Text(r.name.to_lowercase()),
+        "created_at" => SortKey::Text(r.created_at.to_rfc3339()),
+        _ => SortKey::Int(r.id),
+    });
+    Ok(Json(ReleasePage {
+        items: rows.into_iter().map(to_release).collect(),
+        total,
+        limit: paging.limit,
+        skip: paging.skip,
+    }))
+}
+
+/// Gets one release of an integration.
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/{release_id}", tag = "integrations",
+    params(("id" = i64, Path), ("release_id" = i64, Path)),
+    responses((status = 200, body = Release), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn release(
+    State(state): State<AppState>,
+    _: Caller,
+    Path((raw, release_raw)): Path<(String, String)>,
+) -> ApiResult<Json<Release>> {
+    let i = integration(&state, &raw).await?;
+    let r = releases::get(state.db.pool(), id(&release_raw)?).await?.filter(|r| r.integration_id == i.id);
+    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+}
+
+/// Gets the integration's default release.
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/default", tag = "integrations",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Release), (status = 401, body = ErrorBody),
+        (status = 404, description = "No such integration, or it has no default release", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn default_release(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Release>> {
+    let i = integration(&state, &raw).await?;
+    let r = releases::resolve(state.db.pool(), i.id, hub_core::domain::release::ReleaseChoice::Default).await?;
+    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+}
+
+/// Gets the integration's latest successful release.
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/latest", tag = "integrations",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Release), (status = 401, body = ErrorBody),
+        (status = 404, description = "No such integration, or it has no successful release", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn latest_release(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Release>> {
+    let i = integration(&state, &raw).await?;
+    let r = releases::resolve(state.db.pool(), i.id, hub_core::domain::release::ReleaseChoice::Latest).await?;
+    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+}
+
+/// Queues a build of a new release (the tracking branch, or a given branch or tag).
+#[utoipa::path(post, path = "/api/v2/integrations/{id}/releases", tag = "integrations",
+    params(("id" = i64, Path)), request_body = BuildRequest,
+    responses((status = 202, body = BuildQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn build(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    body: Option<Json<BuildRequest>>,
+) -> ApiResult<(StatusCode, Json<BuildQueued>)> {
+    let i = integration(&state, &raw).await?;
+    let git_ref = body.and_then(|Json(b)| b.git_ref);
+    let release_id =
+        hub_core::service::build_release(&state.db, &state.builder, &actor, i.id, git_ref.as_deref(), Utc::now())
+            .await?;
+    Ok((StatusCode::ACCEPTED, Json(BuildQueued { release_id })))
+}

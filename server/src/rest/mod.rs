@@ -1,0 +1,282 @@
+//! The REST API under `/api/v2`: JSON in and out, authenticated by `X-API-Key`.
+//!
+//! Handlers are thin: they read the request, call the same core services the console
+//! calls (`hub_core::service`), and shape the answer. Every rule lives in the core.
+//! The OpenAPI document is generated from these handlers' annotations (`openapi`).
+
+use app::api::ctx::AppState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hub_core::db::audit::Actor;
+use hub_core::service::ServiceError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub mod hooks;
+mod integrations;
+pub mod openapi;
+mod runs;
+mod tenants;
+
+/// The header that carries the API key.
+pub const KEY_HEADER: &str = "x-api-key";
+
+/// `/api/v2/...`, each route behind the key check (the OpenAPI document is public).
+pub fn router(state: AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/integrations", get(integrations::list))
+        .route("/integrations/{id}", get(integrations::get))
+        .route("/integrations/{id}/releases", get(integrations::releases).post(integrations::build))
+        .route("/integrations/{id}/releases/default", get(integrations::default_release))
+        .route("/integrations/{id}/releases/latest", get(integrations::latest_release))
+        .route("/integrations/{id}/releases/{release_id}", get(integrations::release))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/tenants/{id}", get(tenants::get).patch(tenants::update).delete(tenants::archive))
+        .route("/tenants/{id}/metadata", get(tenants::metadata).patch(tenants::patch_metadata))
+        .route("/tenants/{id}/sync", post(runs::sync))
+        .route("/tenants/{id}/runs", get(runs::list))
+        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}/log", get(runs::log))
+        .route("/runs/triggers/{id}/status", get(runs::trigger_status))
+        .route("/schedules/preview", get(runs::preview))
+        .route_layer(middleware::from_fn_with_state(state, require_key));
+    Router::new().route("/openapi.json", get(openapi::document)).merge(guarded).fallback(not_found)
+}
+
+/// The caller, from the key the middleware accepted.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(ApiError::unauthorized)
+    }
+}
+
+async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(key) = api_key(req.headers()) else {
+        return ApiError::unauthorized().into_response();
+    };
+    match hub_core::service::api_keys::authenticate(&state.db, &key, chrono::Utc::now()).await {
+        Ok(Some(actor)) => {
+            req.extensions_mut().insert(Caller(actor));
+            next.run(req).await
+        }
+        Ok(None) => ApiError::unauthorized().into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn api_key(headers: &HeaderMap) -> Option<String> {
+    headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `unauthorized`, `not_found`, `invalid`, `conflict`, `internal`.
+    pub error: String,
+    /// What went wrong, in words.
+    pub message: String,
+    /// The field a validation error is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Further broken fields, when there are several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub message: String,
+}
+
+/// An error answer: a status and a JSON body.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, ErrorBody);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self(status, ErrorBody { error: code.to_owned(), message: message.into(), field: None, errors: Vec::new() })
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "A valid API key is required in the X-API-Key header.")
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such resource.")
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+        e.1.field = Some(field.to_owned());
+        e
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(f) => Self::invalid(&f.field, f.message),
+            ServiceError::InvalidFields(errors) => {
+                let mut all: Vec<FieldErrorBody> =
+                    errors.into_iter().map(|e| FieldErrorBody { field: e.field, message: e.message }).collect();
+                if all.is_empty() {
+                    return Self::invalid("body", "The request has errors.");
+                }
+                let first = all.remove(0);
+                let mut err = Self::invalid(&first.field, first.message);
+                err.1.errors = all;
+                err
+            }
+            ServiceError::NotFound => Self::not_found(),
+            ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Db(e) => {
+                tracing::error!("api: {e}");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the hub.")
+            }
+        }
+    }
+}
+
+impl From<hub_core::db::DbError> for ApiError {
+    fn from(e: hub_core::db::DbError) -> Self {
+        ServiceError::Db(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `limit`, `skip` and `sort_by` of every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// How many items to return: 1 to 500, 100 by default.
+    pub limit: Option<String>,
+    /// How many items to skip first.
+    pub skip: Option<String>,
+    /// `field__ASC` or `field__DESC`.
+    pub sort_by: Option<String>,
+}
+
+/// A checked `ListParams`.
+pub struct Paging {
+    pub limit: i64,
+    pub skip: i64,
+    /// The column (from the resource's allow-list) and whether descending.
+    pub sort: (&'static str, bool),
+}
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 500;
+
+impl ListParams {
+    /// Checks the parameters against a resource's sortable fields (the first is the
+    /// default, ascending).
+    pub fn check(&self, sortable: &[&'static str]) -> ApiResult<Paging> {
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
+                    ))
+                }
+            },
+        };
+        let skip = match self.skip.as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => return Err(ApiError::invalid("skip", "skip must be a whole number, 0 or more.")),
+            },
+        };
+        let sort = match self.sort_by.as_deref().map(str::trim) {
+            None | Some("") => (sortable[0], false),
+            Some(s) => {
+                let bad = || {
+                    ApiError::invalid(
+                        "sort_by",
+                        format!(
+                            "sort_by must be field__ASC or field__DESC, with a field among: {}.",
+                            sortable.join(", ")
+                        ),
+                    )
+                };
+                let (field, dir) = s.rsplit_once("__").ok_or_else(bad)?;
+                let desc = match dir {
+                    "ASC" | "asc" => false,
+                    "DESC" | "desc" => true,
+                    _ => return Err(bad()),
+                };
+                (*sortable.iter().find(|f| **f == field).ok_or_else(bad)?, desc)
+            }
+        };
+        Ok(Paging { limit, skip, sort })
+    }
+}
+
+/// One page of a list: `items`, with how many there are in all (`total`).
+macro_rules! page_type {
+    ($name:ident, $item:ty) => {
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// How many items there are in all.
+            pub total: i64,
+            pub limit: i64,
+            pub skip: i64,
+        }
+    };
+}
+pub(crate) use page_type;
+
+/// Sorts and pages a list held in memory (integrations and releases are few).
+pub fn page_of<T>(mut items: Vec<T>, paging: &Paging, key: impl Fn(&T, &str) -> SortKey) -> (Vec<T>, i64) {
+    let (field, desc) = paging.sort;
+    items.sort_by(|a, b| {
+        let o = key(a, field).cmp(&key(b, field));
+        if desc {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let skip = usize::try_from(paging.skip).unwrap_or(usize::MAX);
+    let limit = usize::try_from(paging.limit).unwrap_or(0);
+    (items.into_iter().skip(skip).take(limit).collect(), total)
+}
+
+/// What an in-memory list sorts by.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey {
+    Int(i64),
+    Text(String),
+}
+
+/// The request's id path segment as a number, or 404.
+pub fn id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}

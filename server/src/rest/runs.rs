@@ -1,0 +1,250 @@
+//! Syncs on demand, runs and their logs, and schedule previews.
+
+use app::api::ctx::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use hub_core::db::runs::{self, RunRow};
+use hub_core::domain::run::{phase_label, Mode, TriggerKind};
+use hub_core::domain::schedule::{parse_time_zone, CronExpr};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::tenants::tenant;
+use super::{id, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Run {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub integration_id: i64,
+    pub release_name: Option<String>,
+    /// `init`, `normal` or `webhook`.
+    pub mode: String,
+    /// `queued`, `running`, `succeeded`, `failed_integration`, `failed_timeout`,
+    /// `failed_refresh`, `failed_platform`, `failed_metadata` or `skipped`.
+    pub phase: String,
+    /// The phase in words, as the console shows it.
+    pub phase_label: String,
+    pub scheduled: bool,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    /// The run's context: the last line of its stdout, when it was JSON.
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<Value>,
+    pub error: Option<String>,
+}
+
+page_type!(RunPage, Run);
+
+fn to_run(r: RunRow) -> Run {
+    Run {
+        context: r.stdout_context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+        phase_label: phase_label(&r.phase).to_owned(),
+        id: r.id,
+        tenant_id: r.tenant_id,
+        integration_id: r.integration_id,
+        release_name: r.release_name,
+        mode: r.mode,
+        phase: r.phase,
+        scheduled: r.scheduled,
+        queued_at: r.queued_at,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        exit_code: r.exit_code,
+        error: r.error,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SyncParams {
+    /// `normal` (the default) or `init`.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncQueued {
+    pub trigger_id: i64,
+}
+
+/// Asks for a sync of the tenant (mode init or normal), with an optional JSON payload.
+#[utoipa::path(post, path = "/api/v2/tenants/{id}/sync", tag = "runs", params(("id" = i64, Path), SyncParams),
+    request_body(content = Option<Object>, description = "An optional payload, handed to the run in PAN_CTX_RUN_TRIGGERS"),
+    responses((status = 202, body = SyncQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn sync(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    Query(params): Query<SyncParams>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<SyncQueued>)> {
+    let t = tenant(&state, &raw).await?;
+    let mode = match params.mode.as_deref().unwrap_or("normal") {
+        "normal" => Mode::Normal,
+        "init" => Mode::Init,
+        _ => return Err(ApiError::invalid("mode", "mode must be init or normal.")),
+    };
+    let payload: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid("body", format!("The payload is not JSON: {e}.")))?,
+        )
+    };
+    let by = match &actor {
+        hub_core::db::audit::Actor::ApiKey { name, .. } => format!("api key {name}"),
+        _ => "api".to_owned(),
+    };
+    let trigger_id =
+        state.engine.trigger(t.id, TriggerKind::Api, mode, payload.as_ref(), Some(&by), Utc::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(SyncQueued { trigger_id })))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TriggerStatus {
+    pub trigger_id: i64,
+    pub tenant_id: i64,
+    /// `schedule`, `manual`, `api` or `webhook`.
+    pub kind: String,
+    pub mode: String,
+    pub created_at: DateTime<Utc>,
+    /// `waiting` until a run takes the trigger, then the run's phase.
+    pub status: String,
+    pub run_id: Option<i64>,
+}
+
+/// Tells whether a trigger is still waiting, or the phase of the run that took it.
+#[utoipa::path(get, path = "/api/v2/runs/triggers/{id}/status", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = TriggerStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn trigger_status(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<TriggerStatus>> {
+    let t = runs::trigger_status(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(TriggerStatus {
+        trigger_id: t.id,
+        tenant_id: t.tenant_id,
+        kind: t.kind,
+        mode: t.mode,
+        created_at: t.created_at,
+        status: t.phase.unwrap_or_else(|| "waiting".to_owned()),
+        run_id: t.run_id,
+    }))
+}
+
+const RUN_SORT: [&str; 4] = ["id", "queued_at", "started_at", "finished_at"];
+
+/// Lists a tenant's runs, newest first by default.
+#[utoipa::path(get, path = "/api/v2/tenants/{id}/runs", tag = "runs", params(("id" = i64, Path), ListParams),
+    responses((status = 200, body = RunPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<RunPage>> {
+    let t = tenant(&state, &raw).await?;
+    let mut params = params;
+    if params.sort_by.is_none() {
+        params.sort_by = Some("id__DESC".to_owned());
+    }
+    let paging = params.check(&RUN_SORT)?;
+    let (rows, total) = runs::page(state.db.pool(), t.id, paging.sort, paging.limit, paging.skip).await?;
+    Ok(Json(RunPage { items: rows.into_iter().map(to_run).collect(), total, limit: paging.limit, skip: paging.skip }))
+}
+
+/// Gets one run.
+#[utoipa::path(get, path = "/api/v2/runs/{id}", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = Run), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Run>> {
+    let r = runs::get(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(to_run(r)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunLog {
+    pub run_id: i64,
+    /// The run's stderr, with every credential masked.
+    pub log: String,
+    /// The log was cut at the hub's limit.
+    pub truncated: bool,
+    pub finished: bool,
+}
+
+/// Gets a run's log (its stderr, with credentials masked).
+#[utoipa::path(get, path = "/api/v2/runs/{id}/log", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunLog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn log(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<RunLog>> {
+    let r = runs::get(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    let (log, _) = runs::log(state.db.pool(), r.id, 0).await?;
+    Ok(Json(RunLog { run_id: r.id, log, truncated: r.log_truncated, finished: r.finished_at.is_some() }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// A 5-field cron expression.
+    pub cron: Option<String>,
+    /// An IANA time zone; UTC by default.
+    pub tz: Option<String>,
+    /// How many fire times: 1 to 100, 5 by default.
+    pub count: Option<String>,
+    /// An RFC 3339 time; now by default.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SchedulePreview {
+    pub cron: String,
+    pub timezone: String,
+    /// The expression in words.
+    pub description: String,
+    pub next: Vec<DateTime<Utc>>,
+}
+
+/// Previews the next fire times of a cron expression in a time zone.
+#[utoipa::path(get, path = "/api/v2/schedules/preview", tag = "schedules", params(PreviewParams),
+    responses((status = 200, body = SchedulePreview), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn preview(_: Caller, Query(p): Query<PreviewParams>) -> ApiResult<Json<SchedulePreview>> {
+    let cron = p.cron.unwrap_or_default();
+    if cron.trim().is_empty() {
+        return Err(ApiError::invalid("cron", "Give a cron expression, such as */15 * * * *."));
+    }
+    let expr = CronExpr::parse(&cron).map_err(|e| ApiError::invalid("cron", e.0))?;
+    let tz_name = p.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("UTC").to_owned();
+    let tz = parse_time_zone(&tz_name).map_err(|e| ApiError::invalid("tz", e.0))?;
+    let count = match p.count.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 5,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => return Err(ApiError::invalid("count", "count must be a whole number from 1 to 100.")),
+        },
+    };
+    let after = match p.after.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Utc::now(),
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map_err(|_| ApiError::invalid("after", "after must be an RFC 3339 time, such as 2026-01-01T00:00:00Z."))?
+            .with_timezone(&Utc),
+    };
+    Ok(Json(SchedulePreview {
+        description: expr.describe(),
+        next: expr.upcoming(after, tz, count),
+        cron: cron.trim().to_owned(),
+        timezone: tz_name,
+    }))
+}

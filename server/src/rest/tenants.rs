@@ -1,0 +1,371 @@
+//! Tenants: list, get, create, update, archive, and their metadata.
+
+use app::api::ctx::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use hub_core::db::tenants::{self, TenantRow};
+use hub_core::db::{integrations, IntegrationRow};
+use hub_core::domain::form::{raw_from_values, Values};
+use hub_core::domain::tenant::{NewTenantInput, ScheduleInput, Source, VersionInput};
+use hub_core::service::tenants as svc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{id, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Tenant {
+    pub id: i64,
+    pub name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub release: ReleaseChoice,
+    /// The configuration values.
+    #[schema(value_type = Object)]
+    pub configs: Value,
+    pub schedule: Schedule,
+    pub paused: bool,
+    /// `hub`, `marketplace` or `api`.
+    pub source: String,
+    /// False while the creation flow has steps left (credentials, configuration, schedule).
+    pub setup_complete: bool,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_phase: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which release a tenant runs: a channel (`default`, `latest`) or a specific release.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseChoice {
+    /// `default`, `latest`, or `specific` (with `release_id`). `default` when left out.
+    pub channel: Option<String>,
+    pub release_id: Option<i64>,
+}
+
+impl ReleaseChoice {
+    fn input(&self) -> VersionInput {
+        match (self.channel.as_deref(), self.release_id) {
+            (Some("specific") | None, Some(id)) => {
+                VersionInput { release_mode: "specific".into(), release_id: id.to_string(), channel: String::new() }
+            }
+            (Some("specific"), None) => VersionInput { release_mode: "specific".into(), ..Default::default() },
+            (channel, _) => VersionInput {
+                release_mode: "channel".into(),
+                release_id: String::new(),
+                channel: channel.unwrap_or("default").to_owned(),
+            },
+        }
+    }
+}
+
+/// A sync schedule: a preset (`every_5_minutes`, `every_15_minutes`, `every_30_minutes`,
+/// `hourly`, `every_6_hours`, `every_12_hours`, `daily`, `weekly`) or a 5-field cron
+/// expression with a time zone (UTC by default).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct Schedule {
+    pub preset: Option<String>,
+    pub cron: Option<String>,
+    pub timezone: Option<String>,
+    /// The schedule in words (in answers only).
+    #[serde(default, skip_deserializing)]
+    pub description: Option<String>,
+}
+
+impl Schedule {
+    fn input(&self) -> ScheduleInput {
+        match &self.cron {
+            Some(cron) => ScheduleInput {
+                kind: "advanced".into(),
+                preset: String::new(),
+                cron: cron.clone(),
+                timezone: self.timezone.clone().unwrap_or_default(),
+            },
+            None => ScheduleInput {
+                kind: "simple".into(),
+                preset: self.preset.clone().unwrap_or_default(),
+                cron: String::new(),
+                timezone: String::new(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewTenant {
+    pub name: String,
+    pub integration_id: i64,
+    #[serde(default)]
+    pub release: Option<ReleaseChoice>,
+    /// Configuration values; the release's defaults fill what is left out.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub configs: Option<Value>,
+    /// The daily preset when left out.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    /// True (paused) when left out.
+    #[serde(default)]
+    pub paused: Option<bool>,
+}
+
+/// What to change; everything left out stays as it is.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct TenantUpdate {
+    #[serde(default)]
+    pub release: Option<ReleaseChoice>,
+    /// Configuration values to change (merged into the current ones).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub configs: Option<Value>,
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    #[serde(default)]
+    pub paused: Option<bool>,
+}
+
+page_type!(TenantPage, Tenant);
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TenantFilter {
+    /// Only this integration's tenants.
+    pub integration_id: Option<String>,
+}
+
+pub fn to_tenant(t: TenantRow) -> Tenant {
+    let schedule = hub_core::domain::tenant::Schedule::from_parts(&t.schedule_kind, &t.schedule, &t.timezone);
+    let is_cron = t.schedule_kind == "cron";
+    let setup_complete = t.step() == hub_core::domain::tenant::SetupStep::Done;
+    let release = match t.choice() {
+        Some(hub_core::domain::release::ReleaseChoice::Specific(id)) => {
+            ReleaseChoice { channel: Some("specific".into()), release_id: Some(id) }
+        }
+        Some(c) => ReleaseChoice { channel: Some(c.kind().to_owned()), release_id: None },
+        None => ReleaseChoice::default(),
+    };
+    Tenant {
+        configs: serde_json::from_str(&t.configs).unwrap_or(Value::Object(serde_json::Map::new())),
+        schedule: Schedule {
+            preset: (!is_cron).then(|| t.schedule.clone()),
+            cron: is_cron.then(|| t.schedule.clone()),
+            timezone: Some(t.timezone.clone()),
+            description: schedule.as_ref().map(hub_core::domain::tenant::Schedule::describe),
+        },
+        id: t.id,
+        name: t.name,
+        integration_id: t.integration_id,
+        integration_name: t.integration_name,
+        release,
+        paused: t.paused,
+        source: t.source,
+        setup_complete,
+        next_run_at: t.next_fire_at,
+        last_run_phase: t.last_run_phase,
+        last_run_at: t.last_run_at,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// A live tenant, or 404.
+pub async fn tenant(state: &AppState, raw: &str) -> ApiResult<TenantRow> {
+    tenants::get(state.db.pool(), id(raw)?).await?.filter(|t| !t.archived).ok_or_else(ApiError::not_found)
+}
+
+async fn reload(state: &AppState, id: i64) -> ApiResult<Json<Tenant>> {
+    let t = tenants::get(state.db.pool(), id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(to_tenant(t)))
+}
+
+const TENANT_SORT: [&str; 5] = ["id", "name", "created_at", "updated_at", "last_run_at"];
+
+/// Lists live tenants, optionally of one integration.
+#[utoipa::path(get, path = "/api/v2/tenants", tag = "tenants", params(ListParams, TenantFilter),
+    responses((status = 200, body = TenantPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Caller,
+    Query(params): Query<ListParams>,
+    Query(filter): Query<TenantFilter>,
+) -> ApiResult<Json<TenantPage>> {
+    let paging = params.check(&TENANT_SORT)?;
+    let integration = match filter.integration_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            s.parse::<i64>().map_err(|_| ApiError::invalid("integration_id", "integration_id must be a number."))?,
+        ),
+    };
+    let (rows, total) = tenants::page(state.db.pool(), integration, paging.sort, paging.limit, paging.skip).await?;
+    Ok(Json(TenantPage {
+        items: rows.into_iter().map(to_tenant).collect(),
+        total,
+        limit: paging.limit,
+        skip: paging.skip,
+    }))
+}
+
+/// Gets one tenant.
+#[utoipa::path(get, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
+    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Tenant>> {
+    Ok(Json(to_tenant(tenant(&state, &raw).await?)))
+}
+
+/// The configuration as the form reader takes it, over the current values.
+fn config_raw(current: &Values, given: Option<&Value>) -> ApiResult<hub_core::domain::form::Raw> {
+    let mut merged = current.clone();
+    match given {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => merged.extend(m.clone()),
+        Some(_) => return Err(ApiError::invalid("configs", "configs must be a JSON object of values by name.")),
+    }
+    Ok(raw_from_values(&merged))
+}
+
+/// Creates a tenant with its release choice, configuration and schedule (paused by default).
+#[utoipa::path(post, path = "/api/v2/tenants", tag = "tenants", request_body = NewTenant,
+    responses((status = 201, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    body: Result<Json<NewTenant>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Tenant>)> {
+    let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let integration: IntegrationRow = integrations::get(state.db.pool(), input.integration_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("integration_id", "There is no integration with this id."))?;
+    let version = input.release.unwrap_or_default().input();
+    let new = NewTenantInput {
+        name: input.name.clone(),
+        release_mode: version.release_mode,
+        release_id: version.release_id,
+        channel: version.channel,
+    };
+    let configs = match input.configs {
+        None | Some(Value::Null) => Values::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(ApiError::invalid("configs", "configs must be a JSON object of values by name.")),
+    };
+    let schedule = input.schedule.unwrap_or(Schedule { preset: Some("daily".into()), ..Default::default() });
+    let paused = input.paused.unwrap_or(true);
+    let id = svc::create_complete(
+        &state.db,
+        &actor,
+        &integration,
+        &new,
+        &configs,
+        &schedule.input(),
+        paused,
+        Source::Api,
+        Utc::now(),
+    )
+    .await?;
+    state.engine.wake();
+    let Json(t) = reload(&state, id).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// Changes a tenant's release choice, configuration, schedule or paused state.
+#[utoipa::path(patch, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
+    request_body = TenantUpdate,
+    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    body: Result<Json<TenantUpdate>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Tenant>> {
+    let t = tenant(&state, &raw).await?;
+    let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let now = Utc::now();
+    if input.release.is_some() || input.configs.is_some() {
+        let version = match &input.release {
+            Some(r) => r.input(),
+            None => t.choice().map(VersionInput::of).unwrap_or_default(),
+        };
+        let raw = config_raw(&svc::configs(&t), input.configs.as_ref())?;
+        svc::save_settings(&state.db, &actor, &t, &version, &raw, now).await?;
+    }
+    if input.schedule.is_some() || input.paused.is_some() {
+        let t = tenant(&state, &raw).await?;
+        let schedule = match input.schedule {
+            Some(s) => s.input(),
+            None => current_schedule(&t),
+        };
+        svc::save_schedule(&state.db, &actor, &t, &schedule, input.paused.unwrap_or(t.paused), now).await?;
+        state.engine.wake();
+    }
+    reload(&state, t.id).await
+}
+
+fn current_schedule(t: &TenantRow) -> ScheduleInput {
+    if t.schedule_kind == "cron" {
+        ScheduleInput {
+            kind: "advanced".into(),
+            preset: String::new(),
+            cron: t.schedule.clone(),
+            timezone: t.timezone.clone(),
+        }
+    } else {
+        ScheduleInput {
+            kind: "simple".into(),
+            preset: t.schedule.clone(),
+            cron: String::new(),
+            timezone: String::new(),
+        }
+    }
+}
+
+/// Archives a tenant: it stops running and leaves the lists.
+#[utoipa::path(delete, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
+    responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn archive(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let t = tenant(&state, &raw).await?;
+    svc::archive(&state.db, &actor, &t, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gets a tenant's metadata.
+#[utoipa::path(get, path = "/api/v2/tenants/{id}/metadata", tag = "tenants", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn metadata(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let t = tenant(&state, &raw).await?;
+    Ok(Json(Value::Object(svc::metadata(&state.db, &t).await?)))
+}
+
+/// Merges keys into a tenant's metadata, checked against the release's metadata schema.
+#[utoipa::path(patch, path = "/api/v2/tenants/{id}/metadata", tag = "tenants", params(("id" = i64, Path)),
+    request_body(content = Object, description = "Keys to set; a null removes a key"),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_metadata(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(raw): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let t = tenant(&state, &raw).await?;
+    let Json(body) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let Value::Object(patch) = body else {
+        return Err(ApiError::invalid("body", "The body must be a JSON object."));
+    };
+    Ok(Json(Value::Object(svc::patch_metadata(&state.db, &actor, &t, &patch, Utc::now()).await?)))
+}

@@ -1,0 +1,659 @@
+//! The REST API through the real router: every endpoint's success, 401, 404 and 422,
+//! paging and sorting; every answer checked against the OpenAPI document the hub
+//! serves; inbound webhooks; and outgoing webhooks to a receiver on loopback.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use hub_core::db::audit::Actor;
+use hub_core::db::{releases, Db};
+use hub_core::domain::integration::IntegrationInput;
+use hub_core::domain::manifest::Manifest;
+use hub_core::service;
+use serde_json::{json, Value};
+
+use crate::http::{prepared, Hub};
+
+const MANIFEST: &str = r#"
+version: 1.0
+run: python3 main.py
+configs:
+  schema:
+    type: object
+    required: [channel]
+    properties:
+      channel: { type: string, default: general }
+      batch_size: { type: integer, default: 50, minimum: 1, maximum: 500 }
+      verbose: { type: boolean, default: false }
+metadata_schema:
+  schema: { type: object, properties: { cursor: { type: string } } }
+"#;
+
+/// An integration with one successful release, made default.
+async fn integration(db: &Db, name: &str) -> (i64, i64) {
+    let now = Utc::now();
+    let input = IntegrationInput { name: name.into(), repository: "/srv/git/x".into(), ..Default::default() };
+    let id = service::create_integration(db, &Actor::System, 1, input, now).await.expect("integration");
+    let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
+    assert!(releases::claim(db.pool(), release, now).await.expect("claim"));
+    let manifest = serde_json::to_string(&Manifest::parse(MANIFEST).expect("manifest")).expect("json");
+    let ok = releases::Success { commit_sha: "abc123", run_command: "python3 main.py", manifest_json: &manifest };
+    releases::succeed(db.pool(), release, &ok, now).await.expect("succeeded");
+    service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+    (id, release)
+}
+
+/// The hub, a live key, and the OpenAPI document every answer is checked against.
+struct Api {
+    hub: Hub,
+    db: Db,
+    state: app::api::ctx::AppState,
+    key: String,
+    doc: Value,
+}
+
+struct Reply {
+    status: StatusCode,
+    json: Value,
+}
+
+impl Api {
+    async fn new() -> Self {
+        let (p, dir) = prepared(false).await;
+        let db = p.state.db.clone();
+        let state = p.state.clone();
+        let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+        let (_, key) = service::api_keys::create(&db, &admin, "tests", Utc::now()).await.expect("key");
+        let hub = Hub { router: p.router, _dir: dir };
+        let a = hub.get("/api/v2/openapi.json", None).await;
+        assert_eq!(a.status, StatusCode::OK, "the document is public");
+        let doc = serde_json::from_str(&a.body).expect("the document is JSON");
+        Self { hub, db, state, key, doc }
+    }
+
+    async fn send_as(&self, method: Method, path: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+        let mut req = Request::builder().method(method.clone()).uri(path);
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let a = self.hub.send(req.body(body).expect("request")).await;
+        let json = if a.body.is_empty() { Value::Null } else { serde_json::from_str(&a.body).expect("a JSON answer") };
+        let reply = Reply { status: a.status, json };
+        self.check_against_document(&method, path, &reply);
+        reply
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.send_as(method, path, body, Some(&self.key.clone())).await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// The answer's status must be documented for its operation, and its body must
+    /// match the documented schema.
+    fn check_against_document(&self, method: &Method, path: &str, reply: &Reply) {
+        let bare = path.split('?').next().unwrap_or(path);
+        let paths = self.doc["paths"].as_object().expect("paths");
+        let Some((template, item)) = paths.iter().find(|(t, _)| matches_template(t, bare)) else {
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{bare} is not in the document");
+            return;
+        };
+        let op = &item[method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not documented");
+        let response = &op["responses"][reply.status.as_str()];
+        assert!(response.is_object(), "{method} {template} answered {}, which is not documented", reply.status);
+        let Some(schema) = response.pointer("/content/application~1json/schema") else {
+            assert!(reply.json.is_null(), "{method} {template} {} has no documented body", reply.status);
+            return;
+        };
+        let mut wrapper = schema.clone();
+        if let Some(obj) = wrapper.as_object_mut() {
+            obj.insert("components".into(), self.doc["components"].clone());
+        }
+        let validator = jsonschema::draft202012::new(&wrapper).expect("a valid schema");
+        let errors: Vec<String> =
+            validator.iter_errors(&reply.json).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{method} {path} {}: {errors:?}\n{}", reply.status, reply.json);
+    }
+}
+
+fn matches_template(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_a_missing_wrong_or_revoked_key() {
+    let api = Api::new().await;
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    let (revoked_id, revoked) = service::api_keys::create(&api.db, &admin, "old", Utc::now()).await.expect("key");
+    service::api_keys::revoke(&api.db, &admin, revoked_id, Utc::now()).await.expect("revoked");
+    let calls = [
+        (Method::GET, "/api/v2/integrations"),
+        (Method::GET, "/api/v2/integrations/1"),
+        (Method::GET, "/api/v2/integrations/1/releases"),
+        (Method::POST, "/api/v2/integrations/1/releases"),
+        (Method::GET, "/api/v2/integrations/1/releases/default"),
+        (Method::GET, "/api/v2/integrations/1/releases/latest"),
+        (Method::GET, "/api/v2/integrations/1/releases/1"),
+        (Method::GET, "/api/v2/tenants"),
+        (Method::POST, "/api/v2/tenants"),
+        (Method::GET, "/api/v2/tenants/1"),
+        (Method::PATCH, "/api/v2/tenants/1"),
+        (Method::DELETE, "/api/v2/tenants/1"),
+        (Method::GET, "/api/v2/tenants/1/metadata"),
+        (Method::PATCH, "/api/v2/tenants/1/metadata"),
+        (Method::POST, "/api/v2/tenants/1/sync"),
+        (Method::GET, "/api/v2/tenants/1/runs"),
+        (Method::GET, "/api/v2/runs/1"),
+        (Method::GET, "/api/v2/runs/1/log"),
+        (Method::GET, "/api/v2/runs/triggers/1/status"),
+        (Method::GET, "/api/v2/schedules/preview?cron=*+*+*+*+*"),
+    ];
+    for (method, path) in calls {
+        for key in [None, Some("hub_not-a-key"), Some("wrong"), Some(revoked.as_str())] {
+            let r = api.send_as(method.clone(), path, Some(json!({})), key).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path} with {key:?}");
+            assert_eq!(r.json["error"], "unauthorized");
+        }
+    }
+    // The key's last use is kept; the revoked one is listed as revoked.
+    let keys = hub_core::db::api_keys::list(api.db.pool()).await.expect("keys");
+    assert!(keys.iter().any(|k| k.name == "old" && k.revoked_at.is_some()));
+    assert!(keys.iter().all(|k| k.name != "tests" || k.last_used_at.is_none()), "no call with the live key yet");
+    assert_eq!(api.get("/api/v2/integrations").await.status, StatusCode::OK);
+    let keys = hub_core::db::api_keys::list(api.db.pool()).await.expect("keys");
+    assert!(keys.iter().any(|k| k.name == "tests" && k.last_used_at.is_some()));
+    // The stored hash is not the key.
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_all(api.db.pool()).await.expect("hashes");
+    assert!(stored.iter().all(|h| h != &api.key && h != &revoked && h.len() == 64));
+}
+
+#[tokio::test]
+async fn integrations_and_releases_with_paging_and_sorting() {
+    let api = Api::new().await;
+    let (a, release) = integration(&api.db, "Alpha Sync").await;
+    let (b, _) = integration(&api.db, "Beta Sync").await;
+    integration(&api.db, "Gamma Sync").await;
+
+    let r = api.get("/api/v2/integrations").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["total"], 3);
+    assert_eq!(r.json["limit"], 100);
+    let names =
+        |r: &Reply| r.json["items"].as_array().expect("items").iter().map(|i| i["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&r), [json!("Alpha Sync"), json!("Beta Sync"), json!("Gamma Sync")]);
+    let r = api.get("/api/v2/integrations?sort_by=name__DESC&limit=1&skip=1").await;
+    assert_eq!(names(&r), [json!("Beta Sync")]);
+    assert_eq!((r.json["total"].clone(), r.json["skip"].clone()), (json!(3), json!(1)));
+    for bad in ["limit=0", "limit=501", "limit=x", "skip=-1", "sort_by=name", "sort_by=secret__ASC", "sort_by=name__UP"]
+    {
+        let r = api.get(&format!("/api/v2/integrations?{bad}")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(r.json["error"], "invalid");
+        assert!(r.json["field"].is_string() && r.json["message"].is_string(), "{}", r.json);
+    }
+
+    let r = api.get(&format!("/api/v2/integrations/{a}")).await;
+    assert_eq!((r.status, r.json["default_release_id"].clone()), (StatusCode::OK, json!(release)));
+    for missing in ["/api/v2/integrations/999", "/api/v2/integrations/abc", "/api/v2/integrations/999/releases"] {
+        assert_eq!(api.get(missing).await.status, StatusCode::NOT_FOUND, "{missing}");
+    }
+    let r = api.get(&format!("/api/v2/integrations/{a}/releases")).await;
+    assert_eq!(r.json["items"][0]["id"], release);
+    assert_eq!(api.get(&format!("/api/v2/integrations/{a}/releases/{release}")).await.status, StatusCode::OK);
+    // A release of another integration is not found under this one.
+    assert_eq!(api.get(&format!("/api/v2/integrations/{b}/releases/{release}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get(&format!("/api/v2/integrations/{a}/releases/default")).await.json["id"], release);
+    assert_eq!(api.get(&format!("/api/v2/integrations/{a}/releases/latest")).await.json["id"], release);
+
+    let r =
+        api.send(Method::POST, &format!("/api/v2/integrations/{a}/releases"), Some(json!({ "git_ref": "v2" }))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let queued = r.json["release_id"].as_i64().expect("id");
+    let row = releases::get(api.db.pool(), queued).await.expect("read").expect("queued");
+    assert_eq!((row.git_ref.as_str(), row.status.as_str()), ("v2", "queued"));
+    let r = api
+        .send(Method::POST, &format!("/api/v2/integrations/{a}/releases"), Some(json!({ "git_ref": "-bad ref" })))
+        .await;
+    assert_eq!((r.status, r.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("git_ref")));
+    // The build is audited as the key's.
+    let by: String = sqlx::query_scalar("SELECT actor_label FROM audit_log WHERE action = 'build queued'")
+        .fetch_one(api.db.pool())
+        .await
+        .expect("audited");
+    assert_eq!(by, "tests");
+}
+
+#[tokio::test]
+async fn tenants_are_created_changed_listed_and_archived() {
+    let api = Api::new().await;
+    let (integration_id, release) = integration(&api.db, "Alpha Sync").await;
+    let (other, _) = integration(&api.db, "Beta Sync").await;
+
+    // Every broken rule is a 422 naming the field, and creates nothing.
+    let bad = [
+        (json!({ "name": "Bad Name", "integration_id": integration_id }), "name"),
+        (json!({ "name": "ok", "integration_id": 999 }), "integration_id"),
+        (
+            json!({ "name": "ok", "integration_id": integration_id, "configs": { "batch_size": 9999 } }),
+            "cfg.batch_size",
+        ),
+        (json!({ "name": "ok", "integration_id": integration_id, "schedule": { "cron": "61 * * * *" } }), "cron"),
+        (
+            json!({ "name": "ok", "integration_id": integration_id, "schedule": { "cron": "* * * * *", "timezone": "Mars/Base" } }),
+            "timezone",
+        ),
+        (json!({ "name": "ok", "integration_id": integration_id, "release": { "channel": "nightly" } }), "channel"),
+        (json!({ "name": 5 }), "body"),
+    ];
+    for (body, field) in bad {
+        let r = api.send(Method::POST, "/api/v2/tenants", Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(r.json["field"], field, "{body}: {}", r.json);
+    }
+    assert_eq!(api.get("/api/v2/tenants").await.json["total"], 0, "nothing was created");
+
+    let r = api
+        .send(
+            Method::POST,
+            "/api/v2/tenants",
+            Some(json!({ "name": "acme", "integration_id": integration_id, "configs": { "batch_size": 20, "verbose": true } })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let id = r.json["id"].as_i64().expect("id");
+    assert_eq!(r.json["paused"], true, "paused by default");
+    assert_eq!(r.json["source"], "api");
+    assert_eq!(r.json["setup_complete"], true);
+    assert_eq!(r.json["configs"], json!({ "channel": "general", "batch_size": 20, "verbose": true }));
+    assert_eq!(r.json["schedule"]["preset"], "daily");
+    assert_eq!(r.json["release"]["channel"], "default");
+    // The same name again is refused.
+    let r = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    assert_eq!((r.status, r.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("name")));
+
+    let r = api
+        .send(
+            Method::POST,
+            "/api/v2/tenants",
+            Some(json!({
+                "name": "globex", "integration_id": integration_id, "paused": false,
+                "release": { "release_id": release },
+                "schedule": { "cron": "*/10 * * * *", "timezone": "Europe/Paris" },
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!((r.json["paused"].clone(), r.json["release"]["channel"].clone()), (json!(false), json!("specific")));
+    assert!(r.json["next_run_at"].is_string(), "a running tenant has its next run");
+    let globex = r.json["id"].as_i64().expect("id");
+    let r =
+        api.send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "initech", "integration_id": other }))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    // Lists: filter, sort, page.
+    let r = api.get("/api/v2/tenants").await;
+    assert_eq!(r.json["total"], 3);
+    let r = api.get(&format!("/api/v2/tenants?integration_id={integration_id}&sort_by=name__DESC")).await;
+    let names: Vec<Value> = r.json["items"].as_array().expect("items").iter().map(|t| t["name"].clone()).collect();
+    assert_eq!(names, [json!("globex"), json!("acme")]);
+    let r = api.get("/api/v2/tenants?sort_by=id__ASC&limit=2&skip=2").await;
+    assert_eq!((r.json["items"].as_array().map(Vec::len), r.json["total"].clone()), (Some(1), json!(3)));
+    assert_eq!(api.get("/api/v2/tenants?integration_id=x").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api.get("/api/v2/tenants?sort_by=configs__ASC").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Update: a shallow change keeps the rest.
+    let r = api
+        .send(Method::PATCH, &format!("/api/v2/tenants/{id}"), Some(json!({ "configs": { "channel": "ops" } })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["configs"], json!({ "channel": "ops", "batch_size": 20, "verbose": true }));
+    let r = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v2/tenants/{id}"),
+            Some(json!({ "schedule": { "preset": "hourly" }, "paused": false })),
+        )
+        .await;
+    assert_eq!((r.json["schedule"]["preset"].clone(), r.json["paused"].clone()), (json!("hourly"), json!(false)));
+    let r = api
+        .send(Method::PATCH, &format!("/api/v2/tenants/{id}"), Some(json!({ "configs": { "batch_size": 0 } })))
+        .await;
+    assert_eq!((r.status, r.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("cfg.batch_size")));
+    let r = api
+        .send(Method::PATCH, &format!("/api/v2/tenants/{id}"), Some(json!({ "schedule": { "preset": "sometimes" } })))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api.get(&format!("/api/v2/tenants/{id}")).await.json["configs"]["batch_size"], 20, "nothing lost");
+    assert_eq!(api.send(Method::PATCH, "/api/v2/tenants/999", Some(json!({}))).await.status, StatusCode::NOT_FOUND);
+
+    // Archive.
+    let r = api.send(Method::DELETE, &format!("/api/v2/tenants/{globex}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(api.get(&format!("/api/v2/tenants/{globex}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.send(Method::DELETE, &format!("/api/v2/tenants/{globex}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(api.get("/api/v2/tenants").await.json["total"], 2);
+}
+
+#[tokio::test]
+async fn syncs_triggers_runs_and_logs() {
+    let api = Api::new().await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let r = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    let id = r.json["id"].as_i64().expect("id");
+
+    let r = api
+        .send(Method::POST, &format!("/api/v2/tenants/{id}/sync?mode=init"), Some(json!({ "since": "2026-01-01" })))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let trigger = r.json["trigger_id"].as_i64().expect("trigger");
+    let r = api.get(&format!("/api/v2/runs/triggers/{trigger}/status")).await;
+    assert_eq!(
+        (r.json["status"].clone(), r.json["mode"].clone(), r.json["kind"].clone()),
+        (json!("waiting"), json!("init"), json!("api"))
+    );
+    let payload: String = sqlx::query_scalar("SELECT payload FROM run_triggers WHERE id = ?")
+        .bind(trigger)
+        .fetch_one(api.db.pool())
+        .await
+        .expect("payload");
+    assert_eq!(serde_json::from_str::<Value>(&payload).expect("json"), json!({ "since": "2026-01-01" }));
+
+    assert_eq!(
+        api.send(Method::POST, &format!("/api/v2/tenants/{id}/sync?mode=fast"), None).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = api.send_as(Method::POST, &format!("/api/v2/tenants/{id}/sync"), None, Some(&api.key.clone())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "no payload is fine");
+    assert_eq!(api.send(Method::POST, "/api/v2/tenants/999/sync", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/api/v2/runs/triggers/999/status").await.status, StatusCode::NOT_FOUND);
+
+    // The engine takes the triggers. The release has no checkout here, so the run fails
+    // as a platform issue: still a run with a phase and a log entry.
+    api.state.engine.run_pending().await.expect("ran");
+    let r = api.get(&format!("/api/v2/runs/triggers/{trigger}/status")).await;
+    assert_eq!(r.json["status"], "failed_platform", "{}", r.json);
+    let run = r.json["run_id"].as_i64().expect("run");
+    let r = api.get(&format!("/api/v2/tenants/{id}/runs")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json["total"].as_i64().expect("total") >= 1);
+    assert_eq!(r.json["items"][0]["phase_label"], "Failed (Platform Issue)");
+    let r = api.get(&format!("/api/v2/runs/{run}")).await;
+    assert_eq!((r.json["mode"].clone(), r.json["tenant_id"].clone()), (json!("init"), json!(id)));
+    let r = api.get(&format!("/api/v2/runs/{run}/log")).await;
+    assert_eq!((r.status, r.json["finished"].clone()), (StatusCode::OK, json!(true)));
+    assert_eq!(api.get("/api/v2/runs/999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/api/v2/runs/999/log").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("/api/v2/tenants/{id}/runs?sort_by=phase__ASC")).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn metadata_is_merged_and_checked_against_the_release_schema() {
+    let api = Api::new().await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let r = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    let id = r.json["id"].as_i64().expect("id");
+    let path = format!("/api/v2/tenants/{id}/metadata");
+    assert_eq!(api.get(&path).await.json, json!({}));
+    let r = api.send(Method::PATCH, &path, Some(json!({ "cursor": "abc", "seen": 3 }))).await;
+    assert_eq!((r.status, r.json.clone()), (StatusCode::OK, json!({ "cursor": "abc", "seen": 3 })));
+    let r = api.send(Method::PATCH, &path, Some(json!({ "seen": null, "extra": true }))).await;
+    assert_eq!(r.json, json!({ "cursor": "abc", "extra": true }));
+    let r = api.send(Method::PATCH, &path, Some(json!({ "cursor": 42 }))).await;
+    assert_eq!((r.status, r.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("metadata")));
+    assert_eq!(api.get(&path).await.json, json!({ "cursor": "abc", "extra": true }), "a refused patch changes nothing");
+    assert_eq!(api.send(Method::PATCH, &path, Some(json!([1]))).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api.get("/api/v2/tenants/999/metadata").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn schedule_previews() {
+    let api = Api::new().await;
+    let r =
+        api.get("/api/v2/schedules/preview?cron=0+9+*+*+1-5&tz=Europe/Paris&count=3&after=2026-03-27T12:00:00Z").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    // Friday the 27th at 09:00 Paris has passed; then Monday the 30th (after the change
+    // to summer time, so 07:00 UTC), Tuesday, Wednesday.
+    assert_eq!(r.json["next"], json!(["2026-03-30T07:00:00Z", "2026-03-31T07:00:00Z", "2026-04-01T07:00:00Z"]));
+    assert!(r.json["description"].as_str().is_some_and(|d| !d.is_empty()));
+    let r = api.get("/api/v2/schedules/preview?cron=*/15+*+*+*+*").await;
+    assert_eq!(r.json["next"].as_array().map(Vec::len), Some(5));
+    assert_eq!(r.json["timezone"], "UTC");
+    for (query, field) in [
+        ("cron=61+*+*+*+*", "cron"),
+        ("", "cron"),
+        ("cron=*+*+*+*+*&tz=Nowhere", "tz"),
+        ("cron=*+*+*+*+*&count=0", "count"),
+        ("cron=*+*+*+*+*&count=101", "count"),
+        ("cron=*+*+*+*+*&after=yesterday", "after"),
+    ] {
+        let r = api.get(&format!("/api/v2/schedules/preview?{query}")).await;
+        assert_eq!((r.status, r.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!(field)), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_and_unknown_routes_are_json_404s() {
+    let api = Api::new().await;
+    let paths = api.doc["paths"].as_object().expect("paths");
+    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert!(api.doc["components"]["securitySchemes"]["api_key"]["name"] == "X-API-Key");
+    // The check every answer goes through does refuse a body that breaks the schema.
+    let wrapper = json!({ "$ref": "#/components/schemas/Tenant", "components": api.doc["components"].clone() });
+    let validator = jsonschema::draft202012::new(&wrapper).expect("schema");
+    assert!(!validator.is_valid(&json!({ "id": "x" })));
+    let r = api.get("/api/v2/nothing-here").await;
+    assert_eq!((r.status, r.json["error"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+}
+
+#[tokio::test]
+async fn an_inbound_webhook_queues_a_webhook_run_with_its_body_in_a_file() {
+    let api = Api::new().await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let r = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    let id = r.json["id"].as_i64().expect("id");
+    let tenant = hub_core::db::tenants::get(api.db.pool(), id).await.expect("read").expect("tenant");
+    let s = &api.state;
+    let url = service::tenants::rotate_webhook(&s.db, &s.key, &s.public_url, &Actor::System, &tenant, Utc::now())
+        .await
+        .expect("made");
+    let path = url.strip_prefix(&s.public_url).expect("a hub URL").to_owned();
+    assert!(path.starts_with("/hooks/") && path.len() > 40, "{path}");
+
+    let body = r#"{"order": 17, "note": "ünïcode"}"#;
+    let req =
+        Request::post(&path).header(header::CONTENT_TYPE, "application/json").body(Body::from(body)).expect("req");
+    let a = api.hub.send(req).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let trigger = serde_json::from_str::<Value>(&a.body).expect("json")["trigger_id"].as_i64().expect("id");
+    let (kind, mode, payload): (String, String, String) =
+        sqlx::query_as("SELECT kind, mode, payload FROM run_triggers WHERE id = ?")
+            .bind(trigger)
+            .fetch_one(api.db.pool())
+            .await
+            .expect("trigger");
+    assert_eq!((kind.as_str(), mode.as_str()), ("webhook", "webhook"));
+    let payload: Value = serde_json::from_str(&payload).expect("json");
+    let file = payload["payload_file"].as_str().expect("a file path");
+    assert_eq!(std::fs::read_to_string(file).expect("the body was kept"), body);
+    assert_eq!(payload["content_type"], "application/json");
+
+    // A wrong token, and the old URL after a new one was made, are refused.
+    let wrong = Request::post("/hooks/not-a-token").body(Body::from("{}")).expect("req");
+    assert_eq!(api.hub.send(wrong).await.status, StatusCode::NOT_FOUND);
+    service::tenants::rotate_webhook(&s.db, &s.key, &s.public_url, &Actor::System, &tenant, Utc::now())
+        .await
+        .expect("again");
+    let old = Request::post(&path).body(Body::from("{}")).expect("req");
+    assert_eq!(api.hub.send(old).await.status, StatusCode::NOT_FOUND);
+    // Too large a body is refused before anything is kept.
+    let big = Request::post(service::tenants::webhook_of(&s.db, &s.key, "", id).await.expect("url").expect("some"))
+        .body(Body::from(vec![b'x'; 2 * 1024 * 1024]))
+        .expect("req");
+    assert_eq!(api.hub.send(big).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// What the test receiver got: each request's headers and body.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(HashMap<String, String>, String)>>>);
+
+/// A receiver on loopback that fails the first request with 500 and accepts the rest.
+async fn receiver() -> (String, Received) {
+    let got = Received::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let headers = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let mut all = state.0.lock().expect("lock");
+                all.push((headers, body));
+                if all.len() == 1 {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "not yet")
+                } else {
+                    (StatusCode::OK, "thanks")
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), got)
+}
+
+#[tokio::test]
+async fn outgoing_webhooks_are_signed_retried_and_shown() {
+    let api = Api::new().await;
+    let s = api.state.clone();
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    let (url, got) = receiver().await;
+    let all: Vec<String> = hub_core::domain::webhook::EVENTS.iter().map(|(e, _)| (*e).to_owned()).collect();
+    let secret = service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &all, Utc::now())
+        .await
+        .expect("saved")
+        .expect("the first save makes a secret");
+    // Saving again keeps the secret; a bad URL or event is refused.
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &all, Utc::now())
+        .await
+        .expect("saved")
+        .is_none());
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, "ftp://x", &all, Utc::now()).await.is_err());
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["nope".into()], Utc::now()).await.is_err());
+
+    // Four events: an integration, a tenant made and archived, a failed run.
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let r = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    let id = r.json["id"].as_i64().expect("id");
+    api.send(Method::POST, &format!("/api/v2/tenants/{id}/sync"), None).await;
+    s.engine.run_pending().await.expect("ran");
+    api.send(Method::DELETE, &format!("/api/v2/tenants/{id}"), None).await;
+
+    let retry =
+        service::webhooks::Retry { first: Duration::from_millis(200), attempts: 3, timeout: Duration::from_secs(5) };
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        deliverer.deliver_due(Utc::now()).await.expect("delivered");
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(api.db.pool())
+            .await
+            .expect("count");
+        if pending == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "deliveries still pending");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = hub_core::db::webhooks::recent(api.db.pool(), 10).await.expect("rows");
+    let mut events: Vec<&str> = rows.iter().map(|d| d.event.as_str()).collect();
+    events.sort_unstable();
+    assert_eq!(events, ["integration_created", "run_failed", "tenant_archived", "tenant_created"]);
+    assert!(rows.iter().all(|d| d.status == "delivered"), "{rows:?}");
+    assert_eq!(rows.iter().map(|d| d.attempts).sum::<i64>(), 5, "one delivery was retried once");
+    assert!(rows.iter().any(|d| d.attempts == 2 && d.last_status == Some(200)));
+
+    let got = got.0.lock().expect("lock").clone();
+    assert_eq!(got.len(), 5);
+    for (headers, body) in &got {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+        mac.update(body.as_bytes());
+        let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(headers.get("x-hub-signature-256"), Some(&format!("sha256={expected}")), "{body}");
+        let payload: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(headers.get("x-hub-event").map(String::as_str), payload["type"].as_str());
+        assert!(payload["timestamp"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()));
+    }
+    let failed =
+        got.iter().map(|(_, b)| serde_json::from_str::<Value>(b).expect("json")).find(|p| p["type"] == "run_failed");
+    let failed = failed.expect("run_failed was sent");
+    assert_eq!(
+        (failed["data"]["tenant"]["name"].clone(), failed["data"]["run"]["phase"].clone()),
+        (json!("acme"), json!("failed_platform"))
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_slows_nothing_and_is_retried_later() {
+    let api = Api::new().await;
+    let s = api.state.clone();
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["integration_created".into()], Utc::now())
+        .await
+        .expect("saved");
+    integration(&api.db, "Alpha Sync").await;
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default());
+    assert_eq!(deliverer.deliver_due(Utc::now()).await.expect("tried"), 1);
+    let row = hub_core::db::webhooks::recent(api.db.pool(), 1).await.expect("rows").remove(0);
+    assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
+    assert_eq!(row.last_error.as_deref(), Some("The receiver could not be reached."));
+    let wait = row.next_attempt_at.expect("a retry") - Utc::now();
+    assert!(wait > chrono::Duration::seconds(20) && wait <= chrono::Duration::seconds(30), "{wait}");
+    // Nothing is due again until then.
+    assert_eq!(deliverer.deliver_due(Utc::now()).await.expect("tried"), 0);
+    // The last attempt gives up.
+    let retry = service::webhooks::Retry::default();
+    assert!(retry.next(retry.attempts, Utc::now()).is_none());
+    let now = Utc::now();
+    assert_eq!(retry.next(2, now).map(|t| (t - now).num_seconds()), Some(120), "then 2 minutes");
+}

@@ -142,7 +142,16 @@ mod tests {
 
     #[test]
     fn public_paths() {
-        for p in ["/login", "/healthz", "/api/login", "/pkg/hub.wasm", "/favicon.svg", "/invite/abc"] {
+        for p in [
+            "/login",
+            "/healthz",
+            "/api/login",
+            "/api/v2/tenants",
+            "/hooks/abc",
+            "/pkg/hub.wasm",
+            "/favicon.svg",
+            "/invite/abc",
+        ] {
             assert!(is_public(p), "{p}");
         }
         for p in ["/", "/integrations", "/settings/users", "/tenants/12"] {

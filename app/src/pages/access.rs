@@ -18,7 +18,7 @@ fn Revealed(title: &'static str, secret: String, #[prop(into)] note: String) -> 
     view! {
         <div class="notice success" role="status" data-testid="revealed">
             <p class="strong">{title}</p>
-            <input type="text" readonly=true class="mono wide" value=secret aria-label=title data-testid="revealed-secret"/>
+            <input type="text" readonly=true class="mono secret-field" value=secret aria-label=title data-testid="revealed-secret"/>
             <p class="small">{note}</p>
         </div>
     }
@@ -172,12 +172,14 @@ pub fn NotificationsPage() -> impl IntoView {
                             error=field_error(save_error, "url")/>
                         <fieldset class="field">
                             <legend>"Events"</legend>
-                            {n.events.iter().enumerate().map(|(i, e)| view! {
-                                <label class="checkbox">
-                                    <input type="checkbox" name=format!("events[{i}]") value=e.name.clone() checked=e.on/>
-                                    " "<span class="mono">{e.name.clone()}</span>" — "{e.label.clone()}
-                                </label>
-                            }).collect_view()}
+                            <div class="checks stacked">
+                                {n.events.iter().enumerate().map(|(i, e)| view! {
+                                    <label class="check">
+                                        <input type="checkbox" name=format!("events[{i}]") value=e.name.clone() checked=e.on/>
+                                        <span class="mono">{e.name.clone()}</span><span class="muted small">{e.label.clone()}</span>
+                                    </label>
+                                }).collect_view()}
+                            </div>
                             {move || field_error(save_error, "events").get().map(|m| view! { <p class="field-error">{m}</p> })}
                         </fieldset>
                         <button type="submit" class="btn primary">"Save"</button>

@@ -524,9 +524,12 @@ async fn an_inbound_webhook_queues_a_webhook_run_with_its_body_in_a_file() {
     assert_eq!(api.hub.send(big).await.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-/// What the test receiver got: each request's headers and body.
+/// One request the test receiver got: its headers (lowercase names) and body.
+type Delivered = (HashMap<String, String>, String);
+
+/// What the test receiver got.
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(HashMap<String, String>, String)>>>);
+struct Received(Arc<Mutex<Vec<Delivered>>>);
 
 /// A receiver on loopback that fails the first request with 500 and accepts the rest.
 async fn receiver() -> (String, Received) {

@@ -195,6 +195,16 @@ pub struct Outcome<'a> {
     pub stdout_context: Option<&'a str>,
     pub error: Option<&'a str>,
     pub log_truncated: bool,
+    /// What a successful run leaves on its tenant.
+    pub kept: Option<Kept<'a>>,
+}
+
+/// What a successful run leaves for the tenant: the context for the next run, and
+/// (from an init run) the dynamic configuration options, and the metadata.
+pub struct Kept<'a> {
+    pub context: Option<&'a str>,
+    pub dynamic_options: Option<&'a str>,
+    pub metadata: Option<&'a str>,
 }
 
 /// Finishes an active run and copies its phase onto the tenant. Returns false when
@@ -223,11 +233,19 @@ pub async fn finish(
     .rows_affected()
         == 1;
     if done {
+        let kept = o.kept.as_ref();
         sqlx::query(
-            "UPDATE tenants SET last_run_phase = ?, last_run_at = ? WHERE id = (SELECT tenant_id FROM runs WHERE id = ?)",
+            "UPDATE tenants SET last_run_phase = ?, last_run_at = ?,
+                    context = CASE WHEN ? THEN ? ELSE context END,
+                    dynamic_options = coalesce(?, dynamic_options), metadata = coalesce(?, metadata)
+             WHERE id = (SELECT tenant_id FROM runs WHERE id = ?)",
         )
         .bind(o.phase.as_str())
         .bind(now)
+        .bind(kept.is_some())
+        .bind(kept.and_then(|k| k.context))
+        .bind(kept.and_then(|k| k.dynamic_options))
+        .bind(kept.and_then(|k| k.metadata))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -235,30 +253,8 @@ pub async fn finish(
     Ok(done)
 }
 
-/// Stores what a successful run leaves for the tenant: the context for the next run,
-/// and (from an init run) the dynamic configuration options, and the metadata.
-pub async fn store_success(
-    db: impl SqliteExecutor<'_>,
-    tenant_id: i64,
-    context: Option<&str>,
-    dynamic_options: Option<&str>,
-    metadata: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE tenants SET context = ?, dynamic_options = coalesce(?, dynamic_options),
-                metadata = coalesce(?, metadata)
-         WHERE id = ?",
-    )
-    .bind(context)
-    .bind(dynamic_options)
-    .bind(metadata)
-    .bind(tenant_id)
-    .execute(db)
-    .await
-    .map(drop)
-}
-
-/// What a run needs to start.
+/// What a run needs to start, with what its tenant's previous runs left (one
+/// statement: it is read before every run).
 #[derive(Debug, FromRow)]
 pub struct LaunchRow {
     pub id: i64,
@@ -272,13 +268,32 @@ pub struct LaunchRow {
     pub configs: String,
     pub metadata: String,
     pub context: Option<String>,
+    /// How many of the tenant's connections are connected.
+    pub connected: i64,
+    /// The last finished run before this one (skipped slots do not count).
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_phase: Option<String>,
+    /// The last successful run before this one.
+    pub ok_started_at: Option<DateTime<Utc>>,
+    pub ok_finished_at: Option<DateTime<Utc>>,
+    pub ok_context: Option<String>,
+    pub had_success: bool,
 }
 
 pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<LaunchRow>> {
     sqlx::query_as(
         "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
-                i.run_timeout_secs, r.release_id, r.mode, t.configs, t.metadata, t.context
+                i.run_timeout_secs, r.release_id, r.mode, t.configs, t.metadata, t.context,
+                (SELECT count(*) FROM connections c WHERE c.tenant_id = t.id AND c.status = 'connected') AS connected,
+                l.started_at AS last_started_at, l.finished_at AS last_finished_at, l.phase AS last_phase,
+                s.started_at AS ok_started_at, s.finished_at AS ok_finished_at, s.stdout_context AS ok_context,
+                s.id IS NOT NULL AS had_success
          FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         LEFT JOIN runs l ON l.id = (SELECT p.id FROM runs p WHERE p.tenant_id = r.tenant_id AND p.id < r.id
+                                       AND p.finished_at IS NOT NULL AND p.phase <> 'skipped' ORDER BY p.id DESC LIMIT 1)
+         LEFT JOIN runs s ON s.id = (SELECT p.id FROM runs p WHERE p.tenant_id = r.tenant_id AND p.id < r.id
+                                       AND p.phase = 'succeeded' ORDER BY p.id DESC LIMIT 1)
          WHERE r.id = ?",
     )
     .bind(id)
@@ -300,42 +315,6 @@ pub async fn triggers_of(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Resu
         .bind(run_id)
         .fetch_all(db)
         .await
-}
-
-#[derive(Debug, FromRow)]
-pub struct PreviousRow {
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub phase: String,
-    pub stdout_context: Option<String>,
-}
-
-/// The tenant's last finished run before `before` (skipped slots do not count), and
-/// its last successful one.
-pub async fn previous(
-    db: &sqlx::SqlitePool,
-    tenant_id: i64,
-    before: i64,
-) -> sqlx::Result<(Option<PreviousRow>, Option<PreviousRow>)> {
-    let last = sqlx::query_as(
-        "SELECT started_at, finished_at, phase, stdout_context FROM runs
-         WHERE tenant_id = ? AND id < ? AND finished_at IS NOT NULL AND phase <> 'skipped'
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .bind(before)
-    .fetch_optional(db)
-    .await?;
-    let success = sqlx::query_as(
-        "SELECT started_at, finished_at, phase, stdout_context FROM runs
-         WHERE tenant_id = ? AND id < ? AND phase = 'succeeded'
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant_id)
-    .bind(before)
-    .fetch_optional(db)
-    .await?;
-    Ok((last, success))
 }
 
 /// A tenant the scheduler must fire.

@@ -80,6 +80,34 @@ struct Inner {
     settings: Settings,
     slots: Arc<Semaphore>,
     wake: Notify,
+    /// The engine's writes take turns here rather than in SQLite's busy handler,
+    /// which sleeps whole milliseconds between tries.
+    writes: tokio::sync::Mutex<()>,
+    /// Set by `wake`: the schedule may have changed, so the scheduler must look even
+    /// before its next known fire time. A run ending only frees a slot.
+    schedule_changed: std::sync::atomic::AtomicBool,
+    /// Finished releases never change (see the builder), so what a run needs of one
+    /// is read once.
+    releases: std::sync::Mutex<HashMap<i64, Arc<ReleaseInfo>>>,
+}
+
+/// A run to make for one tenant: what its waiting triggers and its release say.
+struct Plan {
+    tenant_id: i64,
+    integration_id: i64,
+    release_id: Option<i64>,
+    mode: Mode,
+    scheduled: bool,
+    triggers: Vec<i64>,
+    archived: bool,
+}
+
+/// What a run needs of its release.
+struct ReleaseInfo {
+    id: i64,
+    name: String,
+    run_command: Option<String>,
+    manifest: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -119,6 +147,9 @@ impl Engine {
                 settings,
                 slots,
                 wake: Notify::new(),
+                writes: tokio::sync::Mutex::new(()),
+                schedule_changed: std::sync::atomic::AtomicBool::new(true),
+                releases: std::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -129,6 +160,12 @@ impl Engine {
 
     /// Tells the loop to look again: a trigger arrived or a schedule changed.
     pub fn wake(&self) {
+        self.inner.schedule_changed.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.wake.notify_one();
+    }
+
+    /// Tells the loop that a slot is free: only the dispatcher needs to look again.
+    fn slot_freed(&self) {
         self.inner.wake.notify_one();
     }
 
@@ -189,6 +226,10 @@ impl Engine {
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DbError> {
         loop {
             let due = runs::due(self.pool(), now, FIRE_BATCH).await?;
+            if due.is_empty() {
+                break;
+            }
+            let _turn = self.inner.writes.lock().await;
             let mut tx = self.pool().begin().await?;
             for d in &due {
                 let schedule = Schedule::from_parts(&d.schedule_kind, &d.schedule, &d.timezone);
@@ -228,18 +269,19 @@ impl Engine {
             if ready.is_empty() {
                 break;
             }
-            let mut made = 0;
-            for tenant_id in ready {
-                let Ok(permit) = self.inner.slots.clone().try_acquire_owned() else {
-                    break;
-                };
-                if let Some(run_id) = self.make_run(tenant_id, now).await? {
-                    made += 1;
-                    started.push(self.spawn_run(run_id, permit));
+            let mut permits = Vec::with_capacity(ready.len());
+            while permits.len() < ready.len() {
+                match self.inner.slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
                 }
             }
-            if made == 0 {
+            let made = self.make_runs(&ready[..permits.len()], now).await?;
+            if made.is_empty() {
                 break;
+            }
+            for (run_id, permit) in made.into_iter().zip(permits) {
+                started.push(self.spawn_run(run_id, permit));
             }
         }
         Ok(started)
@@ -252,55 +294,101 @@ impl Engine {
         tokio::spawn(async move {
             engine.execute(run_id).await;
             drop(permit);
-            engine.wake();
+            engine.slot_freed();
         })
     }
 
-    /// Makes the next run of one tenant from its waiting triggers.
-    async fn make_run(&self, tenant_id: i64, now: DateTime<Utc>) -> Result<Option<i64>, DbError> {
-        let waiting: Vec<Waiting> = runs::waiting(self.pool(), tenant_id)
-            .await?
-            .into_iter()
-            .filter_map(|w| Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? }))
-            .collect();
-        let ids = run::bundle(&waiting);
-        let Some(first) = waiting.first() else {
-            return Ok(None);
-        };
-        let Some(tenant) = tenants::get(self.pool(), tenant_id).await? else {
-            return Ok(None);
-        };
-        let release = match tenant.choice() {
-            Some(choice) => releases::resolve(self.pool(), tenant.integration_id, choice).await?.map(|r| r.id),
-            None => None,
-        };
-        let mut tx = self.pool().begin().await?;
-        let new = runs::NewRun {
-            tenant_id,
-            integration_id: tenant.integration_id,
-            release_id: release,
-            mode: first.mode,
-            scheduled: first.kind == TriggerKind::Schedule,
-            triggers: &ids,
-        };
-        let Some(run_id) = runs::create(&mut tx, &new, now).await? else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if tenant.archived {
-            let outcome = runs::Outcome {
-                phase: Phase::Skipped,
-                exit_code: None,
-                stdout_context: None,
-                error: Some("The tenant is archived; archived tenants never run."),
-                log_truncated: false,
+    /// Makes the next run of each tenant from its waiting triggers, all in one
+    /// transaction (each in a savepoint of its own, so one tenant that lost a race
+    /// leaves the others' runs made). Returns the runs to start, in order.
+    async fn make_runs(&self, tenant_ids: &[i64], now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
+        // Reads first, outside the turn for writes. Tenants on the same release choice
+        // share one resolution.
+        let mut plans = Vec::with_capacity(tenant_ids.len());
+        let mut resolved: HashMap<(i64, String, Option<i64>), Option<i64>> = HashMap::new();
+        for &tenant_id in tenant_ids {
+            let waiting: Vec<Waiting> = runs::waiting(self.pool(), tenant_id)
+                .await?
+                .into_iter()
+                .filter_map(|w| {
+                    Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? })
+                })
+                .collect();
+            let triggers = run::bundle(&waiting);
+            let Some(first) = waiting.first() else { continue };
+            let Some(tenant) = tenants::get(self.pool(), tenant_id).await? else { continue };
+            let release_id = match tenant.choice() {
+                Some(choice) => {
+                    let key = (tenant.integration_id, tenant.release_choice.clone(), tenant.release_id);
+                    match resolved.get(&key) {
+                        Some(r) => *r,
+                        None => {
+                            let r = releases::resolve(self.pool(), tenant.integration_id, choice).await?.map(|r| r.id);
+                            resolved.insert(key, r);
+                            r
+                        }
+                    }
+                }
+                None => None,
             };
-            close(&mut tx, run_id, &outcome, now).await?;
-            tx.commit().await?;
-            return Ok(None);
+            plans.push(Plan {
+                tenant_id,
+                integration_id: tenant.integration_id,
+                release_id,
+                mode: first.mode,
+                scheduled: first.kind == TriggerKind::Schedule,
+                triggers,
+                archived: tenant.archived,
+            });
+        }
+        if plans.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _turn = self.inner.writes.lock().await;
+        let mut tx = self.pool().begin().await?;
+        // One tenant (the usual case, as runs end one by one) needs no savepoint: the
+        // transaction itself rolls back.
+        if let [p] = plans.as_slice() {
+            return match make_one(&mut tx, p, now).await? {
+                None => {
+                    tx.rollback().await?;
+                    Ok(Vec::new())
+                }
+                Some(run) => {
+                    tx.commit().await?;
+                    Ok(run.into_iter().collect())
+                }
+            };
+        }
+        let mut made = Vec::with_capacity(plans.len());
+        for p in &plans {
+            let mut one = sqlx::Connection::begin(&mut *tx).await?;
+            match make_one(&mut one, p, now).await? {
+                None => one.rollback().await?,
+                Some(run) => {
+                    one.commit().await?;
+                    made.extend(run);
+                }
+            }
         }
         tx.commit().await?;
-        Ok(Some(run_id))
+        Ok(made)
+    }
+
+    /// What a run needs of release `id`, read once per release.
+    async fn release(&self, id: i64) -> Result<Option<Arc<ReleaseInfo>>, DbError> {
+        if let Some(r) = self.inner.releases.lock().ok().and_then(|c| c.get(&id).cloned()) {
+            return Ok(Some(r));
+        }
+        let Some(r) = releases::get(self.pool(), id).await? else { return Ok(None) };
+        let info = Arc::new(ReleaseInfo { id: r.id, name: r.name, run_command: r.run_command, manifest: r.manifest });
+        // Only a finished release is final.
+        if r.finished_at.is_some() {
+            if let Ok(mut cache) = self.inner.releases.lock() {
+                cache.insert(id, info.clone());
+            }
+        }
+        Ok(Some(info))
     }
 
     /// Dispatches and runs until no trigger waits (for tests and benchmarks).
@@ -333,6 +421,7 @@ impl Engine {
                 stdout_context: None,
                 error: Some("The hub stopped while this run was going; its process was stopped."),
                 log_truncated: false,
+                kept: None,
             };
             close(&mut tx, id, &outcome, now).await?;
             tx.commit().await?;
@@ -355,15 +444,24 @@ impl Engine {
             }
             Err(e) => tracing::error!("cannot recover interrupted runs: {e}"),
         }
+        let mut next: Option<DateTime<Utc>> = None;
+        // Set when the loop wakes on its timer: the schedule is read then too.
+        let mut timer = true;
         loop {
             let now = Utc::now();
-            let next = match self.fire_due(now).await {
-                Ok(next) => next,
-                Err(e) => {
-                    tracing::error!("the scheduler cannot read the schedule: {e}");
-                    Some(now + chrono::Duration::seconds(5))
-                }
-            };
+            // The schedule is read again when it may have changed, when a fire time has
+            // come, or on the timer; a wake-up from a finished run goes straight to the
+            // dispatcher.
+            let changed = self.inner.schedule_changed.swap(false, std::sync::atomic::Ordering::AcqRel);
+            if changed || timer || next.is_some_and(|at| at <= now) {
+                next = match self.fire_due(now).await {
+                    Ok(next) => next,
+                    Err(e) => {
+                        tracing::error!("the scheduler cannot read the schedule: {e}");
+                        Some(now + chrono::Duration::seconds(5))
+                    }
+                };
+            }
             if let Err(e) = self.dispatch(Utc::now()).await {
                 tracing::error!("the dispatcher cannot start runs: {e}");
             }
@@ -372,10 +470,11 @@ impl Engine {
                 .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP))
                 // Fire times are whole seconds; wake just after, not just before.
                 + Duration::from_millis(5);
+            timer = false;
             tokio::select! {
                 () = &mut stop => break,
                 () = self.inner.wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
+                () = tokio::time::sleep(sleep) => timer = true,
             }
         }
     }
@@ -404,8 +503,9 @@ impl Engine {
         error: Option<&str>,
         log_truncated: bool,
     ) -> Result<(), DbError> {
+        let _turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
-        let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated };
+        let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
         close(&mut tx, run_id, &outcome, Utc::now()).await?;
         tx.commit().await
     }
@@ -418,7 +518,7 @@ impl Engine {
             self.finish(run_id, phase, None, None, Some(&message), false).await.map(|()| phase)
         };
         let release = match launch.release_id {
-            Some(id) => releases::get(self.pool(), id).await?,
+            Some(id) => self.release(id).await?,
             None => None,
         };
         let Some((release, command)) = release.and_then(|r| r.run_command.clone().map(|c| (r, c))) else {
@@ -454,7 +554,10 @@ impl Engine {
                 return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await;
             }
         };
-        runs::start(self.pool(), run_id, started.pid, &names, Utc::now()).await?;
+        {
+            let _turn = self.inner.writes.lock().await;
+            runs::start(self.pool(), run_id, started.pid, &names, Utc::now()).await?;
+        }
         let limit = launch
             .run_timeout_secs
             .and_then(|s| u64::try_from(s).ok())
@@ -481,7 +584,7 @@ impl Engine {
                         log.push(&bytes);
                         if log.pending() >= FLUSH_SIZE {
                             if let Some(text) = log.take() {
-                                runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+                                self.append_log(run_id, seq, &text).await?;
                                 seq += 1;
                             }
                         }
@@ -490,7 +593,7 @@ impl Engine {
                 },
                 _ = flush.tick() => {
                     if let Some(text) = log.take() {
-                        runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+                        self.append_log(run_id, seq, &text).await?;
                         seq += 1;
                     }
                 }
@@ -519,7 +622,7 @@ impl Engine {
             }
         }
         if let Some(text) = log.finish() {
-            runs::append_log(self.pool(), run_id, seq, &text, Utc::now()).await?;
+            self.append_log(run_id, seq, &text).await?;
         }
         let truncated = log.dropped() > 0;
         let context = run::context_of(tail.finish().as_deref());
@@ -542,33 +645,35 @@ impl Engine {
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
             }
         };
+        let _turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
+        // A success leaves its context (and, from an init run, the options; and any
+        // checked metadata) on the tenant, in the same statement as the phase.
+        let options = (phase == Phase::Succeeded && launch.mode == Mode::Init.as_str())
+            .then(|| run::init_options(context.as_deref()).map(|v| v.to_string()))
+            .flatten();
+        let metadata = metadata.and_then(Result::ok).flatten();
+        let kept = (phase == Phase::Succeeded).then_some(runs::Kept {
+            context: context.as_deref(),
+            dynamic_options: options.as_deref(),
+            metadata: metadata.as_deref(),
+        });
         let outcome = runs::Outcome {
             phase,
             exit_code: code,
             stdout_context: context.as_deref(),
             error: error.as_deref(),
             log_truncated: truncated,
+            kept,
         };
         close(&mut tx, run_id, &outcome, Utc::now()).await?;
-        if phase == Phase::Succeeded {
-            let options = if launch.mode == Mode::Init.as_str() {
-                run::init_options(context.as_deref()).map(|v| v.to_string())
-            } else {
-                None
-            };
-            let metadata = metadata.and_then(Result::ok).flatten();
-            runs::store_success(
-                &mut *tx,
-                launch.tenant_id,
-                context.as_deref(),
-                options.as_deref(),
-                metadata.as_deref(),
-            )
-            .await?;
-        }
         tx.commit().await?;
         Ok(phase)
+    }
+
+    async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {
+        let _turn = self.inner.writes.lock().await;
+        runs::append_log(self.pool(), run_id, seq, text, Utc::now()).await
     }
 
     /// `PAN_CFG_*`, `PAN_SEC_*` (credentials made ready first) and `PAN_CTX_*`, with
@@ -577,7 +682,9 @@ impl Engine {
         let configs: Value = serde_json::from_str(&launch.configs).unwrap_or(Value::Null);
         let mut vars = run::config_env(&configs);
         let mut secrets = Vec::new();
-        for c in tenants::connections(self.pool(), launch.tenant_id).await? {
+        let connections =
+            if launch.connected > 0 { tenants::connections(self.pool(), launch.tenant_id).await? } else { Vec::new() };
+        for c in connections {
             if c.status != "connected" || c.auth == "none" {
                 continue;
             }
@@ -600,7 +707,6 @@ impl Engine {
             let oauth2 = c.auth == AuthKind::Oauth2.as_str();
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
         }
-        let (last, success) = runs::previous(self.pool(), launch.tenant_id, launch.id).await?;
         let triggers: Vec<Value> = runs::triggers_of(self.pool(), launch.id)
             .await?
             .into_iter()
@@ -618,15 +724,15 @@ impl Engine {
         ctx.insert("RUN_MODE", launch.mode.clone());
         ctx.insert("RUN_TRIGGERS", Value::Array(triggers).to_string());
         ctx.insert("ENV", self.inner.settings.env_name.clone());
-        if let Some(l) = &last {
-            ctx.insert("LAST_RUN_START_TIME", time(l.started_at));
-            ctx.insert("LAST_RUN_COMPLETION_TIME", time(l.finished_at));
-            ctx.insert("LAST_RUN_PHASE", run::phase_label(&l.phase));
+        if let Some(phase) = &launch.last_phase {
+            ctx.insert("LAST_RUN_START_TIME", time(launch.last_started_at));
+            ctx.insert("LAST_RUN_COMPLETION_TIME", time(launch.last_finished_at));
+            ctx.insert("LAST_RUN_PHASE", run::phase_label(phase).to_owned());
         }
-        if let Some(s) = &success {
-            ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(s.started_at));
-            ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(s.finished_at));
-            if let Some(out) = &s.stdout_context {
+        if launch.had_success {
+            ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(launch.ok_started_at));
+            ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(launch.ok_finished_at));
+            if let Some(out) = &launch.ok_context {
                 ctx.insert("LAST_SUCCESSFUL_RUN_STD_OUT", out.clone());
             }
         }
@@ -675,6 +781,40 @@ fn human(d: Duration) -> String {
     } else {
         format!("{s} s")
     }
+}
+
+/// Makes one planned run in `tx`. `None`: the tenant lost a race (a run of it is
+/// active, or a trigger was taken), and the caller rolls back; `Some(None)`: made and
+/// at once skipped (the tenant is archived); `Some(Some(id))`: a run to start.
+async fn make_one(
+    tx: &mut sqlx::SqliteConnection,
+    p: &Plan,
+    now: DateTime<Utc>,
+) -> Result<Option<Option<i64>>, DbError> {
+    let new = runs::NewRun {
+        tenant_id: p.tenant_id,
+        integration_id: p.integration_id,
+        release_id: p.release_id,
+        mode: p.mode,
+        scheduled: p.scheduled,
+        triggers: &p.triggers,
+    };
+    let Some(run_id) = runs::create(&mut *tx, &new, now).await? else {
+        return Ok(None);
+    };
+    if !p.archived {
+        return Ok(Some(Some(run_id)));
+    }
+    let outcome = runs::Outcome {
+        phase: Phase::Skipped,
+        exit_code: None,
+        stdout_context: None,
+        error: Some("The tenant is archived; archived tenants never run."),
+        log_truncated: false,
+        kept: None,
+    };
+    close(tx, run_id, &outcome, now).await?;
+    Ok(Some(None))
 }
 
 /// Finishes a run (see `runs::finish`) and, when it failed, emits `run_failed` in the

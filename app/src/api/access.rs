@@ -109,16 +109,7 @@ pub(crate) mod server {
     pub fn take_revealed(kind: &str) -> Option<String> {
         let st = state().ok()?;
         let parts = use_context::<http::request::Parts>()?;
-        let name = cookie_name(kind);
-        let value = parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_owned())?;
+        let value = crate::api::ctx::cookie(&parts.headers, &cookie_name(kind))?;
         set_cookie(&st, kind, "", 0);
         let sealed = URL_SAFE_NO_PAD.decode(value).ok()?;
         String::from_utf8(st.key.decrypt(&sealed).ok()?).ok()

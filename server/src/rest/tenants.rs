@@ -301,30 +301,14 @@ pub async fn update(
         let t = tenant(&state, &raw).await?;
         let schedule = match input.schedule {
             Some(s) => s.input(),
-            None => current_schedule(&t),
+            None => hub_core::domain::tenant::Schedule::from_parts(&t.schedule_kind, &t.schedule, &t.timezone)
+                .map(|s| s.to_input())
+                .unwrap_or_default(),
         };
         svc::save_schedule(&state.db, &actor, &t, &schedule, input.paused.unwrap_or(t.paused), now).await?;
         state.engine.wake();
     }
     reload(&state, t.id).await
-}
-
-fn current_schedule(t: &TenantRow) -> ScheduleInput {
-    if t.schedule_kind == "cron" {
-        ScheduleInput {
-            kind: "advanced".into(),
-            preset: String::new(),
-            cron: t.schedule.clone(),
-            timezone: t.timezone.clone(),
-        }
-    } else {
-        ScheduleInput {
-            kind: "simple".into(),
-            preset: t.schedule.clone(),
-            cron: String::new(),
-            timezone: String::new(),
-        }
-    }
 }
 
 /// Archives a tenant: it stops running and leaves the lists.

@@ -451,18 +451,15 @@ pub struct RunRow {
     pub env_names: Option<String>,
 }
 
+/// The select of a `RunRow`, to which a query adds its WHERE clause.
+const RUN_ROW: &str = "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
+        i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
+        r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
+    FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+    LEFT JOIN releases rel ON rel.id = r.release_id";
+
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<RunRow>> {
-    sqlx::query_as(
-        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
-                i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
-                r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
-         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
-         LEFT JOIN releases rel ON rel.id = r.release_id
-         WHERE r.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&format!("{RUN_ROW} WHERE r.id = ?")).bind(id).fetch_optional(db).await
 }
 
 /// The log of a run from piece `from_seq` on, and the next piece's number.
@@ -541,11 +538,7 @@ pub async fn page(
     let (column, desc) = sort;
     let dir = if desc { "DESC" } else { "ASC" };
     let rows = sqlx::query_as(&format!(
-        "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
-                i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
-                r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
-         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
-         LEFT JOIN releases rel ON rel.id = r.release_id
+        "{RUN_ROW}
          WHERE r.tenant_id = ?1
          ORDER BY r.{column} {dir}, r.id {dir} LIMIT ?2 OFFSET ?3"
     ))

@@ -69,18 +69,15 @@ impl TenantRow {
     }
 }
 
+/// The select of a `TenantRow`, to which a query adds its WHERE clause.
+const TENANT_ROW: &str = "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name,
+        t.release_choice, t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone,
+        t.paused, t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
+        t.created_at, t.updated_at
+    FROM tenants t JOIN integrations i ON i.id = t.integration_id";
+
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TenantRow>> {
-    sqlx::query_as(
-        "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name, t.release_choice,
-                t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone, t.paused,
-                t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
-                t.created_at, t.updated_at
-         FROM tenants t JOIN integrations i ON i.id = t.integration_id
-         WHERE t.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&format!("{TENANT_ROW} WHERE t.id = ?")).bind(id).fetch_optional(db).await
 }
 
 pub struct NewTenant<'a> {
@@ -558,11 +555,7 @@ pub async fn page(
     let (column, desc) = sort;
     let dir = if desc { "DESC" } else { "ASC" };
     let rows = sqlx::query_as(&format!(
-        "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name, t.release_choice,
-                t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone, t.paused,
-                t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
-                t.created_at, t.updated_at
-         FROM tenants t JOIN integrations i ON i.id = t.integration_id
+        "{TENANT_ROW}
          WHERE t.archived = 0 AND (?1 IS NULL OR t.integration_id = ?1)
          ORDER BY t.{column} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
     ))

@@ -27,6 +27,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The marketplace token was refused; the reason is shown inside the frame.
+    #[error("{0}")]
+    TokenRefused(String),
     #[error("Something went wrong on the server. It has been logged; try again.")]
     Internal,
     /// The request itself could not be made or read (network, encoding).

@@ -12,7 +12,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{access, connect, connectors, integrations, login, not_found, runs, settings, tenants, users};
+use pages::{access, connect, connectors, embed, integrations, login, not_found, runs, settings, tenants, users};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -57,6 +57,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view=users::InvitePage ssr=SsrMode::Async/>
                 <Route path=path!("/connect/:token") view=connect::ConnectPage ssr=SsrMode::Async/>
+                // The embedded marketplace, in the company's product: no console around it.
+                <Route path=path!("/embed") view=embed::EmbedHomePage ssr=SsrMode::Async/>
+                <Route path=path!("/embed/integrations/:id") view=|| view! { <embed::EmbedListingPage form="full"/> } ssr=SsrMode::Async/>
+                <Route path=path!("/embed/install/:id") view=|| view! { <embed::EmbedListingPage form="install"/> } ssr=SsrMode::Async/>
+                <Route path=path!("/embed/auth/:id") view=|| view! { <embed::EmbedListingPage form="auth"/> } ssr=SsrMode::Async/>
+                <Route path=path!("/embed/apps/:id") view=embed::EmbedAppPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>

@@ -36,6 +36,7 @@ pub fn build(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), frame_policy))
         .with_state(state)
 }
 
@@ -92,6 +93,9 @@ fn is_public(path: &str) -> bool {
         // Invitation and magic links: the token in the path is the credential.
         || path.starts_with("/invite/")
         || path.starts_with("/connect/")
+        // The embedded marketplace: the company's token in the query is the credential.
+        || path == "/embed"
+        || path.starts_with("/embed/")
         || path.starts_with("/oauth/")
         || path.starts_with("/hooks/")
         || path.starts_with("/api/")
@@ -126,6 +130,32 @@ async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Nex
     resp
 }
 
+/// Who may put the hub's pages in a frame. The embedded marketplace answers only to
+/// the allowed parent origins of Settings → Marketplace (`frame-ancestors`); every
+/// other page refuses to be framed at all.
+async fn frame_policy(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut resp = next.run(req).await;
+    if path.starts_with("/api/") || path.starts_with("/pkg/") {
+        return resp;
+    }
+    let policy = if path == "/embed" || path.starts_with("/embed/") {
+        match hub_core::service::marketplace::settings(state.db.pool()).await {
+            Ok(s) => hub_core::domain::marketplace::frame_ancestors(&s.origins),
+            Err(e) => {
+                tracing::error!("reading the marketplace settings: {e}");
+                hub_core::domain::marketplace::frame_ancestors(&[])
+            }
+        }
+    } else {
+        hub_core::domain::marketplace::frame_ancestors(&[])
+    };
+    if let Ok(v) = header::HeaderValue::from_str(&policy) {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
 /// Percent-encodes a path for use as a query value.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -151,10 +181,12 @@ mod tests {
             "/pkg/hub.wasm",
             "/favicon.svg",
             "/invite/abc",
+            "/embed",
+            "/embed/apps/3",
         ] {
             assert!(is_public(p), "{p}");
         }
-        for p in ["/", "/integrations", "/settings/users", "/tenants/12"] {
+        for p in ["/", "/integrations", "/settings/users", "/tenants/12", "/embedded", "/settings/marketplace"] {
             assert!(!is_public(p), "{p}");
         }
     }

@@ -10,6 +10,7 @@ use crate::engine::builder::Builder;
 
 pub mod api_keys;
 pub mod connections;
+pub mod marketplace;
 pub mod tenants;
 pub mod webhooks;
 
@@ -121,7 +122,7 @@ pub async fn build_release(
     let mut tx = db.pool().begin().await?;
     let user = match actor {
         Actor::User { id, .. } => Some(*id),
-        Actor::ApiKey { .. } | Actor::System => None,
+        Actor::ApiKey { .. } | Actor::Marketplace { .. } | Actor::System => None,
     };
     let id = releases::insert_queued(&mut *tx, integration_id, &git_ref, user, now).await?;
     let entry = audit::Entry {

@@ -70,7 +70,7 @@ pub fn fail(err: AppError) -> AppError {
             }
         } else {
             resp.set_status(match &err {
-                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::Unauthorized | AppError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,

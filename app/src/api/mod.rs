@@ -6,6 +6,7 @@ pub mod activity;
 pub mod connect;
 pub mod connectors;
 pub mod integrations;
+pub mod marketplace;
 pub mod runs;
 pub mod session;
 pub mod settings;

@@ -106,6 +106,8 @@ pub struct TenantSetup {
     pub run_waiting: usize,
     /// The inbound webhook URL, once one was made.
     pub webhook_url: Option<String>,
+    /// The marketplace user (sub, name, email) the tenant belongs to, if any.
+    pub marketplace_user: Option<(String, Option<String>, Option<String>)>,
 }
 
 /// The configuration form as posted: each field's strings (`input[cfg][<name>][<i>]`).
@@ -323,7 +325,9 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     let releases = succeeded_releases(t.integration_id).await?;
     let webhook_url =
         svc::webhook_of(&st.db, &st.key, &st.public_url, t.id).await.map_err(|e| service_error(e, Vec::new()))?;
+    let marketplace_user = t.external_user.clone().map(|sub| (sub, t.external_name.clone(), t.external_email.clone()));
     Ok(TenantSetup {
+        marketplace_user,
         version: t.choice().map(VersionInput::of).unwrap_or_default(),
         release: server::release_text(t.choice(), release.as_ref().map(|(r, _)| r.name.as_str())),
         schedule_text: schedule.as_ref().map_or_else(|| t.schedule.clone(), Schedule::describe),

@@ -14,7 +14,7 @@ fn loading() -> impl IntoView {
 
 /// A secret shown once, with what to do with it.
 #[component]
-fn Revealed(title: &'static str, secret: String, #[prop(into)] note: String) -> impl IntoView {
+pub(crate) fn Revealed(title: &'static str, secret: String, #[prop(into)] note: String) -> impl IntoView {
     view! {
         <div class="notice success" role="status" data-testid="revealed">
             <p class="strong">{title}</p>

@@ -9,6 +9,7 @@ use crate::api::integrations::{
     get_integration, get_integration_form, get_release, list_integrations, BuildRelease, CreateIntegration,
     IntegrationDetail, ReleaseSummary, SetDefaultRelease, UpdateIntegration,
 };
+use crate::api::marketplace::{get_listing, SaveListing};
 use crate::components::form::{field_error, TextField};
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
@@ -287,9 +288,73 @@ pub fn IntegrationPage() -> impl IntoView {
                             }.into_any()
                         }}
                     </section>
+                    <ListingSection integration_id=d.id/>
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// The integration's marketplace listing: published or not, descriptions, categories,
+/// tags and a flag.
+#[component]
+fn ListingSection(integration_id: i64) -> impl IntoView {
+    let save = ServerAction::<SaveListing>::new();
+    let data = Resource::new(move || save.version().get(), move |_| get_listing(integration_id));
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let query = leptos_router::hooks::use_query_map();
+    let saved = move || {
+        query.with(|q| q.get("done").as_deref() == Some("listing")) || matches!(save.value().get(), Some(Ok(())))
+    };
+    view! {
+        <section aria-labelledby="listing-heading" class="section">
+            <h2 id="listing-heading">"Marketplace listing"</h2>
+            {move || saved().then(|| view! { <p class="notice success" role="status">"Listing saved."</p> })}
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let l = match data.await {
+                        Ok(l) => l,
+                        Err(e) => return view! { <ErrorNotice error=e/> }.into_any(),
+                    };
+                    let kept = move |name: &'static str, stored: String| {
+                        Signal::derive(move || error.get().and_then(|e| e.kept(name)).unwrap_or_else(|| stored.clone()))
+                    };
+                    let published = error.get_untracked().and_then(|e| e.kept("published")).unwrap_or(l.input.published.clone()) == "on";
+                    let long = error.get_untracked().and_then(|e| e.kept("long_description")).unwrap_or(l.input.long_description.clone());
+                    view! {
+                        {(!l.has_default_release).then(|| view! {
+                            <p class="notice warning">"Customers cannot install it until it has a default release."</p>
+                        })}
+                        <ActionForm action=save attr:class="form card" attr:novalidate=true>
+                            <input type="hidden" name="integration_id" value=integration_id/>
+                            <label class="check">
+                                <input type="checkbox" name="input[published]" value="on" checked=published/>
+                                "Published: shown in the marketplace"
+                            </label>
+                            <TextField name="input[short_description]" id="listing-short" label="Short description"
+                                hint="One line on the tile (160 characters at most)."
+                                value=kept("short_description", l.input.short_description.clone()) error=field_error(error, "short_description")/>
+                            <div class="field">
+                                <label for="listing-long">"Long description"</label>
+                                <textarea id="listing-long" name="input[long_description]" rows="4">{long}</textarea>
+                                {move || field_error(error, "long_description").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                            </div>
+                            <TextField name="input[categories]" id="listing-categories" label="Categories" hint="Separated by commas, such as CRM, Sales."
+                                value=kept("categories", l.input.categories.clone()) error=field_error(error, "categories")/>
+                            <TextField name="input[tags]" id="listing-tags" label="Tags" hint="Separated by commas."
+                                value=kept("tags", l.input.tags.clone()) error=field_error(error, "tags")/>
+                            <div class="field-row">
+                                <TextField name="input[flag_name]" id="listing-flag" label="Flag" hint="A small label on the tile, such as New or Beta."
+                                    value=kept("flag_name", l.input.flag_name.clone()) error=field_error(error, "flag_name")/>
+                                <TextField name="input[flag_color]" id="listing-flag-color" label="Flag colour" hint="#rrggbb"
+                                    value=kept("flag_color", l.input.flag_color.clone()) error=field_error(error, "flag_color")/>
+                            </div>
+                            <button type="submit" class="btn primary">"Save listing"</button>
+                        </ActionForm>
+                    }.into_any()
+                })}
+            </Suspense>
+        </section>
     }
 }
 

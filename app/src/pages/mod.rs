@@ -3,6 +3,7 @@
 pub mod access;
 pub mod connect;
 pub mod connectors;
+pub mod embed;
 pub mod integrations;
 pub mod login;
 pub mod not_found;

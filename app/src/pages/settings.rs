@@ -1,9 +1,15 @@
 //! Settings: company, users, marketplace.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
+use crate::api::marketplace::{
+    get_marketplace_settings, EndMarketplaceGrace, RotateMarketplaceSecret, SaveMarketplace,
+};
 use crate::api::settings::company_info;
-use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
+use crate::components::form::{field_error, TextField};
+use crate::components::page::{ErrorNotice, PageHeader};
+use crate::error::AppError;
 
 #[component]
 pub fn CompanyPage() -> impl IntoView {
@@ -26,16 +32,126 @@ pub fn CompanyPage() -> impl IntoView {
     }
 }
 
+/// `/settings/marketplace`: the embedded marketplace's look, who may embed it, its
+/// signing secret, and how to embed it.
 #[component]
 pub fn MarketplacePage() -> impl IntoView {
+    let save = ServerAction::<SaveMarketplace>::new();
+    let rotate = ServerAction::<RotateMarketplaceSecret>::new();
+    let end = ServerAction::<EndMarketplaceGrace>::new();
+    let data = Resource::new(
+        move || (save.version().get(), rotate.version().get(), end.version().get()),
+        |_| get_marketplace_settings(),
+    );
+    let query = use_query_map();
+    let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let rotate_error = Signal::derive(move || rotate.value().get().and_then(Result::err));
+    let fresh = move || rotate.value().get().and_then(Result::ok);
+    let notice = move || {
+        query.with(|q| match q.get("done").as_deref() {
+            Some("saved") => Some("Marketplace settings saved."),
+            Some("grace") => Some("The old secret is no longer accepted."),
+            _ => None,
+        })
+    };
     view! {
-        <PageHeader title="Marketplace" lead="The in-app marketplace your customers use inside your own product."/>
-        <EmptyState title="The marketplace is not set up yet">
-            <p>
-                "Its signing secret, allowed parent origins, name, colour and logo, and a ready-to-paste "
-                "embed snippet will be shown here. Published integrations then appear to your customers "
-                "as tiles they can install, connect and configure themselves."
-            </p>
-        </EmptyState>
+        <PageHeader title="Marketplace" lead="The in-app marketplace your customers use inside your own product, signed in by a token your backend signs."/>
+        {move || notice().map(|n| view! { <p class="notice success" role="status">{n}</p> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let m = match data.await {
+                    Ok(m) => m,
+                    Err(e) => return view! { <ErrorNotice error=e/> }.into_any(),
+                };
+                let shown = fresh().or(m.revealed.clone());
+                let kept = move |name: &'static str, stored: String| {
+                    Signal::derive(move || save_error.get().and_then(|e| e.kept(name)).unwrap_or_else(|| stored.clone()))
+                };
+                let origins = m.input.origins.clone();
+                let origins_value = Signal::derive(move || save_error.get().and_then(|e| e.kept("origins")).unwrap_or_else(|| origins.clone()));
+                let snippet = format!(
+                    "<iframe src=\"{}/embed?token=TOKEN\" title=\"{}\"\n        style=\"width: 100%; height: 720px; border: 0\"></iframe>",
+                    m.public_url,
+                    if m.input.name.is_empty() { "Marketplace" } else { m.input.name.as_str() },
+                );
+                view! {
+                    <section class="section" aria-labelledby="secret-heading">
+                        <h2 id="secret-heading">"Signing secret"</h2>
+                        {shown.map(|s| view! {
+                            <crate::pages::access::Revealed title="Your marketplace signing secret" secret=s
+                                note="Copy it now: it is shown only once. Keep it on your backend and sign each user's token with it (HS256)."/>
+                        })}
+                        <p class="muted small" data-testid="secret-state">{match (&m.secret_made_at, &m.grace_until) {
+                            (None, _) => "No secret yet: the marketplace refuses every token until you make one.".to_owned(),
+                            (Some(at), None) => format!("The current secret was made {at}."),
+                            (Some(at), Some(until)) => format!("The current secret was made {at}. The one it replaced is still accepted until {until}."),
+                        }}</p>
+                        {move || rotate_error.get().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
+                        <ActionForm action=rotate attr:class="form card inline-form">
+                            <TextField name="grace_hours" id="grace-hours" label="Keep accepting the old secret for (hours)"
+                                hint="0 stops it at once; up to 168 (a week) gives your backend time to switch."
+                                value=Signal::derive(move || rotate_error.get().and_then(|e| e.kept("grace_hours")).unwrap_or_else(|| "24".to_owned()))
+                                error=field_error(rotate_error, "grace_hours")/>
+                            <button type="submit" class="btn primary">{if m.has_secret { "Make new secret" } else { "Make secret" }}</button>
+                        </ActionForm>
+                        {m.grace_until.is_some().then(|| view! {
+                            <ActionForm action=end>
+                                <button type="submit" class="btn small danger">"Stop accepting the old secret now"</button>
+                            </ActionForm>
+                        })}
+                    </section>
+                    <section class="section" aria-labelledby="look-heading">
+                        <h2 id="look-heading">"Look and embedding"</h2>
+                        <ActionForm action=save attr:class="form card" attr:novalidate=true>
+                            <TextField name="input[name]" id="mp-name" label="Marketplace name" required=true
+                                value=kept("name", m.input.name.clone()) error=field_error(save_error, "name")/>
+                            <TextField name="input[accent]" id="mp-accent" label="Accent colour"
+                                hint="#rrggbb, used for the buttons." value=kept("accent", m.input.accent.clone())
+                                error=field_error(save_error, "accent")/>
+                            <TextField name="input[logo_url]" id="mp-logo" label="Logo URL"
+                                hint="The full address of an image, or empty." value=kept("logo_url", m.input.logo_url.clone())
+                                error=field_error(save_error, "logo_url")/>
+                            <div class="field">
+                                <label for="mp-origins">"Allowed parent origins"</label>
+                                <p class="hint-text" id="mp-origins-hint">"One a line, such as https://app.example.com. Browsers show the marketplace only inside pages of these origins."</p>
+                                <textarea id="mp-origins" name="input[origins]" rows="4" class="mono" aria-describedby="mp-origins-hint"
+                                    prop:value=move || origins_value.get()>{origins_value.get_untracked()}</textarea>
+                                {move || field_error(save_error, "origins").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                            </div>
+                            <button type="submit" class="btn primary">"Save"</button>
+                        </ActionForm>
+                    </section>
+                    <section class="section" aria-labelledby="embed-heading">
+                        <h2 id="embed-heading">"Embed it"</h2>
+                        <p>"Put this in your product's page, with a token your backend signs for the signed-in user:"</p>
+                        <pre class="code" data-testid="embed-snippet">{snippet}</pre>
+                        <p>"Sign the token on your backend (Node.js with the jsonwebtoken package shown; any JWT library works):"</p>
+                        <pre class="code">{SIGNING_EXAMPLE}</pre>
+                        <p class="muted small">
+                            "sub (your user's stable id) and exp (at most 24 hours ahead) are required; name and email are shown to your admins. "
+                            "xti.hidden_integrations hides integrations (by id or name) from this user; xti.allowed_installs caps how many they may install."
+                        </p>
+                        <p>"Two smaller forms open one integration: /embed/install/<id> (install only) and /embed/auth/<id> (only connecting its credentials), each with ?token=."</p>
+                        {(!m.published.is_empty()).then(|| view! {
+                            <ul class="small">
+                                {m.published.iter().map(|(id, name)| view! { <li>{format!("{name}: id {id}")}</li> }).collect_view()}
+                            </ul>
+                        })}
+                        {m.published.is_empty().then(|| view! {
+                            <p class="notice warning">"No integration is published yet: publish one on its page (Marketplace listing) for it to appear."</p>
+                        })}
+                    </section>
+                }.into_any()
+            })}
+        </Transition>
     }
 }
+
+const SIGNING_EXAMPLE: &str = r"const jwt = require('jsonwebtoken');
+
+const token = jwt.sign(
+  { sub: user.id, name: user.name, email: user.email,
+    xti: { allowed_installs: 5 } },
+  process.env.HUB_MARKETPLACE_SECRET,
+  { algorithm: 'HS256', expiresIn: '1h' },
+);";

@@ -14,6 +14,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::integrations::list_integrations;
+use crate::api::marketplace::LinkMarketplaceUser;
 use crate::api::runs::RunTenant;
 use crate::api::tenants::{
     get_new_tenant_form, get_tenant, list_tenants, ArchiveTenant, ConnectionView, CreateTenant, DisconnectConnection,
@@ -21,7 +22,7 @@ use crate::api::tenants::{
     SaveTenantSchedule, SaveTenantSettings, TenantListPage, TenantSetup,
 };
 use crate::components::config_form::ConfigFields;
-use crate::components::form::field_error;
+use crate::components::form::{field_error, TextField};
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
 use crate::pages::runs::RunsTable;
@@ -803,9 +804,14 @@ pub fn TenantPage() -> impl IntoView {
     let archive = ServerAction::<ArchiveTenant>::new();
     let run = ServerAction::<RunTenant>::new();
     let webhook = ServerAction::<MakeTenantWebhook>::new();
+    let link = ServerAction::<LinkMarketplaceUser>::new();
     let refresh = RwSignal::new(0usize);
     let data = tenant_resource(move || {
-        disconnect.version().get() + run.version().get() + webhook.version().get() + refresh.get()
+        disconnect.version().get()
+            + run.version().get()
+            + webhook.version().get()
+            + link.version().get()
+            + refresh.get()
     });
     let notice = move || {
         query.with(|q| match q.get("done").as_deref() {
@@ -815,6 +821,7 @@ pub fn TenantPage() -> impl IntoView {
             Some("run-normal") => Some("A normal sync was asked for; it starts as soon as the tenant is free."),
             Some("run-init") => Some("An init sync was asked for; it starts as soon as the tenant is free."),
             Some("webhook") => Some("A new webhook URL was made; any earlier one no longer works."),
+            Some("linked") => Some("Marketplace user saved."),
             Some("disconnected") => {
                 Some("Disconnected. The stored credentials were removed; the magic link stays the same.")
             }
@@ -829,6 +836,7 @@ pub fn TenantPage() -> impl IntoView {
             .or_else(|| archive.value().get().and_then(Result::err))
             .or_else(|| run.value().get().and_then(Result::err))
             .or_else(|| webhook.value().get().and_then(Result::err))
+            .or_else(|| link.value().get().and_then(Result::err).filter(|e| !matches!(e, AppError::Validation { .. })))
     });
     let run_notice = move || {
         run.value()
@@ -895,7 +903,18 @@ pub fn TenantPage() -> impl IntoView {
                             Some(r) => format!("{} · {}", r.phase, r.started),
                             None => "Never".to_owned(),
                         }}</dd></div>
-                        <div><dt>"Source"</dt><dd>{t.source.clone()}</dd></div>
+                        <div><dt>"Source"</dt><dd data-testid="tenant-source">{match t.source.as_str() {
+                            "marketplace" => "Marketplace",
+                            "api" => "API",
+                            _ => "Hub",
+                        }}</dd></div>
+                        {t.marketplace_user.clone().map(|(sub, name, email)| view! {
+                            <div><dt>"Marketplace user"</dt><dd data-testid="tenant-end-user">
+                                <span class="mono">{sub}</span>
+                                {name.map(|n| format!(" · {n}"))}
+                                {email.map(|e| format!(" · {e}"))}
+                            </dd></div>
+                        })}
                         <div><dt>"Created"</dt><dd>{t.created_at.clone()}</dd></div>
                     </dl>
                     <section class="section" aria-labelledby="connections-heading">
@@ -935,6 +954,7 @@ pub fn TenantPage() -> impl IntoView {
                             view! { <RunsTable runs=t.runs.clone() show_tenant=false/> }.into_any()
                         }}
                     </section>
+                    <MarketplaceLink tenant_id=t.id user=t.marketplace_user.clone() action=link/>
                     <section class="section" aria-labelledby="webhook-heading">
                         <h2 id="webhook-heading">"Inbound webhook"</h2>
                         <p class="muted small">
@@ -957,6 +977,32 @@ pub fn TenantPage() -> impl IntoView {
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Who the tenant belongs to in the marketplace; an admin may link a hub tenant to a
+/// marketplace user (their token's `sub`) so they see it there, or unlink it.
+#[component]
+fn MarketplaceLink(
+    tenant_id: i64,
+    user: Option<(String, Option<String>, Option<String>)>,
+    action: ServerAction<LinkMarketplaceUser>,
+) -> impl IntoView {
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let (sub, name, email) =
+        user.clone().map(|(s, n, e)| (s, n.unwrap_or_default(), e.unwrap_or_default())).unwrap_or_default();
+    view! {
+        <details class="section" open=error.get_untracked().is_some()>
+            <summary class="strong">{if user.is_some() { "Change the marketplace user" } else { "Link to a marketplace user" }}</summary>
+            <p class="muted small">"The user sees and manages this tenant in the embedded marketplace when their token's sub matches. Leave sub empty to unlink."</p>
+            <ActionForm action=action attr:class="form card" attr:novalidate=true>
+                <input type="hidden" name="tenant_id" value=tenant_id/>
+                <TextField name="sub" id="link-sub" label="User id (sub)" value=sub error=field_error(error, "sub")/>
+                <TextField name="name" id="link-name" label="Name" value=name error=field_error(error, "name")/>
+                <TextField name="email" id="link-email" label="Email" value=email error=field_error(error, "email")/>
+                <button type="submit" class="btn">"Save"</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -144,6 +144,13 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("notifications", ""),
         ("save_notifications", "url=http%3A%2F%2Flocalhost%2Fx"),
         ("rotate_webhook_secret", ""),
+        ("marketplace_settings", ""),
+        ("save_marketplace", "input%5Bname%5D=x"),
+        ("rotate_marketplace_secret", "grace_hours=1"),
+        ("end_marketplace_grace", ""),
+        ("integration_listing", "integration_id=1"),
+        ("save_listing", "integration_id=1&input%5Bshort_description%5D=x"),
+        ("link_marketplace_user", "tenant_id=1&sub=u"),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

@@ -3,6 +3,7 @@
 
 mod api;
 mod http;
+mod marketplace;
 mod oauth;
 mod partners;
 mod samples;

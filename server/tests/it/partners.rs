@@ -78,6 +78,10 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
         ("notifications", ""),
         ("save_notifications", "url=http%3A%2F%2Flocalhost%2Fx"),
         ("rotate_webhook_secret", ""),
+        ("marketplace_settings", ""),
+        ("save_marketplace", "input%5Bname%5D=x"),
+        ("rotate_marketplace_secret", "grace_hours=1"),
+        ("end_marketplace_grace", ""),
     ] {
         let a = hub.call(endpoint, args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{endpoint}: {}", a.body);

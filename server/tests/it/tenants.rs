@@ -31,7 +31,7 @@ configs:
 "#;
 
 /// An integration with one successful release carrying `MANIFEST`, made default.
-async fn integration_with_release(db: &Db, org: i64, name: &str) -> (i64, i64) {
+pub(crate) async fn integration_with_release(db: &Db, org: i64, name: &str) -> (i64, i64) {
     let now = Utc::now();
     let input = IntegrationInput {
         name: name.into(),

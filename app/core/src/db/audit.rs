@@ -15,6 +15,10 @@ pub enum Actor {
         id: i64,
         name: String,
     },
+    /// An end user of the embedded marketplace, by their token's `sub`.
+    Marketplace {
+        sub: String,
+    },
     System,
 }
 
@@ -30,6 +34,7 @@ pub async fn record(db: impl SqliteExecutor<'_>, e: Entry<'_>, now: DateTime<Utc
     let (kind, user, label) = match e.actor {
         Actor::User { id, email } => ("user", Some(*id), email.as_str()),
         Actor::ApiKey { name, .. } => ("api", None, name.as_str()),
+        Actor::Marketplace { sub } => ("marketplace", None, sub.as_str()),
         Actor::System => ("system", None, "system"),
     };
     sqlx::query(

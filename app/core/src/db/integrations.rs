@@ -162,3 +162,68 @@ pub async fn set_default_release(
         .await
         .map(drop)
 }
+
+/// An integration's marketplace listing.
+#[derive(Debug, FromRow)]
+pub struct ListingRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub published: bool,
+    pub short_description: String,
+    pub long_description: String,
+    /// JSON arrays of strings.
+    pub categories: String,
+    pub tags: String,
+    pub flag_name: Option<String>,
+    pub flag_color: Option<String>,
+    pub default_release_id: Option<i64>,
+}
+
+impl ListingRow {
+    pub fn categories(&self) -> Vec<String> {
+        serde_json::from_str(&self.categories).unwrap_or_default()
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+const LISTING: &str = "SELECT id, name, description, published, short_description, long_description, categories, tags,
+        flag_name, flag_color, default_release_id FROM integrations";
+
+pub async fn listing(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<ListingRow>> {
+    sqlx::query_as(&format!("{LISTING} WHERE id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// The published integrations, by name: what the marketplace offers.
+pub async fn published(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ListingRow>> {
+    sqlx::query_as(&format!("{LISTING} WHERE published = 1 ORDER BY name COLLATE NOCASE")).fetch_all(db).await
+}
+
+pub async fn set_listing(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    l: &crate::domain::marketplace::Listing,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query(
+        "UPDATE integrations SET published = ?, short_description = ?, long_description = ?, categories = ?,
+                tags = ?, flag_name = ?, flag_color = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(l.published)
+    .bind(&l.short_description)
+    .bind(&l.long_description)
+    .bind(json(&l.categories))
+    .bind(json(&l.tags))
+    .bind(l.flag.as_ref().map(|f| f.0.as_str()))
+    .bind(l.flag.as_ref().map(|f| f.1.as_str()))
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}

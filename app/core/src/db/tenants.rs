@@ -57,6 +57,11 @@ pub struct TenantRow {
     pub last_run_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The marketplace user (`sub`) the tenant belongs to, with the name and email
+    /// their token gave.
+    pub external_user: Option<String>,
+    pub external_name: Option<String>,
+    pub external_email: Option<String>,
 }
 
 impl TenantRow {
@@ -73,11 +78,50 @@ impl TenantRow {
 const TENANT_ROW: &str = "SELECT t.id, t.integration_id, i.name AS integration_name, i.organization_id, t.name,
         t.release_choice, t.release_id, t.configs, t.dynamic_options, t.schedule_kind, t.schedule, t.timezone,
         t.paused, t.archived, t.source, t.setup_step, t.draft, t.next_fire_at, t.last_run_phase, t.last_run_at,
-        t.created_at, t.updated_at
+        t.created_at, t.updated_at, t.external_user, t.external_name, t.external_email
     FROM tenants t JOIN integrations i ON i.id = t.integration_id";
 
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TenantRow>> {
     sqlx::query_as(&format!("{TENANT_ROW} WHERE t.id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// Whether the integration has a tenant (live or archived) with this name.
+pub async fn name_taken(db: impl SqliteExecutor<'_>, integration_id: i64, name: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE integration_id = ? AND name = ?)")
+        .bind(integration_id)
+        .bind(name)
+        .fetch_one(db)
+        .await
+}
+
+/// The live tenants of one marketplace user, oldest first.
+pub async fn of_external(db: impl SqliteExecutor<'_>, sub: &str) -> sqlx::Result<Vec<TenantRow>> {
+    sqlx::query_as(&format!("{TENANT_ROW} WHERE t.external_user = ? AND t.archived = 0 ORDER BY t.id"))
+        .bind(sub)
+        .fetch_all(db)
+        .await
+}
+
+/// Links the tenant to a marketplace user (or with `None` unlinks it).
+pub async fn set_external(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    user: Option<(&str, Option<&str>, Option<&str>)>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let (sub, name, email) = user.map_or((None, None, None), |(s, n, e)| (Some(s), n, e));
+    sqlx::query(
+        "UPDATE tenants SET external_user = ?, external_name = ?, external_email = ?, updated_at = ?
+         WHERE id = ? AND archived = 0",
+    )
+    .bind(sub)
+    .bind(name)
+    .bind(email)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }
 
 pub struct NewTenant<'a> {

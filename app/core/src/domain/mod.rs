@@ -5,6 +5,7 @@ pub mod email;
 pub mod form;
 pub mod integration;
 pub mod manifest;
+pub mod marketplace;
 pub mod release;
 pub mod run;
 pub mod schedule;

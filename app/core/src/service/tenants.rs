@@ -14,6 +14,7 @@ use crate::db::{connectors, integrations, releases, Db, IntegrationRow, ReleaseR
 use crate::domain::connector::{AuthKind, Connector};
 use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
 use crate::domain::manifest::Manifest;
+use crate::domain::marketplace::EndUser;
 use crate::domain::release::ReleaseChoice;
 use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source, VersionInput};
 use crate::secrets::{random_token, SecretKey};
@@ -57,6 +58,20 @@ pub async fn create(
     source: Source,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
+    create_owned(db, actor, integration, input, source, None, now).await
+}
+
+/// Step 1 for a tenant that belongs to a marketplace user from the start (linked in
+/// the same transaction).
+pub async fn create_owned(
+    db: &Db,
+    actor: &Actor,
+    integration: &IntegrationRow,
+    input: &NewTenantInput,
+    source: Source,
+    owner: Option<&EndUser>,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
     let (name, choice) = input.validate().map_err(ServiceError::Invalid)?;
     let (release, manifest) = resolve_choice(db, integration.id, choice).await?;
     let defaults = schema_defaults(&manifest.configs);
@@ -67,7 +82,7 @@ pub async fn create(
         .any(|n| defs.iter().find(|d| &d.name == n).is_some_and(|d| d.auth != AuthKind::None.as_str()));
     let user = match actor {
         Actor::User { id, .. } => Some(*id),
-        Actor::ApiKey { .. } | Actor::System => None,
+        Actor::ApiKey { .. } | Actor::Marketplace { .. } | Actor::System => None,
     };
     let mut tx = db.pool().begin().await?;
     let row = NewTenant {
@@ -86,6 +101,9 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(u) = owner {
+        tenants::set_external(&mut *tx, id, Some((&u.sub, u.name.as_deref(), u.email.as_deref())), now).await?;
+    }
     for connector in &connector_names {
         tenants::insert_connection(&mut *tx, id, connector, &random_token(), now).await?;
         if defs.iter().find(|d| &d.name == connector).is_some_and(|d| d.auth == AuthKind::None.as_str()) {
@@ -218,8 +236,10 @@ async fn checked_configs(
     tenant: &TenantRow,
     manifest: &Manifest,
     raw: &Raw,
+    audience: Audience,
 ) -> Result<(Form, String), ServiceError> {
-    let form = Form::build(&manifest.configs, Audience::Hub);
+    // An end user's form lacks the admin-only fields; `merge` keeps their values.
+    let form = Form::build(&manifest.configs, audience);
     let dynamic = dynamic_options(tenant);
     match form.read(raw, &dynamic) {
         Ok(v) => {
@@ -241,10 +261,22 @@ pub async fn save_configs(
     raw: &Raw,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
+    save_configs_as(db, actor, tenant, raw, Audience::Hub, now).await
+}
+
+/// Step 3 as `audience` sees the form: an end user's leaves admin-only values alone.
+pub async fn save_configs_as(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    raw: &Raw,
+    audience: Audience,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     let (_, manifest) = release_of(db, tenant).await?.ok_or_else(|| {
         ServiceError::Conflict("The tenant's release choice points at no successful release.".to_owned())
     })?;
-    let (form, text) = checked_configs(db, tenant, &manifest, raw).await?;
+    let (form, text) = checked_configs(db, tenant, &manifest, raw, audience).await?;
     let mut tx = db.pool().begin().await?;
     set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
     tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
@@ -272,7 +304,7 @@ pub async fn save_settings(
 ) -> Result<(), ServiceError> {
     let choice = version.choice().map_err(ServiceError::Invalid)?;
     let (release, manifest) = resolve_choice(db, tenant.integration_id, choice).await?;
-    let (_, text) = checked_configs(db, tenant, &manifest, raw).await?;
+    let (_, text) = checked_configs(db, tenant, &manifest, raw, Audience::Hub).await?;
     let mut tx = db.pool().begin().await?;
     set_draft(&mut *tx, tenant, SetupStep::Configuration, None).await?;
     tenants::set_release_choice(&mut *tx, tenant.id, choice, now).await?;

@@ -2,12 +2,10 @@
 // outgoing webhook (a receiver on loopback gets signed events), and a tenant's inbound
 // webhook URL.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { test, expect, hydrated } from './fixtures';
 import { integrationWithRelease, quickTenant } from './flows';
+import { withLock } from './lock';
 
 test('an admin makes an API key, sees it once, calls the API with it and revokes it', async ({ signedIn: page, jsEnabled }, info) => {
   const name = `ci-${info.project.name}`;
@@ -47,27 +45,6 @@ test('an admin makes an API key, sees it once, calls the API with it and revokes
   await expect(page.locator(`tr[data-key="${name}"]`)).toContainText('Revoked');
   expect((await api(key)).status()).toBe(401);
 });
-
-/** Runs `fn` while holding a lock shared by the workers: the notification URL is one
- * setting for the whole hub, so the two projects take turns with it. */
-async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(os.tmpdir(), `hub-e2e-lock-${name}-${process.env.HUB_E2E_DATA_DIR?.replace(/\W/g, '')}`);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(dir);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`lock ${name} was never free`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 type Received = { headers: http.IncomingHttpHeaders; body: string };
 

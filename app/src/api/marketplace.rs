@@ -29,6 +29,9 @@ pub struct MarketplaceAdmin {
     pub public_url: String,
     /// (id, name) of the published integrations.
     pub published: Vec<(i64, String)>,
+    /// The marketplace as the signed-in admin would see it as an end user, with an
+    /// hour-long token of their own (once there is a secret).
+    pub preview_url: Option<String>,
 }
 
 /// The marketplace's look, on every embedded page.
@@ -238,9 +241,19 @@ pub fn embed_href(path: &str, token: &str, form: &str) -> String {
 #[server(endpoint = "marketplace_settings")]
 pub async fn get_marketplace_settings() -> Result<MarketplaceAdmin, AppError> {
     use crate::api::ctx::{internal, require_admin, service_error, show_time, state};
-    require_admin().await?;
+    let user = require_admin().await?;
     let st = state()?;
     let now = chrono::Utc::now();
+    let preview = hub_core::service::marketplace::preview_token(
+        &st.db,
+        &st.key,
+        &format!("preview-{}", user.id),
+        &user.name,
+        &user.email,
+        now,
+    )
+    .await
+    .map_err(|e| service_error(e, Vec::new()))?;
     let s = hub_core::service::marketplace::settings(st.db.pool()).await.map_err(|e| service_error(e, Vec::new()))?;
     let published = hub_core::db::integrations::published(st.db.pool())
         .await
@@ -261,6 +274,7 @@ pub async fn get_marketplace_settings() -> Result<MarketplaceAdmin, AppError> {
         revealed: crate::api::access::server::take_revealed("mpsec"),
         public_url: st.public_url.trim_end_matches('/').to_owned(),
         published,
+        preview_url: preview.map(|t| embed_href("/embed", &t, "full")),
     })
 }
 

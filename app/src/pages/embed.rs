@@ -357,7 +357,8 @@ pub fn EmbedAppPage() -> impl IntoView {
                                     <ConnectionCard c=c e=e.clone() tenant=a.id credentials=credentials disconnect=disconnect/>
                                 }).collect_view().into_any()
                             }}
-                            <p class="small"><a href=e.href(&format!("/embed/apps/{}", a.id)) data-testid="check-again">"Check again"</a>
+                            <p class="small"><a href=e.href(&format!("/embed/apps/{}", a.id)) data-testid="check-again"
+                                on:click=move |ev| { ev.prevent_default(); refresh.update(|n| *n += 1); }>"Check again"</a>
                                 <span class="muted">" after signing in elsewhere."</span></p>
                             {(all_connected && auth_only).then(|| view! {
                                 <p class="notice success" role="status" data-testid="all-connected">"Everything is connected."</p>

@@ -123,6 +123,12 @@ pub fn MarketplacePage() -> impl IntoView {
                     </section>
                     <section class="section" aria-labelledby="embed-heading">
                         <h2 id="embed-heading">"Embed it"</h2>
+                        {m.preview_url.clone().map(|url| view! {
+                            <p>
+                                <a class="btn" href=url target="_blank" rel="external" data-testid="marketplace-preview">"Try it as an end user"</a>
+                                " "<span class="muted small">"Opens the marketplace with an hour-long token for you (user id preview-<your id>); what you install there is real."</span>
+                            </p>
+                        })}
                         <p>"Put this in your product's page, with a token your backend signs for the signed-in user:"</p>
                         <pre class="code" data-testid="embed-snippet">{snippet}</pre>
                         <p>"Sign the token on your backend (Node.js with the jsonwebtoken package shown; any JWT library works):"</p>

@@ -161,6 +161,29 @@ pub async fn end_grace(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Result<(),
     Ok(())
 }
 
+/// A token for trying the marketplace as `sub` (an hour long), signed with the current
+/// secret as the company's backend would sign one; `None` before there is a secret.
+pub async fn preview_token(
+    db: &Db,
+    key: &SecretKey,
+    sub: &str,
+    name: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ServiceError> {
+    let current = settings(db.pool()).await?;
+    let Some(secret) = current.keys(key, now).into_iter().next() else { return Ok(None) };
+    let claims =
+        json!({ "sub": sub, "name": name, "email": email, "iat": now.timestamp(), "exp": now.timestamp() + 3600 });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .ok();
+    Ok(token)
+}
+
 /// Why a token was refused (shown inside the frame), or a failure of the hub's own.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {

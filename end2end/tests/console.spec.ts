@@ -9,7 +9,7 @@ const PAGES: Array<[string, string, string]> = [
   ['Activity', '/activity', 'Audit log'],
   ['Company', '/settings/company', 'Acme Test Co'],
   ['Users', '/settings/users', 'Primary admin'],
-  ['Marketplace', '/settings/marketplace', 'The marketplace is not set up yet'],
+  ['Marketplace', '/settings/marketplace', 'Signing secret'],
 ];
 
 test('the sidebar reaches every page, and each says what it shows', async ({ signedIn: page, jsEnabled }) => {

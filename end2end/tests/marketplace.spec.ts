@@ -230,6 +230,8 @@ test('users are kept apart, bad tokens are refused in the frame, and other origi
       await expect(a.frame.getByTestId('app-title')).toHaveText(integration);
       const annTenant = /\/embed\/apps\/(\d+)/.exec(a.host.frames().map((f) => f.url()).join(' '))?.[1];
       expect(annTenant).toBeTruthy();
+      // Nothing to connect: the install's init sync starts at once.
+      await expect(a.frame.getByTestId('runs').locator('li', { hasText: 'init' })).toHaveCount(1, { timeout: 30_000 });
       await a.close();
 
       // Bob sees nothing of Ann's, through the pages or by calling the endpoints.

@@ -43,6 +43,8 @@ test('an init sync fills in the dynamic options, and its log is on the run page'
   // A normal run now uses the chosen type, and Activity lists both runs.
   await hydrated(page, jsEnabled);
   await page.getByRole('button', { name: 'Run Normal Sync' }).click();
+  // The request must reach the hub before the page is left.
+  await expect(page.getByText('starts as soon as the tenant is free')).toBeVisible();
   await page.goto(`/activity?tenant=${id}`);
   const runs = page.getByTestId('runs').locator('tbody tr');
   await expect(runs).toHaveCount(2);

@@ -446,11 +446,22 @@ pub async fn embed_install(
     integration_id: i64,
     #[server(default)] form: String,
 ) -> Result<(), AppError> {
-    use crate::api::ctx::{service_error, state};
+    use hub_core::domain::run::{Mode, TriggerKind};
+
+    use crate::api::ctx::{internal, service_error, state};
     let user = server::end_user(&token).await?;
-    let id = hub_core::service::marketplace::install(&state()?.db, &user, integration_id, chrono::Utc::now())
+    let st = state()?;
+    let now = chrono::Utc::now();
+    let id = hub_core::service::marketplace::install(&st.db, &user, integration_id, now)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
+    // With nothing to connect, the init sync that fetches the settings' choices starts
+    // at once; otherwise Continue starts it once everything is connected.
+    let t = server::own(&user, id).await?;
+    if t.step() != SetupStep::Credentials {
+        let by = format!("marketplace {}", user.sub);
+        st.engine.trigger(id, TriggerKind::Manual, Mode::Init, None, Some(&by), now).await.map_err(internal)?;
+    }
     leptos_axum::redirect(&server::href(&format!("/embed/apps/{id}"), &token, &form));
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::api::integrations::{
     get_integration, get_integration_form, get_release, list_integrations, BuildRelease, CreateIntegration,
     IntegrationDetail, ReleaseSummary, SetDefaultRelease, UpdateIntegration,
 };
-use crate::api::marketplace::{get_listing, SaveListing};
+use crate::api::marketplace::{get_listing, ListingView, SaveListing};
 use crate::components::form::{field_error, TextField};
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
@@ -211,6 +211,13 @@ pub fn IntegrationPage() -> impl IntoView {
         },
     );
     let build_error = Signal::derive(move || build.value().get().and_then(Result::err));
+    // Made here, outside the page's Suspense, so that it runs where the server's
+    // context is.
+    let save_listing = ServerAction::<SaveListing>::new();
+    let listing = Resource::new(
+        move || (id.get(), save_listing.version().get()),
+        |(id, _)| async move { get_listing(id.ok_or(AppError::NotFound)?).await },
+    );
 
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -288,7 +295,7 @@ pub fn IntegrationPage() -> impl IntoView {
                             }.into_any()
                         }}
                     </section>
-                    <ListingSection integration_id=d.id/>
+                    <ListingSection integration_id=d.id data=listing save=save_listing/>
                 }.into_any()
             })}
         </Transition>
@@ -298,9 +305,11 @@ pub fn IntegrationPage() -> impl IntoView {
 /// The integration's marketplace listing: published or not, descriptions, categories,
 /// tags and a flag.
 #[component]
-fn ListingSection(integration_id: i64) -> impl IntoView {
-    let save = ServerAction::<SaveListing>::new();
-    let data = Resource::new(move || save.version().get(), move |_| get_listing(integration_id));
+fn ListingSection(
+    integration_id: i64,
+    data: Resource<Result<ListingView, AppError>>,
+    save: ServerAction<SaveListing>,
+) -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let query = leptos_router::hooks::use_query_map();
     let saved = move || {

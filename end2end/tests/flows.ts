@@ -6,8 +6,8 @@ import type { Page } from '@playwright/test';
 
 const BUILD_TIMEOUT = 30_000;
 
-/** An integration with the given connectors and one successful default release. */
-export async function integrationWithRelease(
+/** An integration with the given connectors and no release yet; its page is left open. */
+export async function createIntegration(
   page: Page,
   jsEnabled: boolean,
   name: string,
@@ -21,6 +21,17 @@ export async function integrationWithRelease(
   for (const c of connectors) await page.getByRole('checkbox', { name: new RegExp(c) }).check();
   await page.getByRole('button', { name: 'Create Integration' }).click();
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+}
+
+/** An integration with the given connectors and one successful default release. */
+export async function integrationWithRelease(
+  page: Page,
+  jsEnabled: boolean,
+  name: string,
+  connectors: string[],
+  repository: string = makeFormRepository(),
+): Promise<void> {
+  await createIntegration(page, jsEnabled, name, connectors, repository);
   await buildRelease(page, jsEnabled, 'v1 (main)');
   const row = page.locator('tr[data-release="v1 (main)"]');
   await hydrated(page, jsEnabled);

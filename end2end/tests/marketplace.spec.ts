@@ -13,7 +13,7 @@ import { SignJWT, base64url } from 'jose';
 import type { Browser, FrameLocator, Page } from '@playwright/test';
 import { test, expect, hydrated } from './fixtures';
 import { BASE_URL } from './env';
-import { integrationWithRelease } from './flows';
+import { createIntegration, integrationWithRelease } from './flows';
 import { makeRepository, makeSampleRepository } from './repos';
 import { withLock } from './lock';
 
@@ -115,14 +115,22 @@ async function frameHydrated(frame: FrameLocator, jsEnabled: boolean): Promise<v
 }
 
 test('an end user installs, connects, configures, syncs and uninstalls inside the frame', async ({ signedIn: page, jsEnabled, browser }, info) => {
-  test.setTimeout(240_000);
+  test.setTimeout(480_000);
   const suffix = info.project.name;
   const integration = `Pokedex ${suffix}`;
   await integrationWithRelease(page, jsEnabled, integration, ['Mock Auth'], marketRepository());
-  await publish(page, jsEnabled, `Games ${suffix}`);
+  const pokedex = page.url();
+  // A second one, with no release yet: listed, not installable.
+  await createIntegration(page, jsEnabled, `Pokedex beta ${suffix}`, [], makeRepository());
+  const beta = page.url();
   const app = await hostApp();
   try {
+    // Publishing changes what every user is offered: it happens under the lock too.
     await withLock('marketplace', async () => {
+      await page.goto(beta);
+      await publish(page, jsEnabled, `Games ${suffix}`);
+      await page.goto(pokedex);
+      await publish(page, jsEnabled, `Games ${suffix}`);
       const secret = await setUpMarketplace(page, jsEnabled, `Apps ${suffix}`, app.origin);
       const sub = `user-${suffix}-${Date.now()}`;
       const token = await sign(secret, { sub, name: 'Ann Example', email: 'ann@example.com' });
@@ -136,9 +144,16 @@ test('an end user installs, connects, configures, syncs and uninstalls inside th
       await frame.getByLabel('Category').selectOption(`Games ${suffix}`);
       await frame.getByRole('button', { name: 'Filter' }).click();
       const tiles = frame.getByTestId('tiles').locator('li');
-      await expect(tiles).toHaveCount(1);
-      await expect(tiles.first()).toContainText('New');
-      await tiles.first().getByRole('link', { name: integration }).click();
+      await expect(tiles).toHaveCount(2);
+      await frame.getByRole('link', { name: `Pokedex beta ${suffix}` }).click();
+      await expect(frame.getByTestId('install-blocked')).toContainText('Not available yet');
+      await frame.getByRole('link', { name: 'All integrations' }).click();
+      await frameHydrated(frame, jsEnabled);
+      await frame.getByLabel('Category').selectOption(`Games ${suffix}`);
+      await frame.getByRole('button', { name: 'Filter' }).click();
+      const tile = frame.locator(`li[data-integration="${integration}"]`);
+      await expect(tile).toContainText('New');
+      await tile.getByRole('link', { name: integration }).click();
 
       // Install: a tenant on the default release, named after the integration and the user.
       await expect(frame.getByRole('heading', { level: 1 })).toContainText(integration);
@@ -201,25 +216,38 @@ test('an end user installs, connects, configures, syncs and uninstalls inside th
       await page.goto(`/tenants/${tenantId}`);
       await expect(page.getByText('Not found.')).toBeVisible();
       await close();
-    }, 200_000);
+    }, 360_000);
   } finally {
     app.close();
   }
 });
 
 test('users are kept apart, bad tokens are refused in the frame, and other origins cannot frame it', async ({ signedIn: page, jsEnabled, browser }, info) => {
-  test.setTimeout(240_000);
+  test.setTimeout(480_000);
   const suffix = info.project.name;
   const integration = `Counter ${suffix}`;
   await integrationWithRelease(page, jsEnabled, integration, [], makeRepository());
-  const id = await publish(page, jsEnabled, `Tools ${suffix}`);
+  const counter = page.url();
   const app = await hostApp();
   const stranger = await hostApp();
   try {
     await withLock('marketplace', async () => {
+      await page.goto(counter);
+      const id = await publish(page, jsEnabled, `Tools ${suffix}`);
       const secret = await setUpMarketplace(page, jsEnabled, `Apps ${suffix}`, app.origin);
       const ann = await sign(secret, { sub: `ann-${suffix}-${Date.now()}`, name: 'Ann' });
       const bob = await sign(secret, { sub: `bob-${suffix}-${Date.now()}`, name: 'Bob' });
+
+      // With one integration on offer and nothing installed, the full marketplace opens
+      // its install page at once (every other published one hidden by xti).
+      await page.goto('/settings/marketplace');
+      const others = (await page.getByTestId('published').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-id')))))
+        .filter((other) => other !== id);
+      const solo = await sign(secret, { sub: `solo-${suffix}-${Date.now()}`, name: 'Solo', xti: { hidden_integrations: others } });
+      const one = await embed(browser, jsEnabled, app.origin, `${BASE_URL}/embed?token=${solo}`);
+      await expect(one.frame.getByRole('heading', { level: 1 })).toContainText(integration);
+      await expect(one.frame.getByRole('button', { name: 'Install' })).toBeVisible();
+      await one.close();
 
       // Ann installs through the install-only form: no way back to the full marketplace.
       const a = await embed(browser, jsEnabled, app.origin, `${BASE_URL}/embed/install/${id}?token=${ann}`);
@@ -271,8 +299,11 @@ test('users are kept apart, bad tokens are refused in the frame, and other origi
       await c.close();
 
       // A page of an origin not on the list: the browser refuses to show the frame.
+      const policy = await page.request.get(`/embed?token=${ann}`);
+      expect(policy.headers()['content-security-policy']).toBe(`frame-ancestors ${app.origin}`);
       const s = await embed(browser, jsEnabled, stranger.origin, `${BASE_URL}/embed?token=${ann}`);
-      await s.host.waitForTimeout(1500);
+      // The host page's load event waits for its frame, shown or refused.
+      await s.host.waitForLoadState('load');
       await expect(s.frame.getByTestId('embed-user')).toHaveCount(0);
       expect(s.host.frames().some((f) => f.url().startsWith(`${BASE_URL}/embed`) && f !== s.host.mainFrame())).toBe(false);
       await s.close();
@@ -280,7 +311,7 @@ test('users are kept apart, bad tokens are refused in the frame, and other origi
       const ok = await embed(browser, jsEnabled, app.origin, `${BASE_URL}/embed?token=${ann}`);
       await expect(ok.frame.getByTestId('embed-user')).toHaveText('Ann');
       await ok.close();
-    }, 200_000);
+    }, 360_000);
   } finally {
     app.close();
     stranger.close();

@@ -139,7 +139,15 @@ async fn frame_policy(State(state): State<AppState>, req: Request<Body>, next: N
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return resp;
     }
-    let policy = if path == "/embed" || path.starts_with("/embed/") {
+    let embedded = path == "/embed" || path.starts_with("/embed/");
+    if embedded {
+        // The token is in the address: keep it out of caches and other sites' logs
+        // (same-origin still gets it, which form posts without scripting need).
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    }
+    let policy = if embedded {
         match hub_core::service::marketplace::settings(state.db.pool()).await {
             Ok(s) => hub_core::domain::marketplace::frame_ancestors(&s.origins),
             Err(e) => {

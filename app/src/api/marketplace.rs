@@ -297,7 +297,7 @@ pub async fn save_marketplace(input: MarketplaceInput) -> Result<(), AppError> {
 
 /// Makes a new signing secret (shown once); the old one is accepted `grace_hours` more.
 #[server(endpoint = "rotate_marketplace_secret")]
-pub async fn rotate_marketplace_secret(#[server(default)] grace_hours: String) -> Result<String, AppError> {
+pub async fn rotate_marketplace_secret(grace_hours: String) -> Result<String, AppError> {
     use crate::api::ctx::{require_admin, service_error, state};
     let user = require_admin().await?;
     let st = state()?;
@@ -350,8 +350,9 @@ pub async fn get_listing(integration_id: i64) -> Result<ListingView, AppError> {
 pub async fn save_listing(integration_id: i64, input: ListingInput) -> Result<(), AppError> {
     use hub_core::db::audit;
 
-    use crate::api::ctx::{fail, internal, require_user, service_error, state};
-    let user = require_user().await?;
+    use crate::api::ctx::{fail, internal, require_company_user, service_error, state};
+    // The marketplace is the company's: partners' users may not publish into it.
+    let user = require_company_user().await?;
     crate::api::integrations::server::visible(&user, integration_id).await?;
     let kept = vec![
         ("published".to_owned(), input.published.clone()),
@@ -390,8 +391,9 @@ pub async fn link_marketplace_user(
     #[server(default)] name: String,
     #[server(default)] email: String,
 ) -> Result<(), AppError> {
-    use crate::api::ctx::{require_user, service_error, state};
-    let user = require_user().await?;
+    use crate::api::ctx::{require_company_user, service_error, state};
+    // Linking hands the tenant (credentials, settings, uninstall) to an end user.
+    let user = require_company_user().await?;
     let t = crate::api::tenants::server::visible(&user, tenant_id).await?;
     let kept =
         vec![("sub".to_owned(), sub.clone()), ("name".to_owned(), name.clone()), ("email".to_owned(), email.clone())];
@@ -481,10 +483,14 @@ pub async fn embed_app(token: String, tenant_id: i64) -> Result<MarketApp, AppEr
     let release = tsvc::release_of(&st.db, &t).await.map_err(|e| service_error(e, Vec::new()))?;
     let form = release.as_ref().map(|(_, m)| Form::build(&m.configs, Audience::EndUser));
     let dynamic = tsvc::dynamic_options(&t);
-    let raw = tsvc::draft_for(&t, SetupStep::Configuration)
+    let mut raw: Raw = tsvc::draft_for(&t, SetupStep::Configuration)
         .and_then(|d| serde_json::from_value(d).ok())
         .or_else(|| form.as_ref().map(|f| f.to_raw(&tsvc::configs(&t))))
         .unwrap_or_default();
+    // A draft may be an admin's, with admin-only values: only the end user's fields go out.
+    let shown: Vec<String> =
+        form.as_ref().map(|f| f.fields().iter().map(|x| x.name.clone()).collect()).unwrap_or_default();
+    raw.retain(|name, _| shown.contains(name));
     let has_dynamic =
         form.as_ref().is_some_and(|f| f.fields().iter().any(|f| matches!(f.kind, FieldKind::Dynamic { .. })));
     let connections = hub_core::db::tenants::connections(st.db.pool(), t.id)

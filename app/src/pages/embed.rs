@@ -412,7 +412,7 @@ fn ConnectionCard(
     let body = match c.auth {
         AuthKind::Oauth2 => view! {
             <p>
-                <a class="btn primary embed-primary" href=c.start_url.clone() target="_blank" rel="external opener">
+                <a class="btn primary embed-primary" href=c.start_url.clone() target="_blank" rel="external noopener">
                     {if c.connected { format!("Reconnect {}", c.display_name) } else { format!("Connect {}", c.display_name) }}
                 </a>
                 " "<span class="muted small">"Opens a new window to sign in."</span>

@@ -72,7 +72,7 @@ pub fn MarketplacePage() -> impl IntoView {
                 let snippet = format!(
                     "<iframe src=\"{}/embed?token=TOKEN\" title=\"{}\"\n        style=\"width: 100%; height: 720px; border: 0\"></iframe>",
                     m.public_url,
-                    if m.input.name.is_empty() { "Marketplace" } else { m.input.name.as_str() },
+                    if m.input.name.is_empty() { "Marketplace".to_owned() } else { m.input.name.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;") },
                 );
                 view! {
                     <section class="section" aria-labelledby="secret-heading">
@@ -139,8 +139,8 @@ pub fn MarketplacePage() -> impl IntoView {
                         </p>
                         <p>"Two smaller forms open one integration: /embed/install/<id> (install only) and /embed/auth/<id> (only connecting its credentials), each with ?token=."</p>
                         {(!m.published.is_empty()).then(|| view! {
-                            <ul class="small">
-                                {m.published.iter().map(|(id, name)| view! { <li>{format!("{name}: id {id}")}</li> }).collect_view()}
+                            <ul class="small" data-testid="published">
+                                {m.published.iter().map(|(id, name)| view! { <li data-id=*id>{format!("{name}: id {id}")}</li> }).collect_view()}
                             </ul>
                         })}
                         {m.published.is_empty().then(|| view! {

@@ -93,8 +93,8 @@ async fn every_bad_token_is_refused_with_its_reason_and_creates_nothing() {
             sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": now + 600, "nbf": now + 3600 }), &m.secret),
             "not valid yet",
         ),
-        (sign(Algorithm::HS256, &json!({ "exp": now + 600 }), &m.secret), "sub"),
-        (sign(Algorithm::HS256, &json!({ "sub": "u-1" }), &m.secret), "exp"),
+        (sign(Algorithm::HS256, &json!({ "exp": now + 600 }), &m.secret), "no sub claim"),
+        (sign(Algorithm::HS256, &json!({ "sub": "u-1" }), &m.secret), "no exp claim"),
         (sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": now + 3 * 86_400 }), &m.secret), "24 hours"),
         ("garbage".to_owned(), "not a JWT"),
     ];
@@ -226,7 +226,17 @@ async fn a_replaced_secret_is_accepted_only_during_its_grace_period() {
     let old = token(&m, "ann", json!({}));
     let a = call(&m, "embed_home", &format!("token={old}")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    mp::rotate_secret(&m.db, &m.key, &Actor::System, "2", Utc::now()).await.expect("rotated");
+    let now = Utc::now();
+    let fresh = mp::rotate_secret(&m.db, &m.key, &Actor::System, "2", now).await.expect("rotated");
+    // Signed with the new secret: accepted.
+    let new_token = sign(Algorithm::HS256, &json!({ "sub": "ann", "exp": now.timestamp() + 6 * 3600 }), &fresh);
+    assert!(mp::verify(&m.db, &m.key, &new_token, now).await.is_ok());
+    // The old secret: accepted within its two hours, refused after them.
+    let old_long = sign(Algorithm::HS256, &json!({ "sub": "ann", "exp": now.timestamp() + 6 * 3600 }), &m.secret);
+    assert!(mp::verify(&m.db, &m.key, &old_long, now + chrono::Duration::minutes(110)).await.is_ok());
+    let late = mp::verify(&m.db, &m.key, &old_long, now + chrono::Duration::minutes(130)).await;
+    assert!(matches!(late, Err(mp::TokenError::Refused(ref r)) if r.contains("signature does not match")), "{late:?}");
+    assert!(mp::verify(&m.db, &m.key, &new_token, now + chrono::Duration::minutes(130)).await.is_ok());
     let a = call(&m, "embed_home", &format!("token={old}")).await;
     assert_eq!(a.status, StatusCode::OK, "still accepted in the grace period: {}", a.body);
     mp::end_grace(&m.db, &Actor::System, Utc::now()).await.expect("ended");
@@ -243,8 +253,11 @@ async fn only_the_allowed_origins_may_frame_the_marketplace() {
     let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert_eq!(csp, format!("frame-ancestors {ORIGIN}"));
     assert!(page.body.contains("Acme Apps"));
-    // No cookie is set or needed: the token travels in the address.
+    // No cookie is set or needed: the token travels in the address, kept out of caches
+    // and other sites.
     assert!(page.headers.get(header::SET_COOKIE).is_none());
+    assert_eq!(page.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    assert_eq!(page.headers.get(header::REFERRER_POLICY).and_then(|v| v.to_str().ok()), Some("same-origin"));
     let console = m.hub.get("/login", None).await;
     let csp = console.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert_eq!(csp, "frame-ancestors 'none'");

@@ -82,6 +82,8 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
         ("save_marketplace", "input%5Bname%5D=x"),
         ("rotate_marketplace_secret", "grace_hours=1"),
         ("end_marketplace_grace", ""),
+        ("save_listing", "integration_id=1&input%5Bshort_description%5D=x"),
+        ("link_marketplace_user", "tenant_id=1&sub=u"),
     ] {
         let a = hub.call(endpoint, args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{endpoint}: {}", a.body);

@@ -240,7 +240,9 @@ pub struct Claims {
     pub name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
-    pub exp: i64,
+    /// Required; optional here so that a token without it is named as such.
+    #[serde(default)]
+    pub exp: Option<i64>,
     #[serde(default)]
     pub iat: Option<i64>,
     #[serde(default)]
@@ -271,19 +273,22 @@ impl EndUser {
         if sub.chars().count() > 200 {
             return Err("The token's sub claim is longer than 200 characters.".to_owned());
         }
-        if c.exp > now_unix + MAX_TOKEN_SECONDS + CLOCK_LEEWAY_SECONDS as i64 {
+        let exp = c.exp.ok_or_else(|| "The token has no exp claim, which is required.".to_owned())?;
+        let most = MAX_TOKEN_SECONDS + CLOCK_LEEWAY_SECONDS as i64;
+        // A day at most from now, and from when it was issued when it says so.
+        if exp > now_unix.saturating_add(most) || c.iat.is_some_and(|iat| exp.saturating_sub(iat) > most) {
             return Err("The token's exp is more than 24 hours ahead; sign tokens that expire sooner.".to_owned());
         }
         let clean =
             |v: Option<String>| v.map(|s| s.trim().chars().take(200).collect::<String>()).filter(|s| !s.is_empty());
-        Ok(Self { sub, name: clean(c.name), email: clean(c.email), rules: c.xti, exp: c.exp })
+        Ok(Self { sub, name: clean(c.name), email: clean(c.email), rules: c.xti, exp })
     }
 
     /// Whether `xti.hidden_integrations` hides the integration (by id or by name).
     pub fn hides(&self, id: i64, name: &str) -> bool {
         self.rules.hidden_integrations.iter().any(|h| match h {
             serde_json::Value::Number(n) => n.as_i64() == Some(id),
-            serde_json::Value::String(s) => s == name || s.parse::<i64>().ok() == Some(id),
+            serde_json::Value::String(s) => s.eq_ignore_ascii_case(name) || s.parse::<i64>().ok() == Some(id),
             _ => false,
         })
     }
@@ -401,7 +406,7 @@ mod tests {
     #[test]
     fn claims_need_a_sub_and_an_exp_within_a_day() {
         let now = 1_800_000_000;
-        let c = |sub: &str, exp: i64| Claims { sub: sub.into(), exp, ..Default::default() };
+        let c = |sub: &str, exp: i64| Claims { sub: sub.into(), exp: Some(exp), ..Default::default() };
         assert!(EndUser::from_claims(c("u-1", now + 3600), now).is_ok());
         assert!(EndUser::from_claims(c("  ", now + 3600), now).is_err());
         assert!(EndUser::from_claims(c("u-1", now + MAX_TOKEN_SECONDS + 3600), now).is_err());
@@ -410,9 +415,10 @@ mod tests {
 
     #[test]
     fn extra_rules_hide_and_cap() {
-        let mut u = EndUser::from_claims(Claims { sub: "u".into(), exp: 10, ..Default::default() }, 0).expect("user");
+        let mut u =
+            EndUser::from_claims(Claims { sub: "u".into(), exp: Some(10), ..Default::default() }, 0).expect("user");
         u.rules.hidden_integrations = vec![serde_json::json!(3), serde_json::json!("Mailer")];
-        assert!(u.hides(3, "x") && u.hides(9, "Mailer") && !u.hides(4, "Other"));
+        assert!(u.hides(3, "x") && u.hides(9, "Mailer") && u.hides(9, "MAILER") && !u.hides(4, "Other"));
         assert!(u.may_install(100));
         u.rules.allowed_installs = Some(1);
         assert!(u.may_install(0) && !u.may_install(1));

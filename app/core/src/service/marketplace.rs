@@ -227,7 +227,10 @@ pub fn check_token(token: &str, keys: &[Vec<u8>], now: DateTime<Utc>) -> Result<
         Some(alg) if alg.eq_ignore_ascii_case("none") => {
             return Err("Unsigned tokens (alg: none) are refused; sign it with HS256.".to_owned())
         }
-        Some(alg) if alg != "HS256" => return Err(format!("The token is signed with {alg}; only HS256 is accepted.")),
+        Some(alg) if alg != "HS256" => {
+            let alg: String = alg.chars().take(20).collect();
+            return Err(format!("The token is signed with {alg}; only HS256 is accepted."));
+        }
         Some(_) => {}
     }
     let mut validation = Validation::new(Algorithm::HS256);
@@ -260,10 +263,10 @@ pub fn check_token(token: &str, keys: &[Vec<u8>], now: DateTime<Utc>) -> Result<
         found.ok_or_else(|| "The token's signature does not match the marketplace's signing secret.".to_owned())?;
     let now_unix = now.timestamp();
     let leeway = CLOCK_LEEWAY_SECONDS as i64;
-    if claims.exp + leeway < now_unix {
+    if claims.exp.is_some_and(|exp| exp.saturating_add(leeway) < now_unix) {
         return Err("The token has expired. Reload the page to get a new one.".to_owned());
     }
-    if claims.nbf.is_some_and(|nbf| nbf - leeway > now_unix) {
+    if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(leeway) > now_unix) {
         return Err("The token is not valid yet (its nbf is in the future).".to_owned());
     }
     EndUser::from_claims(claims, now_unix)
@@ -304,6 +307,11 @@ pub async fn app(db: &Db, user: &EndUser, tenant_id: i64) -> Result<TenantRow, S
 /// Installs an integration for the user: a tenant on the integration's default
 /// release, named after the integration and the user, owned by the user's `sub`.
 pub async fn install(db: &Db, user: &EndUser, integration_id: i64, now: DateTime<Utc>) -> Result<i64, ServiceError> {
+    // One install at a time in this process (the hub is one process): the cap's count
+    // and the free name stay true until the insert, so a double submit cannot pass
+    // `allowed_installs` or race for a name.
+    static INSTALLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = INSTALLS.lock().await;
     let listing = offered_one(db, user, integration_id).await?;
     let installed = i64::try_from(apps(db, user).await?.len()).unwrap_or(i64::MAX);
     if !user.may_install(installed) {
@@ -420,8 +428,18 @@ mod tests {
             &sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": t + 600, "nbf": t + 3600 }), KEY),
             "not valid yet",
         );
-        refused(&sign(Algorithm::HS256, &json!({ "exp": t + 600 }), KEY), "sub");
-        refused(&sign(Algorithm::HS256, &json!({ "sub": "u-1" }), KEY), "exp");
+        refused(&sign(Algorithm::HS256, &json!({ "exp": t + 600 }), KEY), "no sub claim");
+        refused(&sign(Algorithm::HS256, &json!({ "sub": "u-1" }), KEY), "no exp claim");
+        refused(
+            &sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": t + 600, "iat": t - 2 * 86_400 }), KEY),
+            "24 hours",
+        );
+        refused(&sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": t - 61 }), KEY), "expired");
+        assert!(
+            check(&sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": t - 59 }), KEY)).is_ok(),
+            "a minute's leeway"
+        );
+        assert!(check(&sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": i64::MIN }), KEY)).is_err(), "no overflow");
         refused(&sign(Algorithm::HS256, &json!({ "sub": "u-1", "exp": t + 2 * 86_400 }), KEY), "24 hours");
         refused("not-a-token", "not a JWT");
         refused("", "needs a token");

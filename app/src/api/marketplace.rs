@@ -512,6 +512,8 @@ pub async fn embed_app(token: String, tenant_id: i64) -> Result<MarketApp, AppEr
             }
         })
         .collect();
+    // Waiting triggers first: one made into a run meanwhile then shows as the run.
+    let waiting = hub_core::db::runs::waiting(st.db.pool(), t.id).await.map_err(internal)?.len();
     let filter = hub_core::db::runs::RunFilter { tenant_id: Some(t.id), ..Default::default() };
     let mut runs = Vec::new();
     for r in hub_core::db::runs::list(st.db.pool(), &filter, 5).await.map_err(internal)? {
@@ -529,7 +531,6 @@ pub async fn embed_app(token: String, tenant_id: i64) -> Result<MarketApp, AppEr
             log: log[start..].to_owned(),
         });
     }
-    let waiting = hub_core::db::runs::waiting(st.db.pool(), t.id).await.map_err(internal)?.len();
     let busy = waiting > 0 || runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
     let schedule = Schedule::from_parts(&t.schedule_kind, &t.schedule, &t.timezone);
     let preset = match &schedule {

@@ -311,6 +311,9 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     if step != SetupStep::Done {
         lacks.push("The sync schedule has not been saved".to_owned());
     }
+    // Waiting triggers before runs: a trigger the dispatcher turns into a run between
+    // the two reads is then seen as one or the other, never as neither.
+    let run_waiting = hub_core::db::runs::waiting(st.db.pool(), id).await.map_err(internal)?.len();
     let filter = hub_core::db::runs::RunFilter { tenant_id: Some(id), ..Default::default() };
     let runs: Vec<crate::api::runs::RunItem> = hub_core::db::runs::list(st.db.pool(), &filter, 20)
         .await
@@ -320,7 +323,6 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         .collect();
     // Asked-for syncs wait as triggers until the dispatcher makes a run of them; the page
     // keeps refreshing while there are any, or the new run would never show up.
-    let run_waiting = hub_core::db::runs::waiting(st.db.pool(), id).await.map_err(internal)?.len();
     let run_active = run_waiting > 0 || runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
     let releases = succeeded_releases(t.integration_id).await?;
     let webhook_url =

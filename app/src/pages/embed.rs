@@ -93,7 +93,7 @@ fn Frame(brand: Brand, e: Embed, children: Children) -> impl IntoView {
                 {e.full().then(|| view! {
                     <nav class="embed-nav" aria-label="Marketplace">
                         <a href=e.href("/embed")>"All integrations"</a>
-                        <a href=e.href("/embed#my-apps")>"My Apps"</a>
+                        <a href=format!("{}#my-apps", e.href("/embed"))>"My Apps"</a>
                     </nav>
                 })}
                 <span class="embed-user muted small" data-testid="embed-user">{brand.user.clone()}</span>

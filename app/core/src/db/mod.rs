@@ -66,6 +66,13 @@ impl Db {
         Ok(Self { pool })
     }
 
+    /// A transaction that holds the write lock from its start. One that reads and then
+    /// writes needs it: a plain (deferred) one that read before another writer
+    /// committed fails at its first write with SQLITE_BUSY_SNAPSHOT, without waiting.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

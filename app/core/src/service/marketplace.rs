@@ -90,7 +90,7 @@ pub async fn save_settings(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let look = input.validate().map_err(ServiceError::Invalid)?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut current = settings(&mut *tx).await?;
     current.name = look.name;
     current.accent = look.accent;
@@ -120,7 +120,7 @@ pub async fn rotate_secret(
 ) -> Result<String, ServiceError> {
     let hours = check_grace_hours(grace_hours).map_err(ServiceError::Invalid)?;
     let secret = format!("mpsec_{}", random_token());
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut current = settings(&mut *tx).await?;
     let replaced = current.secret.take();
     (current.previous, current.previous_until) = match replaced {
@@ -144,7 +144,7 @@ pub async fn rotate_secret(
 
 /// Ends the replaced secret's grace period at once.
 pub async fn end_grace(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Result<(), ServiceError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut current = settings(&mut *tx).await?;
     current.previous = None;
     current.previous_until = None;

@@ -90,7 +90,7 @@ pub async fn save_settings(
     if let Some(unknown) = events.iter().find(|e| !is_event(e)) {
         return Err(invalid("events", format!("There is no event called {unknown}.")));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut current = settings(&mut *tx).await?;
     let fresh = (current.secret.is_none() && !url.is_empty()).then(new_secret);
     if let Some(s) = &fresh {
@@ -121,7 +121,7 @@ pub async fn rotate_secret(
     now: DateTime<Utc>,
 ) -> Result<String, ServiceError> {
     let secret = new_secret();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut current = settings(&mut *tx).await?;
     current.secret = Some(STANDARD.encode(key.encrypt(secret.as_bytes())));
     store::set_setting(&mut *tx, SETTING, &serde_json::to_string(&current).unwrap_or_default(), now).await?;

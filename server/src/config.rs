@@ -34,6 +34,8 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// The sender of the hub's mail.
     pub mail_from: String,
+    /// The sandbox of builds and runs (`HUB_SANDBOX*`).
+    pub sandbox: hub_core::engine::sandbox::Policy,
 }
 
 impl std::fmt::Debug for Config {
@@ -165,6 +167,37 @@ impl Config {
         };
         let mail_from = get("HUB_MAIL_FROM").unwrap_or_else(|| "Integration Hub <hub@localhost>".to_owned());
 
+        // The helper is this very executable unless told otherwise (tests run the hub
+        // inside a test binary, which has no helper in it).
+        let helper = get("HUB_SANDBOX_HELPER")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| PathBuf::from("server"));
+        let mut sandbox = hub_core::engine::sandbox::Policy::new(helper);
+        sandbox.enabled = match get("HUB_SANDBOX").map(|v| v.trim().to_lowercase()).as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(err("HUB_SANDBOX", format!("{other:?} is neither on nor off"))),
+        };
+        sandbox.block_local_network = match get("HUB_SANDBOX_LOCAL_NETWORK").map(|v| v.trim().to_lowercase()).as_deref() {
+            None | Some("block") => true,
+            Some("allow") => false,
+            Some(other) => {
+                return Err(err("HUB_SANDBOX_LOCAL_NETWORK", format!("{other:?} is neither block nor allow")))
+            }
+        };
+        let uid = number("HUB_SANDBOX_UID", 3_000_000, 4_000_000_000)?;
+        sandbox.uid_base = u32::try_from(uid).unwrap_or(3_000_000);
+        let d = hub_core::engine::sandbox::Limits::default();
+        sandbox.limits = hub_core::engine::sandbox::Limits {
+            open_files: number("HUB_SANDBOX_MAX_FILES", d.open_files, 1_048_576)?,
+            processes: number("HUB_SANDBOX_MAX_PROCESSES", d.processes, 1_000_000)?,
+            file_size_mb: number("HUB_SANDBOX_MAX_FILE_MB", d.file_size_mb, 1_048_576)?,
+            cpu_secs: number("HUB_SANDBOX_CPU_SECS", d.cpu_secs, 604_800)?,
+            memory_mb: number("HUB_SANDBOX_MEMORY_MB", d.memory_mb, 1_048_576)?,
+            scratch_mb: number("HUB_SANDBOX_SCRATCH_MB", d.scratch_mb, 1_048_576)?,
+        };
+
         Ok(Self {
             addr,
             data_dir,
@@ -181,6 +214,7 @@ impl Config {
             runs,
             smtp,
             mail_from,
+            sandbox,
         })
     }
 

@@ -6,8 +6,15 @@ use server::config::Config;
 use server::startup;
 use tracing_subscriber::EnvFilter;
 
+fn main() -> ExitCode {
+    // Started as the sandbox's helper, this process does that and never returns;
+    // it must happen before the runtime starts any thread.
+    hub_core::engine::sandbox::helper::dispatch();
+    serve()
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();

@@ -12,6 +12,7 @@ use hub_core::auth::{self, Bootstrapped};
 use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::Engine;
+use hub_core::engine::sandbox::Sandbox;
 use hub_core::mail::Mailer;
 use hub_core::secrets::{KeySource, SecretKey};
 use leptos::config::{Env, LeptosOptions};
@@ -49,7 +50,13 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             loaded.missing_vars.join(", ")
         );
     }
-    let builder = Builder::new(db.clone(), dir, config.build_timeout);
+    let sandbox = Arc::new(Sandbox::probe(config.sandbox.clone()));
+    if sandbox.is_off() || sandbox.unavailable().is_some() {
+        tracing::warn!("{}", sandbox.summary());
+    } else {
+        tracing::info!("{}", sandbox.summary());
+    }
+    let builder = Builder::new(db.clone(), dir, config.build_timeout, sandbox.clone());
     let mailer = Mailer::new(db.clone(), config.smtp.as_ref(), &config.mail_from)
         .map_err(|e| anyhow::anyhow!("HUB_MAIL_FROM: {e}"))?;
 
@@ -86,6 +93,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         dir,
         builder.releases_dir().to_path_buf(),
         config.runs.clone(),
+        sandbox,
     );
     let state = AppState {
         db,

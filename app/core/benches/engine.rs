@@ -18,6 +18,7 @@ use chrono::{DateTime, Timelike, Utc};
 use hub_core::connectors::Registry;
 use hub_core::db::{releases, Db, DB_FILE};
 use hub_core::domain::run::{Mode, TriggerKind};
+use hub_core::engine::sandbox::Sandbox;
 use hub_core::engine::runs::{Engine, Settings};
 use hub_core::secrets::SecretKey;
 
@@ -60,6 +61,7 @@ async fn bench(max_concurrent: usize) -> Bench {
         dir.path(),
         releases_dir,
         settings,
+        Arc::new(Sandbox::off()),
     );
     Bench { db, engine, _dir: dir }
 }

@@ -13,7 +13,7 @@ use crate::domain::integration::IntegrationInput;
 use crate::domain::manifest::Manifest;
 use crate::domain::yaml;
 use crate::engine::builder::Builder;
-use crate::engine::git::git;
+use crate::engine::git::trusted as git;
 use crate::service::{self, ServiceError};
 
 /// `sample.yaml`: how a sample is listed.

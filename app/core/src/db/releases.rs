@@ -23,10 +23,12 @@ pub struct ReleaseRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What sandbox the build had.
+    pub sandbox: Option<String>,
 }
 
 const COLUMNS: &str = "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, \
-                       manifest, created_at, started_at, finished_at";
+                       manifest, created_at, started_at, finished_at, sandbox";
 
 pub async fn insert_queued(
     db: impl SqliteExecutor<'_>,
@@ -74,6 +76,16 @@ pub async fn claim(db: impl SqliteExecutor<'_>, id: i64, now: DateTime<Utc>) -> 
         .execute(db)
         .await
         .map(|r| r.rows_affected() == 1)
+}
+
+/// Records what sandbox a building release's build has.
+pub async fn set_sandbox(db: impl SqliteExecutor<'_>, id: i64, sandbox: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE releases SET sandbox = ? WHERE id = ? AND status = 'building'")
+        .bind(sandbox)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
 }
 
 /// Appends to the build log of a release that is building, up to [`MAX_BUILD_LOG`].

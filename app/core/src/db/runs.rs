@@ -156,14 +156,17 @@ pub async fn start(
     id: i64,
     pid: Option<i32>,
     env_names: &str,
+    sandbox: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     sqlx::query(
-        "UPDATE runs SET phase = 'running', started_at = ?, pid = ?, env_names = ? WHERE id = ? AND phase = 'queued'",
+        "UPDATE runs SET phase = 'running', started_at = ?, pid = ?, env_names = ?, sandbox = ?
+         WHERE id = ? AND phase = 'queued'",
     )
     .bind(now)
     .bind(pid)
     .bind(env_names)
+    .bind(sandbox)
     .bind(id)
     .execute(db)
     .await
@@ -449,12 +452,14 @@ pub struct RunRow {
     pub log_truncated: bool,
     pub error: Option<String>,
     pub env_names: Option<String>,
+    /// What sandbox the run had.
+    pub sandbox: Option<String>,
 }
 
 /// The select of a `RunRow`, to which a query adds its WHERE clause.
 const RUN_ROW: &str = "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
         i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
-        r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names
+        r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names, r.sandbox
     FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
     LEFT JOIN releases rel ON rel.id = r.release_id";
 

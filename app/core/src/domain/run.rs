@@ -145,6 +145,13 @@ pub struct Waiting {
 /// scheduled and other triggers (scheduled ones are bundled only with each other).
 /// Returns their ids, oldest first; empty when nothing waits.
 pub fn bundle(waiting: &[Waiting]) -> Vec<i64> {
+    bundle_at_most(waiting, BUNDLE_MAX)
+}
+
+/// The most triggers one run takes; the rest wait, in order, for the next run.
+pub const BUNDLE_MAX: usize = 500;
+
+fn bundle_at_most(waiting: &[Waiting], most: usize) -> Vec<i64> {
     let Some(first) = waiting.first() else {
         return Vec::new();
     };
@@ -153,6 +160,7 @@ pub fn bundle(waiting: &[Waiting]) -> Vec<i64> {
         .iter()
         .filter(|w| (w.kind == TriggerKind::Schedule) == scheduled && w.mode == first.mode)
         .map(|w| w.id)
+        .take(most)
         .collect()
 }
 
@@ -286,6 +294,8 @@ mod tests {
         assert_eq!(bundle(&waiting[1..]), vec![2]);
         assert_eq!(bundle(&[w(5, Schedule, Normal), w(6, Schedule, Normal)]), vec![5, 6]);
         assert!(bundle(&[]).is_empty());
+        let many: Vec<Waiting> = (0..BUNDLE_MAX as i64 + 20).map(|i| w(i, TriggerKind::Webhook, Mode::Webhook)).collect();
+        assert_eq!(bundle(&many), (0..BUNDLE_MAX as i64).collect::<Vec<_>>(), "a bundle is capped, oldest first");
     }
 
     #[test]

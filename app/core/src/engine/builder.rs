@@ -8,8 +8,10 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::Notify;
 
-use super::git;
-use super::process::{run_shell, Exit};
+use super::files::{self, ReadError};
+use super::git::{self, Git};
+use super::process::{run_lines, Exit, SHELL};
+use super::sandbox::{Job, Mount, Sandbox};
 use crate::db::{connectors, integrations, releases, Db, DbError};
 use crate::domain::manifest::{Manifest, ManifestError};
 
@@ -20,7 +22,14 @@ pub struct Builder {
     releases_dir: PathBuf,
     build_limit: Duration,
     wake: Arc<Notify>,
+    sandbox: Arc<Sandbox>,
 }
+
+/// Where a build sees its checkout.
+pub const CHECKOUT: &str = "/app";
+
+/// The largest PANDIUM.yaml the hub reads.
+pub const MANIFEST_MAX: u64 = 256 * 1024;
 
 /// Why a build failed, in words a developer can act on.
 struct Failure {
@@ -33,11 +42,16 @@ fn failure(commit: Option<&str>, message: impl Into<String>) -> Failure {
 }
 
 impl Builder {
-    pub fn new(db: Db, data_dir: &Path, build_limit: Duration) -> Self {
+    pub fn new(db: Db, data_dir: &Path, build_limit: Duration, sandbox: Arc<Sandbox>) -> Self {
         // Absolute, because git and the build command run in other directories: a
         // relative data directory would point somewhere else for them.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()) }
+        Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()), sandbox }
+    }
+
+    /// The sandbox builds and runs go through.
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
     }
 
     /// The directory every release's checkout is in.
@@ -118,16 +132,33 @@ impl Builder {
         let Some(integration) = integrations::get(pool, release.integration_id).await? else {
             return Ok(Err(failure(None, "The integration no longer exists.")));
         };
+        let lease = self.sandbox.lease();
+        releases::set_sandbox(pool, id, &self.sandbox.attestation(lease.uid())).await?;
+        if let Some(why) = self.sandbox.unavailable() {
+            return Ok(Err(failure(None, format!("sandbox unavailable: {why}"))));
+        }
         let dir = self.release_dir(id);
-        if let Err(e) = prepare_dir(&dir) {
+        if let Err(e) = prepare_dir(&dir, lease.uid()) {
             return Ok(Err(failure(None, format!("Cannot prepare {}: {e}", dir.display()))));
         }
+        let source = git::local_source(&integration.repository);
+        if let Some((host, _)) = &source {
+            if self.holds(host) {
+                return Ok(Err(failure(None, "The repository may not be inside the hub's data directory.")));
+            }
+        }
+        let git = Git {
+            sandbox: &self.sandbox,
+            checkout: Mount::writable(&dir, CHECKOUT),
+            source: source.map(|(host, inside)| Mount::read_only(host, inside)),
+            uid: lease.uid(),
+        };
 
         self.log(id, &format!("$ git clone {}\n", integration.repository)).await;
-        if let Err(e) = git::clone(&integration.repository, &dir).await {
+        if let Err(e) = git.clone(&integration.repository).await {
             return Ok(Err(failure(None, format!("Cannot fetch the repository {}: {e}", integration.repository))));
         }
-        let Some(commit) = git::resolve(&dir, &release.git_ref).await else {
+        let Some(commit) = git.resolve(&release.git_ref).await else {
             return Ok(Err(failure(
                 None,
                 format!("There is no branch, tag or commit named {:?} in {}.", release.git_ref, integration.repository),
@@ -135,20 +166,18 @@ impl Builder {
         };
         let short: String = commit.chars().take(12).collect();
         self.log(id, &format!("$ git checkout {} ({short})\n", release.git_ref)).await;
-        if let Err(e) = git::checkout(&dir, &commit).await {
+        if let Err(e) = git.checkout(&commit).await {
             return Ok(Err(failure(Some(&commit), format!("Cannot check out {}: {e}", release.git_ref))));
         }
         let at = Some(commit.as_str());
 
-        let manifest_file = dir.join(&integration.manifest_path);
-        let text = match std::fs::read_to_string(&manifest_file) {
+        let path = &integration.manifest_path;
+        let text = match files::read_beneath(&dir, path, MANIFEST_MAX) {
             Ok(t) => t,
-            Err(_) => {
-                return Ok(Err(failure(
-                    at,
-                    format!("{} was not found in the repository at {}.", integration.manifest_path, release.git_ref),
-                )))
+            Err(ReadError::Missing) => {
+                return Ok(Err(failure(at, format!("{path} was not found in the repository at {}.", release.git_ref))))
             }
+            Err(e) => return Ok(Err(failure(at, format!("{path} {e}")))),
         };
         let manifest = match Manifest::parse(&text) {
             Ok(m) => m,
@@ -172,7 +201,13 @@ impl Builder {
         if let Some(build) = &manifest.build {
             self.log(id, &format!("$ {build}\n")).await;
             let env = [("PAN_CTX_RELEASE_ID".to_owned(), id.to_string())];
-            let exit = run_shell(build, &dir, &env, self.build_limit, |line| {
+            let mounts = [Mount::writable(&dir, CHECKOUT)];
+            let job = Job { argv: &[SHELL, "-c", build], mounts: &mounts, env: &env, uid: lease.uid() };
+            let cmd = match self.sandbox.command(&job) {
+                Ok(cmd) => cmd,
+                Err(e) => return Ok(Err(failure(at, e))),
+            };
+            let exit = run_lines(cmd, self.build_limit, |line| {
                 let this = self.clone();
                 async move { this.log(id, &format!("{line}\n")).await }
             })
@@ -207,20 +242,36 @@ impl Builder {
     }
 }
 
-/// "PANDIUM.yaml line 4, column 3: …" or "PANDIUM.yaml: configs.uischema…: …".
-pub fn describe_manifest_error(path: &str, e: &ManifestError) -> String {
-    match e {
-        ManifestError::Syntax(y) => format!("{path} {y}"),
-        ManifestError::Invalid { .. } => format!("{path}: {e}"),
+impl Builder {
+    /// Whether `path` is the hub's data directory or inside it.
+    fn holds(&self, path: &Path) -> bool {
+        let data = self.releases_dir.parent().unwrap_or(&self.releases_dir);
+        match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
+            (Ok(p), Ok(d)) => p.starts_with(d),
+            _ => false,
+        }
     }
 }
 
-fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+/// "PANDIUM.yaml line 4, column 3: …" or "PANDIUM.yaml: configs.uischema…: …". A
+/// value quoted from the file is left out: the file may be anything.
+pub fn describe_manifest_error(path: &str, e: &ManifestError) -> String {
+    let text = match e {
+        ManifestError::Syntax(y) => format!("{path} {y}"),
+        ManifestError::Invalid { .. } => format!("{path}: {e}"),
+    };
+    files::without_quoted_values(&text)
+}
+
+/// A fresh, empty checkout directory, owned by the build's uid.
+fn prepare_dir(dir: &Path, uid: Option<u32>) -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(dir)?;
+    if let Some(uid) = uid {
+        let id = Some(nix::unistd::Uid::from_raw(uid));
+        nix::unistd::chown(dir, id, Some(nix::unistd::Gid::from_raw(uid))).map_err(std::io::Error::from)?;
     }
     Ok(())
 }

@@ -34,10 +34,7 @@ pub struct Log {
 
 impl Log {
     pub fn new(secrets: impl IntoIterator<Item = String>, cap: usize) -> Self {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= MASK_MIN).collect();
-        // Longest first, so a secret that contains another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        let secrets = maskable(secrets);
         let longest = secrets.first().map_or(0, String::len);
         Self { secrets, longest, cap, line: Vec::new(), ready: String::new(), kept: 0, dropped: 0 }
     }
@@ -56,8 +53,12 @@ impl Log {
         }
         self.line.extend_from_slice(bytes);
         if self.line.len() > LINE_PART {
-            // Keep back enough of the end that a secret split here is still masked
-            // whole, and do not split a UTF-8 sequence.
+            // Mask what is whole first, then keep back enough of the end that a secret
+            // still arriving is masked whole with what follows, and do not split a
+            // UTF-8 sequence.
+            for s in &self.secrets {
+                self.line = replace_bytes(&self.line, s.as_bytes(), MASK.as_bytes());
+            }
             let mut at = self.line.len() - self.longest.saturating_sub(1);
             while at > 0 && at < self.line.len() && (self.line[at] & 0b1100_0000) == 0b1000_0000 {
                 at -= 1;
@@ -131,6 +132,50 @@ impl Log {
     }
 }
 
+/// The secrets as masked: long enough to matter, longest first (so a secret that
+/// contains another is masked whole), and a secret of several lines also line by line,
+/// since the log is masked a line at a time.
+fn maskable(secrets: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in secrets {
+        if s.contains('\n') {
+            out.extend(s.lines().map(|l| l.trim_end_matches('\r').to_owned()));
+        }
+        out.push(s);
+    }
+    out.retain(|s| s.len() >= MASK_MIN);
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `text` with every secret replaced by [`MASK`], for showing what a program printed
+/// (its stdout context) outside the log.
+pub fn mask(text: &str, secrets: impl IntoIterator<Item = String>) -> String {
+    let mut text = text.to_owned();
+    for s in maskable(secrets) {
+        if text.contains(s.as_str()) {
+            text = text.replace(s.as_str(), MASK);
+        }
+    }
+    text
+}
+
 /// The last non-empty line of stdout.
 #[derive(Default)]
 pub struct Tail {
@@ -188,6 +233,33 @@ mod tests {
         log.push(b"token is s3cr3");
         log.push(b"t-token, ab\n");
         assert_eq!(log.finish().as_deref(), Some("token is ********, ab\n"));
+    }
+
+    #[test]
+    fn masks_a_secret_across_the_boundary_of_a_long_line() {
+        let secret = "s3cr3t-across-the-boundary";
+        for split in 0..=secret.len() {
+            for pad in [LINE_PART - 30, LINE_PART - 5, LINE_PART, LINE_PART + 1, LINE_PART + 7] {
+                let mut log = Log::new([secret.to_owned()], LOG_CAP);
+                let mut first = vec![b'x'; pad];
+                first.extend_from_slice(&secret.as_bytes()[..split]);
+                log.push(&first);
+                log.push(format!("{} and more\n", &secret[split..]).as_bytes());
+                let text = log.finish().unwrap_or_default();
+                assert!(!text.contains("s3cr3t") && !text.contains("boundary"), "split {split}, pad {pad}");
+                assert!(text.contains(MASK), "split {split}, pad {pad}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_a_secret_of_several_lines() {
+        let key = "-----BEGIN KEY-----\nMIIEsecretpart1\nsecretpart2==\n-----END KEY-----".to_owned();
+        let mut log = Log::new([key.clone()], LOG_CAP);
+        log.push(format!("key: {key}\n").as_bytes());
+        let text = log.finish().unwrap_or_default();
+        assert!(!text.contains("secretpart"), "{text}");
+        assert_eq!(mask(&format!("{{\"k\": \"{key}\"}}"), [key]).contains("secretpart"), false);
     }
 
     #[test]

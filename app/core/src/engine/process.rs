@@ -1,13 +1,15 @@
 //! Running a shell command as a real process, in its own process group, with its output
 //! streamed to a callback and a time limit after which the whole group is killed.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
+
+/// The longest line [`run_lines`] passes on; a longer one comes in parts.
+const LINE_MAX: u64 = 64 * 1024;
 
 /// How a command ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,28 +22,18 @@ pub enum Exit {
     NotStarted(String),
 }
 
-/// Runs `sh -c <command>` in `dir` with stdin closed and `env` added. Each line of
-/// stdout and stderr is passed to `on_line` as it arrives, in arrival order.
-pub async fn run_shell<F>(
-    command: &str,
-    dir: &Path,
-    env: &[(String, String)],
+/// Runs `cmd` (made by the sandbox) in its own process group with stdout and stderr
+/// piped. Each line of either is passed to `on_line` as it arrives, in arrival order.
+pub async fn run_lines<F>(
+    cmd: std::process::Command,
     limit: Duration,
     mut on_line: impl FnMut(String) -> F,
 ) -> Exit
 where
     F: std::future::Future<Output = ()>,
 {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+    let mut cmd = Command::from(cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return Exit::NotStarted(e.to_string()),
@@ -50,9 +42,16 @@ where
     for pipe in [child.stdout.take().map(boxed), child.stderr.take().map(boxed)].into_iter().flatten() {
         let tx = tx.clone();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(pipe).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if tx.send(line).await.is_err() {
+            let mut reader = BufReader::new(pipe);
+            let mut line = Vec::new();
+            // A line is cut at LINE_MAX, so an endless line cannot hold memory.
+            while let Ok(n) = (&mut reader).take(LINE_MAX).read_until(b'\n', &mut line).await {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+                line.clear();
+                if tx.send(text).await.is_err() {
                     break;
                 }
             }
@@ -95,23 +94,14 @@ pub struct Started {
 /// The shell that runs a release's `run` command.
 pub const SHELL: &str = "/bin/sh";
 
-/// Starts `sh -c <command>` in `dir` in its own process group, with stdin closed and
-/// exactly the environment `env` (nothing of the hub's own).
-pub fn spawn_clean(command: &str, dir: &Path, env: &[(String, String)]) -> std::io::Result<Started> {
-    // An absolute path lets the standard library start it with posix_spawn: a program
-    // looked up in a PATH the child is given falls back to fork, which copies the
-    // hub's page tables and costs milliseconds of CPU per run.
-    let mut cmd = Command::new(SHELL);
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+/// Starts `cmd` (made by the sandbox) in its own process group, with its output in
+/// raw pieces.
+pub fn spawn(cmd: std::process::Command) -> std::io::Result<Started> {
+    // The sandbox starts its helper by absolute path and sets no `pre_exec`, so the
+    // standard library can use posix_spawn: fork would copy the hub's page tables
+    // and cost milliseconds of CPU per run.
+    let mut cmd = Command::from(cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
     let mut child = cmd.spawn()?;
     // A small channel: a program that writes faster than the log is stored waits.
     let (tx, output) = mpsc::channel(8);
@@ -166,8 +156,12 @@ mod tests {
 
     async fn collect(cmd: &str, limit: Duration) -> (Exit, Vec<String>) {
         let dir = std::env::temp_dir();
+        let sandbox = crate::engine::sandbox::Sandbox::off();
+        let mounts = [crate::engine::sandbox::Mount::writable(&dir, &dir)];
+        let env = [("GREETING".to_owned(), "hi".to_owned())];
+        let job = crate::engine::sandbox::Job { argv: &[SHELL, "-c", cmd], mounts: &mounts, env: &env, uid: None };
         let lines = std::sync::Mutex::new(Vec::new());
-        let exit = run_shell(cmd, &dir, &[("GREETING".into(), "hi".into())], limit, |l| {
+        let exit = run_lines(sandbox.command(&job).expect("command"), limit, |l| {
             lines.lock().expect("lock").push(l);
             std::future::ready(())
         })

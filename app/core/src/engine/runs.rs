@@ -14,8 +14,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
 
-use super::output::{Log, Tail};
-use super::process::{self, spawn_clean, Stream};
+use super::builder::CHECKOUT;
+use super::files::{self, ReadError};
+use super::output::{self, Log, Tail};
+use super::process::{self, Stream, SHELL};
+use super::sandbox::{Job, Mount, Sandbox};
 use crate::connectors::Registry;
 use crate::db::{releases, runs, tenants, Db, DbError};
 use crate::domain::connector::AuthKind;
@@ -62,6 +65,18 @@ const FLUSH_SIZE: usize = 256 * 1024;
 /// left behind) before its process group is killed.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
+/// Where a run sees its own files (the metadata file, large context values, webhook
+/// bodies).
+pub const RUN_FILES: &str = "/hub";
+
+/// The largest context or configuration value passed inline in the environment
+/// (Linux refuses any one variable over 128 KiB). A larger one is only in the file
+/// named by `<NAME>_FILE`.
+pub const INLINE_MAX: usize = 32 * 1024;
+
+/// The largest metadata file the hub reads back.
+pub const METADATA_MAX: u64 = 1024 * 1024;
+
 /// The longest the loop sleeps without looking at the schedule again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
@@ -78,6 +93,7 @@ struct Inner {
     releases_dir: PathBuf,
     work_dir: PathBuf,
     settings: Settings,
+    sandbox: Arc<Sandbox>,
     slots: Arc<Semaphore>,
     wake: Notify,
     /// The engine's writes take turns here rather than in SQLite's busy handler,
@@ -133,6 +149,7 @@ impl Engine {
         data_dir: &Path,
         releases_dir: PathBuf,
         settings: Settings,
+        sandbox: Arc<Sandbox>,
     ) -> Self {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         let slots = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
@@ -145,6 +162,7 @@ impl Engine {
                 releases_dir,
                 work_dir: data_dir.join("runs"),
                 settings,
+                sandbox,
                 slots,
                 wake: Notify::new(),
                 writes: tokio::sync::Mutex::new(()),
@@ -532,38 +550,57 @@ impl Engine {
         if !dir.is_dir() {
             return fail(Phase::FailedPlatform, format!("The checkout of release {} is missing.", release.name)).await;
         }
-        let env = match self.environment(&launch).await? {
-            Ok(env) => env,
-            Err(reason) => return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await,
+        let sandbox = &self.inner.sandbox;
+        if let Some(why) = sandbox.unavailable() {
+            return fail(Phase::FailedPlatform, format!("sandbox unavailable: {why}")).await;
+        }
+        let lease = sandbox.lease();
+        let run_dir = self.inner.work_dir.join(run_id.to_string());
+        let files = Mount::read_only(&run_dir, RUN_FILES);
+        let metadata = Mount::writable(run_dir.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
+        if let Err(e) = prepare_run_dir(&run_dir, &launch.metadata, lease.uid()) {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            return Err(DbError::Io(e));
+        }
+        let files_inside = sandbox.path(&files).to_path_buf();
+        let env = match self.environment(&launch, &run_dir, &files_inside).await {
+            Ok(Ok(env)) => env,
+            Ok(Err(reason)) => {
+                let _ = std::fs::remove_dir_all(&run_dir);
+                return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&run_dir);
+                return Err(e);
+            }
         };
-        std::fs::create_dir_all(&self.inner.work_dir).map_err(DbError::Io)?;
-        let metadata_file = self.inner.work_dir.join(format!("{run_id}.metadata.json"));
-        std::fs::write(&metadata_file, &launch.metadata).map_err(DbError::Io)?;
         let mut vars = env.vars;
-        vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), metadata_file.to_string_lossy().into_owned()));
-        vars.push(("PATH".to_owned(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())));
-        vars.push(("LANG".to_owned(), "C.UTF-8".to_owned()));
+        vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), sandbox.path(&metadata).to_string_lossy().into_owned()));
         vars.sort();
         let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
         let names = serde_json::to_string(&names).unwrap_or_default();
 
-        let mut started = match spawn_clean(&command, &dir, &vars) {
+        let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata];
+        let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid() };
+        let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
+        let mut started = match started {
             Ok(s) => s,
             Err(e) => {
-                let _ = std::fs::remove_file(&metadata_file);
+                let _ = std::fs::remove_dir_all(&run_dir);
                 return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await;
             }
         };
         {
             let _turn = self.inner.writes.lock().await;
-            runs::start(self.pool(), run_id, started.pid, &names, Utc::now()).await?;
+            runs::start(self.pool(), run_id, started.pid, &names, &sandbox.attestation(lease.uid()), Utc::now())
+                .await?;
         }
         let limit = launch
             .run_timeout_secs
             .and_then(|s| u64::try_from(s).ok())
             .map_or(self.inner.settings.default_timeout, Duration::from_secs);
 
-        let mut log = Log::new(env.secrets, self.inner.settings.log_cap);
+        let mut log = Log::new(env.secrets.clone(), self.inner.settings.log_cap);
         let mut tail = Tail::default();
         let mut seq = 0i64;
         let deadline = tokio::time::sleep(limit);
@@ -627,12 +664,17 @@ impl Engine {
         let truncated = log.dropped() > 0;
         let context = run::context_of(tail.finish().as_deref());
         let code = status.as_ref().and_then(|s| s.as_ref().ok()).and_then(std::process::ExitStatus::code);
-        let written = std::fs::read_to_string(&metadata_file).ok();
-        let _ = std::fs::remove_file(&metadata_file);
+        let written = match files::read_capped(&run_dir.join("metadata.json"), METADATA_MAX) {
+            Ok(text) => Ok(Some(text)),
+            Err(ReadError::Missing) => Ok(None),
+            Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
+        };
+        let _ = std::fs::remove_dir_all(&run_dir);
+        drop(lease);
 
         // Only a program that exited cleanly has its metadata checked and kept.
         let metadata = (!timed_out && code == Some(0))
-            .then(|| check_metadata(&release.manifest, written.as_deref(), &launch.metadata));
+            .then(|| written.and_then(|w| check_metadata(&release.manifest, w.as_deref(), &launch.metadata)));
         let (phase, error) = if timed_out {
             (Phase::FailedTimeout, Some(format!("The run passed its time limit of {} and was stopped.", human(limit))))
         } else {
@@ -658,10 +700,13 @@ impl Engine {
             dynamic_options: options.as_deref(),
             metadata: metadata.as_deref(),
         });
+        // The run's record shows the context masked; the tenant keeps it as printed,
+        // for the next run.
+        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
         let outcome = runs::Outcome {
             phase,
             exit_code: code,
-            stdout_context: context.as_deref(),
+            stdout_context: shown.as_deref(),
             error: error.as_deref(),
             log_truncated: truncated,
             kept,
@@ -678,7 +723,17 @@ impl Engine {
 
     /// `PAN_CFG_*`, `PAN_SEC_*` (credentials made ready first) and `PAN_CTX_*`, with
     /// the secret values to mask. The inner error is why credentials are not ready.
-    async fn environment(&self, launch: &runs::LaunchRow) -> Result<Result<Environment, String>, DbError> {
+    ///
+    /// Webhook bodies are linked into the run's files (`run_dir`, seen by the program
+    /// at `inside`), and `payload_file` names them there. `PAN_CTX_RUN_TRIGGERS` and
+    /// `PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT` are also files (`…_FILE`), and any
+    /// context or configuration value over [`INLINE_MAX`] is only a file.
+    async fn environment(
+        &self,
+        launch: &runs::LaunchRow,
+        run_dir: &Path,
+        inside: &Path,
+    ) -> Result<Result<Environment, String>, DbError> {
         let configs: Value = serde_json::from_str(&launch.configs).unwrap_or(Value::Null);
         let mut vars = run::config_env(&configs);
         let mut secrets = Vec::new();
@@ -710,8 +765,13 @@ impl Engine {
         let triggers: Vec<Value> = runs::triggers_of(self.pool(), launch.id)
             .await?
             .into_iter()
-            .map(|t| {
-                let payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
+            .enumerate()
+            .map(|(n, t)| {
+                let mut payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
+                if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
+                    *file = link_payload(file.as_str(), run_dir, n)
+                        .map_or(Value::Null, |name| Value::String(inside.join(name).to_string_lossy().into_owned()));
+                }
                 json!({ "type": t.kind, "mode": t.mode, "payload": payload, "created_at": t.created_at, "created_by": t.created_by })
             })
             .collect();
@@ -732,13 +792,65 @@ impl Engine {
         if launch.had_success {
             ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(launch.ok_started_at));
             ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(launch.ok_finished_at));
-            if let Some(out) = &launch.ok_context {
+            // The tenant keeps the context as printed; the run's record shows it masked.
+            if let Some(out) = &launch.context {
                 ctx.insert("LAST_SUCCESSFUL_RUN_STD_OUT", out.clone());
             }
         }
         vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
+        let vars = as_files(vars, run_dir, inside).map_err(DbError::Io)?;
         Ok(Ok(Environment { vars, secrets }))
     }
+}
+
+/// Variables always passed as files too: they grow with the tenant's data.
+const ALSO_FILES: &[&str] = &["PAN_CTX_RUN_TRIGGERS", "PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT"];
+
+/// Writes large values (and those of [`ALSO_FILES`]) into the run's files and names
+/// them in `<NAME>_FILE`; a value over [`INLINE_MAX`] is left out of the environment.
+/// Credentials (`PAN_SEC_*`) never go to disk.
+fn as_files(vars: Vec<(String, String)>, run_dir: &Path, inside: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(vars.len() + ALSO_FILES.len());
+    for (name, value) in vars {
+        let fileable = name.starts_with("PAN_CTX_") || name.starts_with("PAN_CFG_");
+        if !fileable || (value.len() <= INLINE_MAX && !ALSO_FILES.contains(&name.as_str())) {
+            out.push((name, value));
+            continue;
+        }
+        let file = format!("{}.txt", name.to_ascii_lowercase());
+        std::fs::write(run_dir.join(&file), &value)?;
+        out.push((format!("{name}_FILE"), inside.join(&file).to_string_lossy().into_owned()));
+        if value.len() <= INLINE_MAX {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Links a webhook body into the run's files as `payload-<n>.body`; `None` when the
+/// body is gone.
+fn link_payload(file: Option<&str>, run_dir: &Path, n: usize) -> Option<String> {
+    let name = format!("payload-{n}.body");
+    let target = run_dir.join(&name);
+    let source = Path::new(file?);
+    std::fs::hard_link(source, &target).or_else(|_| std::fs::copy(source, &target).map(drop)).ok()?;
+    Some(name)
+}
+
+/// A fresh directory of the run's own files, with the metadata file the program may
+/// rewrite (owned by the run's uid).
+fn prepare_run_dir(dir: &Path, metadata: &str, uid: Option<u32>) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("metadata.json");
+    std::fs::write(&file, metadata)?;
+    if let Some(uid) = uid {
+        let (u, g) = (Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(uid)));
+        nix::unistd::chown(&file, u, g).map_err(std::io::Error::from)?;
+    }
+    Ok(())
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {

@@ -53,7 +53,7 @@ async fn hub(limit: Duration) -> Hub {
     let data = tempfile::tempdir().expect("tempdir");
     let repo = tempfile::tempdir().expect("tempdir");
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
-    let builder = Builder::new(db.clone(), data.path(), limit);
+    let builder = Builder::new(db.clone(), data.path(), limit, crate::sandbox());
     Hub { db, builder, repo, _data: data }
 }
 
@@ -235,7 +235,7 @@ async fn a_relative_data_directory_still_builds() {
     let data = tempfile::Builder::new().prefix("relative-data-").tempdir_in(".").expect("tempdir");
     let relative = std::path::PathBuf::from(data.path().file_name().expect("name"));
     assert!(relative.is_relative());
-    let builder = Builder::new(hub.db.clone(), &relative, Duration::from_secs(60));
+    let builder = Builder::new(hub.db.clone(), &relative, Duration::from_secs(60), crate::sandbox());
     let integration = hub.integration(&hub.repo_path()).await;
     let id =
         service::build_release(&hub.db, &builder, &Actor::System, integration, None, Utc::now()).await.expect("queued");

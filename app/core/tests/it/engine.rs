@@ -64,7 +64,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
     git(repo.path(), &["add", "--all"]);
     git(repo.path(), &["commit", "--quiet", "-m", "first"]);
 
-    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(60));
+    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(60), crate::sandbox());
     let input = IntegrationInput {
         name: "Engine test".into(),
         connectors: vec!["stripe".into()],
@@ -105,6 +105,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
         data.path(),
         builder.releases_dir().to_path_buf(),
         settings,
+        crate::sandbox(),
     );
     Hub { db, engine, key, tenant, integration, _dirs: (data, repo) }
 }
@@ -280,7 +281,7 @@ async fn a_last_line_that_is_not_json_leaves_no_context() {
     for line in log.lines().filter(|l| l.contains('=')) {
         let name = line.split('=').next().unwrap_or_default();
         assert!(
-            name.starts_with("PAN_") || ["PATH", "LANG", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name),
+            name.starts_with("PAN_") || ["PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name),
             "unexpected variable {name}"
         );
     }
@@ -514,7 +515,7 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
     };
     let id = runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
     tx.commit().await.expect("commit");
-    runs::start(hub.db.pool(), id, Some(pid), "[]", Utc::now()).await.expect("start");
+    runs::start(hub.db.pool(), id, Some(pid), "[]", "test", Utc::now()).await.expect("start");
 
     let queued = hub.engine.recover(Utc::now()).await.expect("recover");
     assert!(queued.is_empty());

@@ -1,0 +1,355 @@
+//! A hostile integration, built and run by the real builder and engine in the real
+//! sandbox: every way out it tries is asserted closed, one by one, and the hub stays
+//! healthy. Also: large context and webhook bundles, and PANDIUM.yaml links.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use hub_core::connectors::Registry;
+use hub_core::db::audit::Actor;
+use hub_core::db::{releases, runs, tenants, Db, DB_FILE};
+use hub_core::domain::integration::IntegrationInput;
+use hub_core::domain::release::ReleaseChoice;
+use hub_core::domain::run::{Mode, Phase, TriggerKind};
+use hub_core::domain::tenant::{SetupStep, Source};
+use hub_core::engine::builder::Builder;
+use hub_core::engine::runs::{Engine, Settings};
+use hub_core::engine::sandbox::{Limits, Policy, Sandbox};
+use hub_core::secrets::SecretKey;
+use hub_core::service;
+use serde_json::json;
+
+const MARKER: &str = "hub-secret-marker-7f3a";
+
+/// The sandbox with small limits, so each limit is reached quickly.
+fn strict() -> Arc<Sandbox> {
+    let mut policy = Policy::new(env!("CARGO_BIN_EXE_sandbox-helper").into());
+    policy.limits =
+        Limits { open_files: 256, processes: 64, file_size_mb: 8, cpu_secs: 120, memory_mb: 512, scratch_mb: 16 };
+    let s = Sandbox::probe(policy);
+    assert!(s.unavailable().is_none(), "{}", s.summary());
+    Arc::new(s)
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A repository with `files`, committed on `main`.
+fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
+    for (name, text) in files {
+        std::fs::write(repo.path().join(name), text).expect("write");
+    }
+    git(repo.path(), &["add", "--all"]);
+    git(repo.path(), &["commit", "--quiet", "-m", "first"]);
+    repo
+}
+
+struct Hub {
+    db: Db,
+    builder: Builder,
+    engine: Engine,
+    data: tempfile::TempDir,
+}
+
+/// A hub on a real database file beside a real key file, as in production.
+async fn hub(sandbox: Arc<Sandbox>) -> Hub {
+    let data = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(&data.path().join(DB_FILE)).await.expect("db");
+    sqlx::query("INSERT INTO organizations (name, kind, created_at) VALUES ('Acme', 'company', '2026-01-01')")
+        .execute(db.pool())
+        .await
+        .expect("org");
+    std::fs::write(data.path().join("secret.key"), MARKER).expect("key");
+    std::fs::write(data.path().join(".env"), format!("HUB_SECRET_KEY={MARKER}")).expect("env");
+    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(120), sandbox.clone());
+    let engine = Engine::new(
+        db.clone(),
+        Arc::new(SecretKey::generate()),
+        Arc::new(Registry { connectors: BTreeMap::new() }),
+        "http://127.0.0.1:1",
+        data.path(),
+        builder.releases_dir().to_path_buf(),
+        Settings { default_timeout: Duration::from_secs(120), ..Settings::default() },
+        sandbox,
+    );
+    Hub { db, builder, engine, data }
+}
+
+impl Hub {
+    async fn release(&self, name: &str, repo: &Path) -> (i64, releases::ReleaseRow) {
+        let input = IntegrationInput {
+            name: name.into(),
+            repository: repo.to_string_lossy().into_owned(),
+            ..Default::default()
+        };
+        let integration =
+            service::create_integration(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+        let id = service::build_release(&self.db, &self.builder, &Actor::System, integration, None, Utc::now())
+            .await
+            .expect("queued");
+        self.builder.run_until_idle().await.expect("built");
+        (integration, releases::get(self.db.pool(), id).await.expect("db").expect("release"))
+    }
+
+    async fn tenant(&self, integration: i64, name: &str) -> i64 {
+        tenants::insert(
+            self.db.pool(),
+            &tenants::NewTenant {
+                integration_id: integration,
+                name,
+                choice: ReleaseChoice::Latest,
+                configs: "{}",
+                source: Source::Hub,
+                setup_step: SetupStep::Done,
+                created_by: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("tenant")
+    }
+
+    async fn run(&self, tenant: i64) -> runs::RunRow {
+        self.engine.trigger(tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("trigger");
+        self.engine.run_pending().await.expect("ran");
+        let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
+        let id = runs::list(self.db.pool(), &filter, 1).await.expect("list")[0].id;
+        runs::get(self.db.pool(), id).await.expect("get").expect("run")
+    }
+
+    async fn log(&self, run: i64) -> String {
+        runs::log(self.db.pool(), run, 0).await.expect("log").0
+    }
+
+    /// The hub still answers: its database reads and writes.
+    async fn healthy(&self) {
+        sqlx::query("CREATE TABLE IF NOT EXISTS health (n)").execute(self.db.pool()).await.expect("the hub writes");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(self.db.pool()).await.expect("reads");
+        assert!(n >= 0);
+    }
+}
+
+/// Every attack the script reports, with its verdict; the script must have finished.
+fn verdicts(log: &str) -> BTreeMap<String, String> {
+    assert!(log.contains("ATTACK done"), "the hostile script did not finish:\n{log}");
+    log.lines()
+        .filter_map(|l| l.strip_prefix("ATTACK "))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+const EXPECTED: &[&str] = &[
+    "read_secret_key",
+    "read_database",
+    "read_dotenv",
+    "read_other_release",
+    "read_other_metadata",
+    "hub_environ",
+    "hub_in_proc",
+    "own_environment",
+    "inherited_fds",
+    "signal_hub",
+    "ptrace_hub",
+    "ptrace_seccomp",
+    "new_user_namespace",
+    "tiocsti",
+    "fill_disk",
+    "open_100k_files",
+    "allocate_8gb",
+    "setuid",
+];
+
+fn assert_all_blocked(verdicts: &BTreeMap<String, String>, phase: &str, as_root: bool) {
+    let mut expected: Vec<String> = EXPECTED.iter().map(|e| format!("{phase}.{e}")).collect();
+    if phase == "run" {
+        expected.push("run.write_checkout".to_owned());
+    }
+    if as_root {
+        expected.push(format!("{phase}.fork_bomb"));
+        expected.push(format!("{phase}.hub_port"));
+    }
+    for name in &expected {
+        assert_eq!(verdicts.get(name).map(String::as_str), Some("blocked"), "{name}: {verdicts:#?}");
+    }
+    for (name, verdict) in verdicts {
+        assert_eq!(verdict, "blocked", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_integration_reaches_nothing_in_its_build_or_its_runs() {
+    let sandbox = strict();
+    let hub = hub(sandbox.clone()).await;
+    let as_root = nix::unistd::geteuid().is_root();
+    // The hub's port, as a real listener on loopback.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+
+    // Another integration's release, and another tenant's metadata file.
+    let other = repository(&[("PANDIUM.yaml", "version: 1\nrun: echo other\n"), ("secret.txt", MARKER)]);
+    let (_, other_release) = hub.release("Other", other.path()).await;
+    assert_eq!(other_release.status, "succeeded", "{:?}", other_release.error);
+    let other_metadata = hub.data.path().join("runs/999/metadata.json");
+    std::fs::create_dir_all(other_metadata.parent().expect("dir")).expect("dir");
+    std::fs::write(&other_metadata, MARKER).expect("metadata");
+
+    let exe = std::env::current_exe().expect("exe");
+    let targets = json!({
+        "marker": MARKER,
+        "secret_key": hub.data.path().join("secret.key"),
+        "database": hub.data.path().join(DB_FILE),
+        "dotenv": hub.data.path().join(".env"),
+        "other_release": hub.builder.release_dir(other_release.id).join("secret.txt"),
+        "other_metadata": other_metadata,
+        "hub_pid": std::process::id(),
+        "hub_exe": exe.file_name().expect("name").to_string_lossy(),
+        "hub_port": port,
+        "own_uid": as_root,
+        "network_fenced": as_root,
+    });
+    let attack = include_str!("../fixtures/hostile/attack.py");
+    let manifest = "version: 1\nbuild: python3 attack.py build\nrun: python3 attack.py run && sh run.sh\n";
+    let repo = repository(&[
+        ("PANDIUM.yaml", manifest),
+        ("attack.py", attack),
+        ("targets.json", &targets.to_string()),
+        ("run.sh", "echo clean >&2\n"),
+    ]);
+
+    let (integration, release) = hub.release("Hostile", repo.path()).await;
+    assert_eq!(release.status, "succeeded", "{:?}\n{}", release.error, release.build_log);
+    assert_all_blocked(&verdicts(&release.build_log), "build", as_root);
+    assert!(release.sandbox.as_deref().is_some_and(|s| s.contains("bubblewrap")), "{:?}", release.sandbox);
+    hub.healthy().await;
+
+    let tenant = hub.tenant(integration, "victim").await;
+    for attempt in 0..2 {
+        let run = hub.run(tenant).await;
+        let log = hub.log(run.id).await;
+        assert_eq!(Phase::parse(&run.phase), Some(Phase::Succeeded), "{:?}\n{log}", run.error);
+        assert_all_blocked(&verdicts(&log), "run", as_root);
+        // The checkout is what the release built: a run cannot poison the next one.
+        assert!(log.ends_with("clean\n") && !log.contains("poisoned"), "attempt {attempt}: {log}");
+        let sandbox = run.sandbox.unwrap_or_default();
+        assert!(sandbox.contains("seccomp") && sandbox.contains("Landlock"), "{sandbox}");
+        hub.healthy().await;
+    }
+    assert_eq!(std::fs::read_to_string(hub.data.path().join("secret.key")).expect("key"), MARKER);
+}
+
+#[tokio::test]
+async fn a_manifest_that_is_a_link_is_refused_without_showing_its_target() {
+    let sandbox = crate::sandbox();
+    let hub = hub(sandbox).await;
+    for target in [hub.data.path().join("secret.key"), "/dev/zero".into()] {
+        let repo = repository(&[("run.sh", "true\n")]);
+        std::os::unix::fs::symlink(&target, repo.path().join("PANDIUM.yaml")).expect("link");
+        git(repo.path(), &["add", "--all"]);
+        git(repo.path(), &["commit", "--quiet", "-m", "link"]);
+        let (_, release) = hub.release(&format!("Link {}", target.display()), repo.path()).await;
+        assert_eq!(release.status, "failed");
+        let error = release.error.unwrap_or_default();
+        assert!(error.starts_with("PANDIUM.yaml is a symbolic link"), "{error}");
+        assert!(!release.build_log.contains(MARKER) && !error.contains(MARKER));
+        hub.healthy().await;
+    }
+    // A manifest that is the key's text itself (a plain scalar) is refused without
+    // quoting it.
+    let repo = repository(&[("PANDIUM.yaml", MARKER)]);
+    let (_, release) = hub.release("Scalar", repo.path()).await;
+    assert_eq!(release.status, "failed");
+    assert!(!release.error.unwrap_or_default().contains(MARKER) && !release.build_log.contains(MARKER));
+    // Alias expansion is bounded: a billion laughs fails fast.
+    let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (i, c) in ('b'..='j').enumerate() {
+        let prev = char::from(b'a' + u8::try_from(i).expect("small"));
+        laughs.push_str(&format!("{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    }
+    let repo = repository(&[("PANDIUM.yaml", &laughs)]);
+    let (_, release) = hub.release("Laughs", repo.path()).await;
+    assert_eq!(release.status, "failed", "{:?}", release.error);
+}
+
+#[tokio::test]
+async fn a_large_context_and_a_thousand_webhook_bodies_reach_the_program() {
+    let hub = hub(crate::sandbox()).await;
+    // The first run prints a 200 KB context; the next reads it from its file. Webhook
+    // runs count their bodies.
+    let script = r#"
+if [ "$PAN_CTX_RUN_MODE" = webhook ]; then
+  python3 - <<'EOF' >&2
+import json, os
+triggers = json.load(open(os.environ["PAN_CTX_RUN_TRIGGERS_FILE"]))
+bodies = [open(t["payload"]["payload_file"]).read() for t in triggers]
+print("bodies", len(bodies), "first", bodies[0], "last", bodies[-1])
+EOF
+elif [ -n "$PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT_FILE" ]; then
+  echo "inline=${#PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT} file=$(wc -c < "$PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT_FILE")" >&2
+else
+  python3 -c 'import json; print(json.dumps({"pad": "x" * 200000}))'
+fi
+"#;
+    let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: sh run.sh\n"), ("run.sh", script)]);
+    let (integration, release) = hub.release("Large", repo.path()).await;
+    assert_eq!(release.status, "succeeded", "{:?}", release.error);
+    let tenant = hub.tenant(integration, "big").await;
+    let first = hub.run(tenant).await;
+    assert_eq!(Phase::parse(&first.phase), Some(Phase::Succeeded), "{:?}", first.error);
+    let second = hub.run(tenant).await;
+    assert_eq!(Phase::parse(&second.phase), Some(Phase::Succeeded), "{:?}", second.error);
+    let log = hub.log(second.id).await;
+    assert!(log.starts_with("inline=0 file=2000"), "{log}");
+
+    for n in 0..1000 {
+        let body = format!("{{\"n\": {n}}}");
+        hub.engine.webhook(tenant, body.as_bytes(), Some("application/json"), Utc::now()).await.expect("webhook");
+    }
+    hub.engine.run_pending().await.expect("ran");
+    let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
+    let webhook_runs: Vec<_> =
+        runs::list(hub.db.pool(), &filter, 10).await.expect("list").into_iter().filter(|r| r.mode == "webhook").collect();
+    assert_eq!(webhook_runs.len(), 2, "a bundle is capped at 500 triggers");
+    let mut logs = Vec::new();
+    for r in &webhook_runs {
+        assert_eq!(Phase::parse(&r.phase), Some(Phase::Succeeded), "run {}", r.id);
+        logs.push(hub.log(r.id).await);
+    }
+    logs.sort();
+    assert_eq!(
+        logs,
+        vec![
+            "bodies 500 first {\"n\": 0} last {\"n\": 499}\n".to_owned(),
+            "bodies 500 first {\"n\": 500} last {\"n\": 999}\n".to_owned()
+        ]
+    );
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM run_triggers WHERE run_id IS NULL")
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(waiting, 0, "no accepted trigger is left behind");
+}
+
+#[tokio::test]
+async fn a_sandbox_that_cannot_be_built_fails_builds_and_runs_instead_of_running_bare() {
+    let sandbox = Arc::new(Sandbox::probe(Policy::new("/nonexistent/helper".into())));
+    assert!(sandbox.unavailable().is_some());
+    let hub = hub(sandbox).await;
+    let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: touch /tmp/ran-bare\n")]);
+    let (_, release) = hub.release("Bare", repo.path()).await;
+    assert_eq!(release.status, "failed");
+    assert!(release.error.unwrap_or_default().starts_with("sandbox unavailable: "));
+}

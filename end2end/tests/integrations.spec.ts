@@ -42,6 +42,7 @@ test('build a release from a local repository and make it the default', async ({
   // The release's own page shows its log and what it read from PANDIUM.yaml.
   await page.getByRole('link', { name: 'v1 (main)' }).click();
   await expect(page.getByTestId('build-log')).toContainText('compiling the sync');
+  await expect(page.getByTestId('release-sandbox')).toContainText('bubblewrap');
   await expect(page.getByText('python3 main.py')).toBeVisible();
   await expect(page.getByText('Default release')).toBeVisible();
 

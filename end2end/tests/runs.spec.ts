@@ -30,6 +30,10 @@ test('an init sync fills in the dynamic options, and its log is on the run page'
   await expect(page.getByTestId('run-context')).toContainText('pokemon_types');
   await expect(page.getByTestId('run-env')).toContainText('PAN_CTX_RUN_MODE');
   await expect(page.getByTestId('run-env')).toContainText('PAN_CFG_ANNOUNCE');
+  // It ran in the sandbox, and the page says which layers it had.
+  await expect(page.getByTestId('run-sandbox')).toContainText('bubblewrap');
+  await expect(page.getByTestId('run-sandbox')).toContainText('seccomp');
+  await expect(page.getByTestId('sandbox-warning')).toHaveCount(0);
 
   // The printed options are now choices in Settings.
   await page.goto(`/tenants/${id}/settings`);

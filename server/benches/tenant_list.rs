@@ -65,6 +65,8 @@ async fn measure(tenants: i64, renders: usize) -> Vec<(&'static str, (Duration, 
     let connectors = format!("{}/../connectors", env!("CARGO_MANIFEST_DIR"));
     let config = server::config::Config::from_vars(|k| match k {
         "HUB_DATA_DIR" => Some(data.clone()),
+        // The in-process hub is a test binary: the sandbox's helper is the real one.
+        "HUB_SANDBOX_HELPER" => Some(env!("CARGO_BIN_EXE_server").to_owned()),
         "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
         "HUB_ADMIN_PASSWORD" => Some(PASSWORD.to_owned()),
         "HUB_CONNECTORS_DIR" => Some(connectors.clone()),

@@ -196,6 +196,7 @@ impl Config {
             cpu_secs: number("HUB_SANDBOX_CPU_SECS", d.cpu_secs, 604_800)?,
             memory_mb: number("HUB_SANDBOX_MEMORY_MB", d.memory_mb, 1_048_576)?,
             scratch_mb: number("HUB_SANDBOX_SCRATCH_MB", d.scratch_mb, 1_048_576)?,
+            build_mb: number("HUB_SANDBOX_BUILD_MB", d.build_mb, 1_048_576)?,
         };
 
         Ok(Self {

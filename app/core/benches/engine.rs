@@ -1,8 +1,11 @@
 //! Benchmarks of the run engine, each against a baseline measured in the same run:
 //!
 //! 1. dispatch throughput: runs of a no-op integration through the engine's own loop,
-//!    every one fully recorded, against a bare loop that spawns the same command with
-//!    the same concurrency, with the CPU time each spends in this process per run;
+//!    every one fully recorded, in the sandbox and without it, against a bare loop
+//!    that spawns the same command with the same concurrency, with the CPU time each
+//!    spends in this process per run;
+//! 1b. sandbox overhead: one process at a time, a sandboxed start of `true` against a
+//!    bare one (mean and p50 of each, and the difference);
 //! 2. scheduling accuracy: tenants on `* * * * *`, the delay from the slot to the
 //!    process start (p50, p99);
 //! 3. idle cost: CPU time and resident memory of a hub engine with 100,000 scheduled
@@ -18,7 +21,7 @@ use chrono::{DateTime, Timelike, Utc};
 use hub_core::connectors::Registry;
 use hub_core::db::{releases, Db, DB_FILE};
 use hub_core::domain::run::{Mode, TriggerKind};
-use hub_core::engine::sandbox::Sandbox;
+use hub_core::engine::sandbox::{Job, Mount, Policy, Sandbox};
 use hub_core::engine::runs::{Engine, Settings};
 use hub_core::secrets::SecretKey;
 
@@ -31,7 +34,7 @@ struct Bench {
 }
 
 /// A hub on a real database file with one integration whose release runs `NOOP`.
-async fn bench(max_concurrent: usize) -> Bench {
+async fn bench(max_concurrent: usize, sandbox: Arc<Sandbox>) -> Bench {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(&dir.path().join(DB_FILE)).await.expect("db");
     let now = Utc::now();
@@ -61,7 +64,7 @@ async fn bench(max_concurrent: usize) -> Bench {
         dir.path(),
         releases_dir,
         settings,
-        Arc::new(Sandbox::off()),
+        sandbox,
     );
     Bench { db, engine, _dir: dir }
 }
@@ -103,7 +106,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs of a no-op integration through the engine, against bare spawns.
 async fn dispatch(n: usize, concurrency: usize) {
-    let b = bench(concurrency).await;
+    let sandbox = Arc::new(Sandbox::probe(Policy::new(env!("CARGO_BIN_EXE_sandbox-helper").into())));
+    println!("dispatch: {n} no-op runs, {concurrency} at a time; {}", sandbox.summary());
+    let (bare_engine_rate, _) = engine_rate(n, concurrency, Arc::new(Sandbox::off())).await;
+    let (engine_rate, engine_cpu) = engine_rate(n, concurrency, sandbox).await;
+    let (bare_rate, bare_cpu) = bare_rate(n, concurrency).await;
+    println!("  engine, sandboxed:  {engine_rate:8.1} runs/s (the hub's own CPU {engine_cpu:.2} ms a run)");
+    println!("  engine, unsandboxed:{bare_engine_rate:8.1} runs/s");
+    println!("  bare spawn loop:    {bare_rate:8.1} runs/s (the hub's own CPU {bare_cpu:.2} ms a run)");
+    println!("  ratio: {:.2} of the bare rate (aim: at least 0.5)", engine_rate / bare_rate);
+}
+
+/// Runs per second through the engine's own loop, and the hub's CPU ms per run.
+async fn engine_rate(n: usize, concurrency: usize, sandbox: Arc<Sandbox>) -> (f64, f64) {
+    let b = bench(concurrency, sandbox).await;
     b.tenants(n, "preset", "daily", |_| None).await;
     for id in 1..=n as i64 {
         b.engine.trigger(id, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("trigger");
@@ -131,7 +147,11 @@ async fn dispatch(n: usize, concurrency: usize) {
     let engine_cpu = cpu_and_rss().0 - cpu_before;
     let _ = stop_tx.send(());
     let _ = loop_task.await;
+    (n as f64 / engine_secs, engine_cpu / n as f64 * 1000.0)
+}
 
+/// Runs per second of a bare spawn loop, and the hub's CPU ms per run.
+async fn bare_rate(n: usize, concurrency: usize) -> (f64, f64) {
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let (cpu_before, _) = cpu_and_rss();
     let started = Instant::now();
@@ -149,24 +169,44 @@ async fn dispatch(n: usize, concurrency: usize) {
     }
     let bare_secs = started.elapsed().as_secs_f64();
     let bare_cpu = cpu_and_rss().0 - cpu_before;
-    let (engine_rate, bare_rate) = (n as f64 / engine_secs, n as f64 / bare_secs);
-    println!("dispatch: {n} no-op runs, {concurrency} at a time");
-    let per_run = |cpu: f64| cpu / n as f64 * 1000.0;
-    println!(
-        "  engine (recorded): {engine_rate:8.1} runs/s ({engine_secs:.2} s; the hub's own CPU {:.2} ms a run)",
-        per_run(engine_cpu)
-    );
-    println!(
-        "  bare spawn loop:   {bare_rate:8.1} runs/s ({bare_secs:.2} s; the hub's own CPU {:.2} ms a run)",
-        per_run(bare_cpu)
-    );
-    println!("  ratio: {:.2} of the bare rate (aim: at least 0.5)", engine_rate / bare_rate);
+    (n as f64 / bare_secs, bare_cpu / n as f64 * 1000.0)
+}
+
+/// One process at a time: a sandboxed start of `true` (helper, bubblewrap, Landlock,
+/// seccomp) against a bare one, in milliseconds from spawn to exit.
+async fn overhead(n: usize) {
+    let sandbox = Arc::new(Sandbox::probe(Policy::new(env!("CARGO_BIN_EXE_sandbox-helper").into())));
+    let off = Sandbox::off();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mounts = [Mount::read_only(dir.path(), "/app")];
+    let time = |s: &Sandbox, uid: Option<u32>| {
+        let job = Job { argv: &["/bin/sh", "-c", NOOP], mounts: &mounts, env: &[], uid, tmpfs: None };
+        let mut cmd = s.command(&job).expect("command");
+        let started = Instant::now();
+        assert!(cmd.status().expect("spawned").success(), "{}", s.summary());
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    let lease = sandbox.lease();
+    let (mut boxed, mut bare) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        boxed.push(time(&sandbox, lease.uid()));
+        bare.push(time(&off, None));
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v.iter().sum::<f64>() / v.len() as f64, percentile(v, 0.5), percentile(v, 0.99))
+    };
+    let ((bm, b50, b99), (um, u50, u99)) = (stats(&mut boxed), stats(&mut bare));
+    println!("sandbox overhead: {n} starts of `sh -c true`, one at a time");
+    println!("  sandboxed: mean {bm:.2} ms, p50 {b50:.2} ms, p99 {b99:.2} ms");
+    println!("  bare:      mean {um:.2} ms, p50 {u50:.2} ms, p99 {u99:.2} ms");
+    println!("  overhead per run: {:.2} ms (p50 {:.2} ms; aim: under 10 ms)", bm - um, b50 - u50);
 }
 
 /// Tenants on `* * * * *` under the real loop: the delay from each slot to the start
 /// of its process.
 async fn accuracy(n: usize, concurrency: usize) {
-    let b = bench(concurrency).await;
+    let b = bench(concurrency, Arc::new(Sandbox::off())).await;
     let now = Utc::now();
     let next_minute =
         now.with_second(0).and_then(|t| t.with_nanosecond(0)).expect("minute") + chrono::Duration::minutes(1);
@@ -229,7 +269,7 @@ fn cpu_and_rss() -> (f64, u64) {
 
 /// The engine's loop with `n` scheduled tenants and nothing due, for `secs` seconds.
 async fn idle(n: usize, secs: u64) {
-    let b = bench(8).await;
+    let b = bench(8, Arc::new(Sandbox::off())).await;
     // Every tenant fires daily at an hour twelve hours away: scheduled, not due.
     let hour = (Utc::now().hour() + 12) % 24;
     let cron = format!("0 {hour} * * *");
@@ -263,6 +303,7 @@ async fn main() {
     // 100,000 (each in its own database; memory already taken is not given back).
     idle(0, idle_secs).await;
     idle(idle_tenants, idle_secs).await;
+    overhead(if quick { 50 } else { 200 }).await;
     dispatch(runs, 8).await;
     accuracy(tenants, 32).await;
 }

@@ -64,6 +64,8 @@ pub struct ReleaseDetail {
     pub integration_name: String,
     pub build_log: String,
     pub run_command: Option<String>,
+    /// What sandbox the build had (its layers), or that it ran unsandboxed.
+    pub sandbox: Option<String>,
     /// The parsed PANDIUM.yaml in brief: version, base, connectors, config fields.
     pub manifest: Option<ManifestBrief>,
 }
@@ -336,5 +338,6 @@ pub async fn get_release(id: i64) -> Result<ReleaseDetail, AppError> {
         manifest: row.manifest.as_deref().and_then(server::brief),
         build_log: row.build_log,
         run_command: row.run_command,
+        sandbox: row.sandbox,
     })
 }

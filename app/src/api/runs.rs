@@ -39,6 +39,8 @@ pub struct RunView {
     pub error: Option<String>,
     /// The names of the environment variables the program was given (never values).
     pub env_names: Vec<String>,
+    /// What sandbox the run had (its layers), or that it ran unsandboxed.
+    pub sandbox: Option<String>,
     pub log: String,
     /// Set when only the end of a long log is shown.
     pub log_note: Option<String>,
@@ -252,6 +254,7 @@ pub async fn get_run(id: i64) -> Result<RunView, AppError> {
         context: r.stdout_context,
         error: r.error,
         env_names: r.env_names.and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default(),
+        sandbox: r.sandbox,
         log,
         log_note,
         log_truncated: r.log_truncated,

@@ -13,6 +13,8 @@ pub struct SignedInUser {
     pub organization: String,
     pub is_admin: bool,
     pub is_partner: bool,
+    /// Set when integration code does not run in the sandbox: every page says so.
+    pub sandbox_warning: Option<String>,
 }
 
 /// Only local paths are followed after sign-in, so the link cannot send users elsewhere.
@@ -84,7 +86,22 @@ pub async fn current_user() -> Result<SignedInUser, AppError> {
         organization: user.organization_name,
         is_admin: user.is_admin,
         is_partner: user.organization_kind == hub_core::domain::user::OrgKind::Partner,
+        sandbox_warning: sandbox_warning(super::ctx::state()?.builder.sandbox()),
     })
+}
+
+#[cfg(feature = "ssr")]
+fn sandbox_warning(sandbox: &hub_core::engine::sandbox::Sandbox) -> Option<String> {
+    if sandbox.is_off() {
+        return Some(
+            "The sandbox is off (HUB_SANDBOX=off): integration code runs with the hub's own rights and can read \
+             its key, its database and every tenant's credentials."
+                .to_owned(),
+        );
+    }
+    sandbox
+        .unavailable()
+        .map(|why| format!("The sandbox is unavailable ({why}): every build and run fails until it is fixed."))
 }
 
 #[cfg(test)]

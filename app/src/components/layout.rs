@@ -50,6 +50,13 @@ pub fn ConsoleLayout() -> impl IntoView {
                 </nav>
             </aside>
             <div class="main-column">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        user.await.ok().and_then(|u| u.sandbox_warning).map(|w| view! {
+                            <p class="notice warning sandbox-banner" role="alert" data-testid="sandbox-warning">{w}</p>
+                        })
+                    })}
+                </Suspense>
                 <header class="topbar">
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {

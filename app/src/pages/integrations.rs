@@ -479,6 +479,10 @@ pub fn ReleasePage() -> impl IntoView {
                             </dl>
                         </section>
                     })}
+                    <section class="section" aria-labelledby="sandbox-heading">
+                        <h2 id="sandbox-heading">"Sandbox"</h2>
+                        <p data-testid="release-sandbox">{d.sandbox.clone().unwrap_or_else(|| "Not built yet.".to_owned())}</p>
+                    </section>
                     <section class="section" aria-labelledby="log-heading">
                         <h2 id="log-heading">"Build log"</h2>
                         <pre class="log" data-testid="build-log">{if d.build_log.is_empty() { "(nothing yet)".to_owned() } else { d.build_log.clone() }}</pre>

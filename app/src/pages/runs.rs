@@ -123,6 +123,10 @@ pub fn RunPage() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     </section>
+                    <section class="section" aria-labelledby="sandbox-heading">
+                        <h2 id="sandbox-heading">"Sandbox"</h2>
+                        <p data-testid="run-sandbox">{r.sandbox.clone().unwrap_or_else(|| "Not started.".to_owned())}</p>
+                    </section>
                     <section class="section" aria-labelledby="env-heading">
                         <h2 id="env-heading">"Environment"</h2>
                         <p class="muted small">"The names of the variables the program was given; values are never shown."</p>

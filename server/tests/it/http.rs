@@ -22,6 +22,8 @@ pub async fn prepared(demo: bool) -> (server::startup::Prepared, tempfile::TempD
     let data = dir.path().to_string_lossy().into_owned();
     let config = Config::from_vars(|k| match k {
         "HUB_DATA_DIR" => Some(data.clone()),
+        // The in-process hub is a test binary: the sandbox's helper is the real one.
+        "HUB_SANDBOX_HELPER" => Some(env!("CARGO_BIN_EXE_server").to_owned()),
         "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
         "HUB_ADMIN_PASSWORD" => Some(PASSWORD.to_owned()),
         "HUB_CONNECTORS_DIR" => Some(repo_dir("connectors")),

@@ -128,6 +128,8 @@ async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::T
     let data = dir.path().join("data").to_string_lossy().into_owned();
     let config = server::config::Config::from_vars(|k| match k {
         "HUB_DATA_DIR" => Some(data.clone()),
+        // The in-process hub is a test binary: the sandbox's helper is the real one.
+        "HUB_SANDBOX_HELPER" => Some(env!("CARGO_BIN_EXE_server").to_owned()),
         "HUB_ADMIN_EMAIL" => Some("admin@example.com".to_owned()),
         "HUB_ADMIN_PASSWORD" => Some("correct horse battery".to_owned()),
         "HUB_CONNECTORS_DIR" => Some(connectors.to_string_lossy().into_owned()),

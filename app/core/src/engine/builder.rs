@@ -28,6 +28,19 @@ pub struct Builder {
 /// Where a build sees its checkout.
 pub const CHECKOUT: &str = "/app";
 
+/// Where a sandboxed build sees the checkout it copies from and back to.
+const BUILD_OUTPUT: &str = "/out";
+
+/// Copies the checkout into the build's tmpfs, runs the build (`"$@"`, confined away
+/// from the checkout), stops whatever it left running, and copies the result back.
+const BUILD_IN_TMPFS: &str = r#"cp -a /out/. /app/ || exit 125
+"$@"
+status=$?
+kill -9 -1 2>/dev/null
+[ "$status" -eq 0 ] || exit "$status"
+find /out -mindepth 1 -delete && cp -a /app/. /out/ || { echo "The build's output could not be kept (see above)." >&2; exit 125; }
+"#;
+
 /// The largest PANDIUM.yaml the hub reads.
 pub const MANIFEST_MAX: u64 = 256 * 1024;
 
@@ -201,8 +214,19 @@ impl Builder {
         if let Some(build) = &manifest.build {
             self.log(id, &format!("$ {build}\n")).await;
             let env = [("PAN_CTX_RELEASE_ID".to_owned(), id.to_string())];
-            let mounts = [Mount::writable(&dir, CHECKOUT)];
-            let job = Job { argv: &[SHELL, "-c", build], mounts: &mounts, env: &env, uid: lease.uid() };
+            // In the sandbox the build works on a copy in a size-capped tmpfs, confined
+            // once more so that it cannot write the checkout itself; what it leaves is
+            // copied back when it succeeds. So a build can write no more than the
+            // tmpfs holds.
+            let nested = self.sandbox.nested(&[CHECKOUT], &[SHELL, "-c", build]);
+            let mut argv = vec![SHELL, "-c", BUILD_IN_TMPFS, "build"];
+            argv.extend(nested.iter().map(String::as_str));
+            let (argv, mounts, tmpfs) = if self.sandbox.is_off() {
+                (vec![SHELL, "-c", build.as_str()], [Mount::writable(&dir, CHECKOUT)], None)
+            } else {
+                (argv, [Mount::writable(&dir, BUILD_OUTPUT)], Some((CHECKOUT, self.sandbox.build_mb())))
+            };
+            let job = Job { argv: &argv, mounts: &mounts, env: &env, uid: lease.uid(), tmpfs };
             let cmd = match self.sandbox.command(&job) {
                 Ok(cmd) => cmd,
                 Err(e) => return Ok(Err(failure(at, e))),
@@ -243,11 +267,12 @@ impl Builder {
 }
 
 impl Builder {
-    /// Whether `path` is the hub's data directory or inside it.
+    /// Whether `path` is the hub's data directory or inside it, but for the sample
+    /// repositories the hub seeds there itself.
     fn holds(&self, path: &Path) -> bool {
         let data = self.releases_dir.parent().unwrap_or(&self.releases_dir);
         match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
-            (Ok(p), Ok(d)) => p.starts_with(d),
+            (Ok(p), Ok(d)) => p.starts_with(&d) && !p.starts_with(d.join("samples")),
             _ => false,
         }
     }

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path};
 
-use nix::fcntl::{open, openat, OFlag};
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::fcntl::{open, openat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, Mode, SFlag};
 
 /// Why a file was not read, in words for the person who wrote it.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,7 +57,12 @@ pub fn read_beneath(root: &Path, relative: &str, cap: u64) -> Result<String, Rea
     let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mut dir: OwnedFd = open(root, dir_flags, Mode::empty()).map_err(classify)?;
     for d in dirs {
-        dir = openat(&dir, d.as_os_str(), dir_flags, Mode::empty()).map_err(classify)?;
+        dir = match openat(&dir, d.as_os_str(), dir_flags, Mode::empty()) {
+            Ok(next) => next,
+            // A link where a directory should be answers ENOTDIR, like a file does.
+            Err(nix::Error::ENOTDIR) if is_link(&dir, d.as_os_str()) => return Err(ReadError::Link),
+            Err(e) => return Err(classify(e)),
+        };
     }
     let file = openat(&dir, last.as_os_str(), flags(), Mode::empty()).map_err(classify)?;
     read_open(file, cap)
@@ -67,6 +72,11 @@ pub fn read_beneath(root: &Path, relative: &str, cap: u64) -> Result<String, Rea
 pub fn read_capped(path: &Path, cap: u64) -> Result<String, ReadError> {
     let file = open(path, flags(), Mode::empty()).map_err(classify)?;
     read_open(file, cap)
+}
+
+fn is_link(dir: &OwnedFd, name: &std::ffi::OsStr) -> bool {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
 }
 
 fn read_open(fd: OwnedFd, cap: u64) -> Result<String, ReadError> {

@@ -29,7 +29,13 @@ pub fn local_source(repository: &str) -> Option<(PathBuf, PathBuf)> {
         return None;
     }
     let dot_git = path.join(".git");
-    Some(if dot_git.is_dir() { (dot_git.clone(), dot_git) } else { (path.to_path_buf(), path.to_path_buf()) })
+    if dot_git.is_dir() {
+        return Some((dot_git.clone(), dot_git));
+    }
+    // Only a directory git would take for a bare repository is shown; anything else
+    // stays out of the sandbox, and git inside says it finds no repository.
+    let bare = path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir();
+    bare.then(|| (path.to_path_buf(), path.to_path_buf()))
 }
 
 impl Git<'_> {
@@ -53,7 +59,7 @@ impl Git<'_> {
             "git",
         ];
         argv.extend_from_slice(args);
-        let job = Job { argv: &argv, mounts: &mounts, env: &env, uid: self.uid };
+        let job = Job { argv: &argv, mounts: &mounts, env: &env, uid: self.uid, tmpfs: None };
         let cmd = self.sandbox.command(&job)?;
         // stdout and stderr arrive mixed: the answer (a commit id) is the last line
         // that is not a warning, and an error is git's last line.

@@ -159,7 +159,8 @@ mod tests {
         let sandbox = crate::engine::sandbox::Sandbox::off();
         let mounts = [crate::engine::sandbox::Mount::writable(&dir, &dir)];
         let env = [("GREETING".to_owned(), "hi".to_owned())];
-        let job = crate::engine::sandbox::Job { argv: &[SHELL, "-c", cmd], mounts: &mounts, env: &env, uid: None };
+        let job =
+            crate::engine::sandbox::Job { argv: &[SHELL, "-c", cmd], mounts: &mounts, env: &env, uid: None, tmpfs: None };
         let lines = std::sync::Mutex::new(Vec::new());
         let exit = run_lines(sandbox.command(&job).expect("command"), limit, |l| {
             lines.lock().expect("lock").push(l);

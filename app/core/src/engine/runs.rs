@@ -443,6 +443,7 @@ impl Engine {
             };
             close(&mut tx, id, &outcome, now).await?;
             tx.commit().await?;
+            let _ = std::fs::remove_dir_all(self.inner.work_dir.join(id.to_string()));
             tracing::warn!(run = id, "a run was cut short by a stop of the hub");
         }
         runs::queued(self.pool()).await
@@ -581,7 +582,7 @@ impl Engine {
         let names = serde_json::to_string(&names).unwrap_or_default();
 
         let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata];
-        let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid() };
+        let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
         let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
         let mut started = match started {
             Ok(s) => s,

@@ -13,18 +13,10 @@ use hub_core::domain::release::ReleaseChoice;
 use hub_core::engine::builder::Builder;
 use hub_core::service;
 
+use crate::git;
+
 const GOOD: &str = "version: 0.5\nbuild: echo compiling >&2 && echo done > built.txt\nrun: ./sync\nconnectors: [slack]\nconfigs:\n  schema:\n    properties:\n      channel: { type: string }\n";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// Commits `manifest` as PANDIUM.yaml on `main` and returns the commit.
 fn commit(repo: &Path, manifest: &str) -> String {

@@ -20,15 +20,8 @@ use hub_core::engine::runs::{Engine, Settings};
 use hub_core::secrets::SecretKey;
 use hub_core::service;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use crate::git;
+
 
 struct Hub {
     db: Db,
@@ -297,6 +290,41 @@ async fn a_secret_printed_to_stderr_is_masked() {
     let log = hub.log(run.id).await;
     assert_eq!(log, "using key ******** now\n");
     assert!(run.env_names.unwrap_or_default().contains("PAN_SEC_STRIPE_API_KEY"));
+}
+
+#[tokio::test]
+async fn a_secret_in_the_context_is_masked_on_the_run_and_kept_for_the_next_run() {
+    let script = r#"echo "seen=$PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT" >&2
+echo "{\"key\": \"$PAN_SEC_STRIPE_API_KEY\"}"
+"#;
+    let hub = hub(script, None, Settings::default()).await;
+    let sealed = hub.key.encrypt(br#"{"api_key":"sk_live_abcdef123456"}"#);
+    tenants::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
+    let first = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&first), Phase::Succeeded, "{:?}", first.error);
+    assert_eq!(first.stdout_context.as_deref(), Some(r#"{"key": "********"}"#));
+    // The program gets back what it printed (its log masks it again).
+    let second = hub.run(Mode::Normal).await;
+    assert_eq!(hub.log(second.id).await, "seen={\"key\": \"********\"}\n");
+    assert_eq!(hub.tenant_column("context").await.as_deref(), Some(r#"{"key": "sk_live_abcdef123456"}"#));
+}
+
+#[tokio::test]
+async fn an_ordinary_python_program_has_its_standard_library_and_tls_roots() {
+    let script = r#"python3 - <<'PY'
+import json, os, socket, sqlite3, ssl, tempfile
+roots = ssl.create_default_context().cert_store_stats()["x509_ca"]
+db = sqlite3.connect(os.path.join(tempfile.gettempdir(), "t.db"))
+db.execute("create table t (x)")
+names = len(socket.getaddrinfo("localhost", 80)) > 0
+print(json.dumps({"roots": roots > 0, "home": os.environ["HOME"], "names": names}))
+PY
+"#;
+    let hub = hub(script, None, Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::Succeeded, "{:?} {}", run.error, hub.log(run.id).await);
+    let home = hub_core::engine::sandbox::SCRATCH;
+    assert_eq!(run.stdout_context, Some(format!(r#"{{"roots": true, "home": "{home}", "names": true}}"#)));
 }
 
 #[tokio::test]

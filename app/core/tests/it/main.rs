@@ -13,13 +13,31 @@ use std::sync::{Arc, OnceLock};
 
 use hub_core::engine::sandbox::{Policy, Sandbox};
 
+/// Runs git in `dir` as a test author would; returns its stdout.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// This crate's sandbox helper (`HUB_TEST_SANDBOX_HELPER` names a copy, for a run of
+/// the tests as another user who cannot reach the build directory).
+pub fn helper() -> std::path::PathBuf {
+    std::env::var_os("HUB_TEST_SANDBOX_HELPER").map_or_else(|| env!("CARGO_BIN_EXE_sandbox-helper").into(), Into::into)
+}
+
 /// The real sandbox, with this crate's helper executable, probed once. A machine
 /// where it cannot be built fails the tests that need it, with the reason.
 pub fn sandbox() -> Arc<Sandbox> {
     static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
     SANDBOX
         .get_or_init(|| {
-            let s = Sandbox::probe(Policy::new(env!("CARGO_BIN_EXE_sandbox-helper").into()));
+            let s = Sandbox::probe(Policy::new(helper()));
             assert!(s.unavailable().is_none(), "{}", s.summary());
             Arc::new(s)
         })

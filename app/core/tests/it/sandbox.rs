@@ -22,27 +22,20 @@ use hub_core::secrets::SecretKey;
 use hub_core::service;
 use serde_json::json;
 
+use crate::git;
+
 const MARKER: &str = "hub-secret-marker-7f3a";
 
 /// The sandbox with small limits, so each limit is reached quickly.
 fn strict() -> Arc<Sandbox> {
-    let mut policy = Policy::new(env!("CARGO_BIN_EXE_sandbox-helper").into());
+    let mut policy = Policy::new(crate::helper());
     policy.limits =
-        Limits { open_files: 256, processes: 64, file_size_mb: 8, cpu_secs: 120, memory_mb: 512, scratch_mb: 16 };
+        Limits { open_files: 256, processes: 64, file_size_mb: 8, cpu_secs: 120, memory_mb: 512, scratch_mb: 16, build_mb: 32 };
     let s = Sandbox::probe(policy);
     assert!(s.unavailable().is_none(), "{}", s.summary());
     Arc::new(s)
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A repository with `files`, committed on `main`.
 fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -157,6 +150,7 @@ const EXPECTED: &[&str] = &[
     "read_dotenv",
     "read_other_release",
     "read_other_metadata",
+    "read_dotenv_via_proc",
     "hub_environ",
     "hub_in_proc",
     "own_environment",
@@ -176,6 +170,9 @@ fn assert_all_blocked(verdicts: &BTreeMap<String, String>, phase: &str, as_root:
     let mut expected: Vec<String> = EXPECTED.iter().map(|e| format!("{phase}.{e}")).collect();
     if phase == "run" {
         expected.push("run.write_checkout".to_owned());
+    } else {
+        expected.push("build.fill_checkout".to_owned());
+        expected.push("build.write_behind_the_copy".to_owned());
     }
     if as_root {
         expected.push(format!("{phase}.fork_bomb"));
@@ -352,4 +349,19 @@ async fn a_sandbox_that_cannot_be_built_fails_builds_and_runs_instead_of_running
     let (_, release) = hub.release("Bare", repo.path()).await;
     assert_eq!(release.status, "failed");
     assert!(release.error.unwrap_or_default().starts_with("sandbox unavailable: "));
+}
+
+#[tokio::test]
+async fn a_repository_inside_the_hubs_data_directory_is_refused() {
+    let hub = hub(crate::sandbox()).await;
+    // The data directory itself, and a real repository moved into it.
+    let inside = hub.data.path().join("smuggled");
+    let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: true\n")]);
+    std::fs::rename(repo.path(), &inside).expect("move");
+    for path in [hub.data.path().to_path_buf(), inside] {
+        let (_, release) = hub.release(&format!("Inside {}", path.display()), &path).await;
+        assert_eq!(release.status, "failed");
+        let error = release.error.unwrap_or_default();
+        assert!(error.contains("not be inside the hub's data directory") || error.starts_with("Cannot fetch"), "{error}");
+    }
 }

@@ -85,11 +85,13 @@ pub struct Limits {
     pub memory_mb: u64,
     /// The scratch `/tmp`, a tmpfs.
     pub scratch_mb: u64,
+    /// The tmpfs a build works in: what a build may write in all.
+    pub build_mb: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { open_files: 1024, processes: 512, file_size_mb: 1024, cpu_secs: 3600, memory_mb: 4096, scratch_mb: 512 }
+        Self { open_files: 1024, processes: 512, file_size_mb: 1024, cpu_secs: 3600, memory_mb: 4096, scratch_mb: 512, build_mb: 2048 }
     }
 }
 
@@ -162,6 +164,9 @@ pub struct Job<'a> {
     pub env: &'a [(String, String)],
     /// Its uid (see [`Sandbox::lease`]).
     pub uid: Option<u32>,
+    /// A size-capped tmpfs (path, MB), its working directory instead of the first
+    /// mount.
+    pub tmpfs: Option<(&'a str, u64)>,
 }
 
 /// The sandbox, as probed at start.
@@ -368,12 +373,17 @@ impl Sandbox {
         cmd.args(["--proc", "/proc", "--dev", "/dev"]);
         cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", SCRATCH]);
         cmd.arg("--ro-bind").arg(&self.policy.helper).arg(HELPER_INSIDE);
+        // A build confines its command once more with the helper (see `nested`).
+        read_only.push(HELPER_INSIDE.into());
         let mut writable: Vec<PathBuf> = vec!["/dev".into(), SCRATCH.into()];
         for m in job.mounts {
             cmd.arg(if m.writable { "--bind" } else { "--ro-bind" }).arg(&m.host).arg(&m.inside);
             if m.writable { &mut writable } else { &mut read_only }.push(m.inside.clone());
         }
-        if let Some(m) = job.mounts.first() {
+        if let Some((path, size)) = job.tmpfs {
+            cmd.args(["--size", &(size * mb).to_string(), "--tmpfs", path, "--chdir", path]);
+            writable.push(path.into());
+        } else if let Some(m) = job.mounts.first() {
             cmd.arg("--chdir").arg(&m.inside);
         }
         cmd.args(["--", HELPER_INSIDE, helper::INNER]);
@@ -388,6 +398,30 @@ impl Sandbox {
         }
         cmd.arg("--").args(job.argv);
         cmd
+    }
+}
+
+impl Sandbox {
+    /// The size of a build's tmpfs, in MB.
+    pub fn build_mb(&self) -> u64 {
+        self.policy.limits.build_mb
+    }
+
+    /// `argv` confined further, from inside the sandbox: the system read-only, and
+    /// only `writable` writable (Landlock and seccomp again, stacked on the first).
+    pub fn nested<'s>(&self, writable: &[&'s str], argv: &[&'s str]) -> Vec<String> {
+        let mut out = vec![HELPER_INSIDE.to_owned(), helper::INNER.to_owned()];
+        for dir in ["/usr", "/etc", "/proc"].iter().chain(SYSTEM_DIRS) {
+            if Path::new(dir).exists() {
+                out.extend(["--ro".to_owned(), (*dir).to_owned()]);
+            }
+        }
+        for dir in ["/dev", SCRATCH].iter().chain(writable) {
+            out.extend(["--rw".to_owned(), (*dir).to_owned()]);
+        }
+        out.push("--".to_owned());
+        out.extend(argv.iter().map(|a| (*a).to_owned()));
+        out
     }
 }
 
@@ -420,6 +454,7 @@ fn probe_layers(policy: &Policy) -> State {
         mounts: &[],
         env: &[],
         uid: own_uid.then_some(policy.uid_base + UID_POOL),
+        tmpfs: None,
     };
     let out = match probe.command_with(&job, true).map(|mut c| c.output()) {
         Ok(Ok(out)) => out,

@@ -179,7 +179,8 @@ impl Config {
             Some("off") => false,
             Some(other) => return Err(err("HUB_SANDBOX", format!("{other:?} is neither on nor off"))),
         };
-        sandbox.block_local_network = match get("HUB_SANDBOX_LOCAL_NETWORK").map(|v| v.trim().to_lowercase()).as_deref() {
+        sandbox.block_local_network = match get("HUB_SANDBOX_LOCAL_NETWORK").map(|v| v.trim().to_lowercase()).as_deref()
+        {
             None | Some("block") => true,
             Some("allow") => false,
             Some(other) => {

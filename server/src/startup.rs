@@ -85,16 +85,8 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .build();
     let key = Arc::new(key);
     let registry = Arc::new(registry);
-    let engine = Engine::new(
-        db.clone(),
-        key.clone(),
-        registry.clone(),
-        &config.public_url,
-        dir,
-        builder.releases_dir().to_path_buf(),
-        config.runs.clone(),
-        sandbox,
-    );
+    let engine =
+        Engine::new(db.clone(), key.clone(), registry.clone(), &config.public_url, dir, &builder, config.runs.clone());
     let state = AppState {
         db,
         leptos_options,

@@ -4,11 +4,11 @@
 //!    every one fully recorded, in the sandbox and without it, against a bare loop
 //!    that spawns the same command with the same concurrency, with the CPU time each
 //!    spends in this process per run;
-//! 1b. sandbox overhead: one process at a time, a sandboxed start of `true` against a
+//! 2. sandbox overhead: one process at a time, a sandboxed start of `true` against a
 //!    bare one (mean and p50 of each, and the difference);
-//! 2. scheduling accuracy: tenants on `* * * * *`, the delay from the slot to the
+//! 3. scheduling accuracy: tenants on `* * * * *`, the delay from the slot to the
 //!    process start (p50, p99);
-//! 3. idle cost: CPU time and resident memory of a hub engine with 100,000 scheduled
+//! 4. idle cost: CPU time and resident memory of a hub engine with 100,000 scheduled
 //!    tenants and nothing due, against one with none.
 //!
 //! `cargo bench -p hub-core --features backend --bench engine` (add `-- quick` for
@@ -21,8 +21,9 @@ use chrono::{DateTime, Timelike, Utc};
 use hub_core::connectors::Registry;
 use hub_core::db::{releases, Db, DB_FILE};
 use hub_core::domain::run::{Mode, TriggerKind};
-use hub_core::engine::sandbox::{Job, Mount, Policy, Sandbox};
+use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::{Engine, Settings};
+use hub_core::engine::sandbox::{Job, Mount, Policy, Sandbox};
 use hub_core::secrets::SecretKey;
 
 const NOOP: &str = "true";
@@ -53,8 +54,7 @@ async fn bench(max_concurrent: usize, sandbox: Arc<Sandbox>) -> Bench {
     releases::claim(pool, release, now).await.expect("claim");
     let success = releases::Success { commit_sha: "0", run_command: NOOP, manifest_json: "{}" };
     releases::succeed(pool, release, &success, now).await.expect("succeed");
-    let releases_dir = dir.path().join("releases");
-    std::fs::create_dir_all(releases_dir.join(release.to_string())).expect("checkout");
+    std::fs::create_dir_all(dir.path().join("releases").join(release.to_string())).expect("checkout");
     let settings = Settings { max_concurrent, ..Settings::default() };
     let engine = Engine::new(
         db.clone(),
@@ -62,9 +62,8 @@ async fn bench(max_concurrent: usize, sandbox: Arc<Sandbox>) -> Bench {
         Arc::new(Registry::default()),
         "http://127.0.0.1:1",
         dir.path(),
-        releases_dir,
+        &Builder::new(db.clone(), dir.path(), Duration::from_secs(60), sandbox),
         settings,
-        sandbox,
     );
     Bench { db, engine, _dir: dir }
 }

@@ -18,6 +18,11 @@ fn repo_dir(name: &str) -> String {
 }
 
 pub async fn prepared(demo: bool) -> (server::startup::Prepared, tempfile::TempDir) {
+    prepared_with(demo, &[]).await
+}
+
+/// A hub as `prepared` makes it, with `extra` variables set too.
+pub async fn prepared_with(demo: bool, extra: &[(&str, &str)]) -> (server::startup::Prepared, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_string_lossy().into_owned();
     let config = Config::from_vars(|k| match k {
@@ -29,7 +34,7 @@ pub async fn prepared(demo: bool) -> (server::startup::Prepared, tempfile::TempD
         "HUB_CONNECTORS_DIR" => Some(repo_dir("connectors")),
         "HUB_SAMPLES_DIR" => Some(repo_dir("samples")),
         "HUB_DEMO" => Some(if demo { "on" } else { "off" }.to_owned()),
-        _ => None,
+        other => extra.iter().find(|(k, _)| *k == other).map(|(_, v)| (*v).to_owned()),
     })
     .expect("config");
     (server::startup::prepare(&config).await.expect("prepared"), dir)
@@ -243,4 +248,24 @@ async fn an_integration_is_created_from_a_plain_form_and_validated_on_the_server
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.body.contains("no connector named nope"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn every_console_page_warns_while_the_sandbox_is_off_and_runs_record_it() {
+    let warning = "The sandbox is off (HUB_SANDBOX=off)";
+    let (on, _on_dir) = prepared_with(false, &[]).await;
+    let (off, _off_dir) = prepared_with(false, &[("HUB_SANDBOX", "off")]).await;
+    for (prepared, warned) in [(on, false), (off, true)] {
+        let sandbox = prepared.state.builder.sandbox().clone();
+        let hub = Hub { router: prepared.router, _dir: tempfile::tempdir().expect("tempdir") };
+        let cookie = hub.sign_in().await;
+        for path in ["/integrations", "/tenants", "/activity"] {
+            let page = hub.get(path, Some(&cookie)).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            assert_eq!(page.body.contains(warning), warned, "{path}");
+        }
+        let recorded = sandbox.attestation(None);
+        assert_eq!(recorded.starts_with("unsandboxed (HUB_SANDBOX=off)"), warned, "{recorded}");
+        assert_eq!(recorded.contains("bubblewrap"), !warned, "{recorded}");
+    }
 }

@@ -294,7 +294,8 @@ mod tests {
         assert_eq!(bundle(&waiting[1..]), vec![2]);
         assert_eq!(bundle(&[w(5, Schedule, Normal), w(6, Schedule, Normal)]), vec![5, 6]);
         assert!(bundle(&[]).is_empty());
-        let many: Vec<Waiting> = (0..BUNDLE_MAX as i64 + 20).map(|i| w(i, TriggerKind::Webhook, Mode::Webhook)).collect();
+        let many: Vec<Waiting> =
+            (0..BUNDLE_MAX as i64 + 20).map(|i| w(i, TriggerKind::Webhook, Mode::Webhook)).collect();
         assert_eq!(bundle(&many), (0..BUNDLE_MAX as i64).collect::<Vec<_>>(), "a bundle is capped, oldest first");
     }
 

@@ -73,11 +73,16 @@ impl Git<'_> {
         .await;
         let last = lines.last().map(|l| l.trim().to_owned());
         match exit {
-            Exit::Finished(Some(0)) => {
-                Ok(lines.iter().rev().find(|l| !l.starts_with("warning:")).map(|l| l.trim().to_owned()).unwrap_or_default())
-            }
+            Exit::Finished(Some(0)) => Ok(lines
+                .iter()
+                .rev()
+                .find(|l| !l.starts_with("warning:"))
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_default()),
             Exit::Finished(_) => Err(last.unwrap_or_else(|| "git failed".to_owned())),
-            Exit::TimedOut => Err(format!("git {} took longer than {} s", args.first().unwrap_or(&""), GIT_LIMIT.as_secs())),
+            Exit::TimedOut => {
+                Err(format!("git {} took longer than {} s", args.first().unwrap_or(&""), GIT_LIMIT.as_secs()))
+            }
             Exit::NotStarted(e) => Err(format!("git could not be started: {e}")),
         }
     }

@@ -24,11 +24,7 @@ pub enum Exit {
 
 /// Runs `cmd` (made by the sandbox) in its own process group with stdout and stderr
 /// piped. Each line of either is passed to `on_line` as it arrives, in arrival order.
-pub async fn run_lines<F>(
-    cmd: std::process::Command,
-    limit: Duration,
-    mut on_line: impl FnMut(String) -> F,
-) -> Exit
+pub async fn run_lines<F>(cmd: std::process::Command, limit: Duration, mut on_line: impl FnMut(String) -> F) -> Exit
 where
     F: std::future::Future<Output = ()>,
 {
@@ -159,8 +155,13 @@ mod tests {
         let sandbox = crate::engine::sandbox::Sandbox::off();
         let mounts = [crate::engine::sandbox::Mount::writable(&dir, &dir)];
         let env = [("GREETING".to_owned(), "hi".to_owned())];
-        let job =
-            crate::engine::sandbox::Job { argv: &[SHELL, "-c", cmd], mounts: &mounts, env: &env, uid: None, tmpfs: None };
+        let job = crate::engine::sandbox::Job {
+            argv: &[SHELL, "-c", cmd],
+            mounts: &mounts,
+            env: &env,
+            uid: None,
+            tmpfs: None,
+        };
         let lines = std::sync::Mutex::new(Vec::new());
         let exit = run_lines(sandbox.command(&job).expect("command"), limit, |l| {
             lines.lock().expect("lock").push(l);

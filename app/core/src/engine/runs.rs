@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
 
-use super::builder::CHECKOUT;
+use super::builder::{Builder, CHECKOUT};
 use super::files::{self, ReadError};
 use super::output::{self, Log, Tail};
 use super::process::{self, Stream, SHELL};
@@ -139,17 +139,16 @@ struct Environment {
 }
 
 impl Engine {
-    /// `releases_dir` holds each release's checkout (see the builder); runs keep
-    /// their scratch files (the metadata file) under `data_dir/runs`.
+    /// Runs what `builder` built (its checkouts, in its sandbox); runs keep their own
+    /// files (the metadata file, large values, webhook bodies) under `data_dir/runs`.
     pub fn new(
         db: Db,
         key: Arc<SecretKey>,
         registry: Arc<Registry>,
         public_url: &str,
         data_dir: &Path,
-        releases_dir: PathBuf,
+        builder: &Builder,
         settings: Settings,
-        sandbox: Arc<Sandbox>,
     ) -> Self {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         let slots = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
@@ -159,10 +158,10 @@ impl Engine {
                 key,
                 registry,
                 public_url: public_url.to_owned(),
-                releases_dir,
+                releases_dir: builder.releases_dir().to_path_buf(),
                 work_dir: data_dir.join("runs"),
                 settings,
-                sandbox,
+                sandbox: builder.sandbox().clone(),
                 slots,
                 wake: Notify::new(),
                 writes: tokio::sync::Mutex::new(()),

@@ -1,7 +1,6 @@
 //! The release builder against real local git repositories.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -16,7 +15,6 @@ use hub_core::service;
 use crate::git;
 
 const GOOD: &str = "version: 0.5\nbuild: echo compiling >&2 && echo done > built.txt\nrun: ./sync\nconnectors: [slack]\nconfigs:\n  schema:\n    properties:\n      channel: { type: string }\n";
-
 
 /// Commits `manifest` as PANDIUM.yaml on `main` and returns the commit.
 fn commit(repo: &Path, manifest: &str) -> String {

@@ -1,7 +1,7 @@
 //! The run engine with real processes, and its scheduler with the time passed in.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,6 @@ use hub_core::secrets::SecretKey;
 use hub_core::service;
 
 use crate::git;
-
 
 struct Hub {
     db: Db,
@@ -90,16 +89,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
         Loaded { connector: stripe, path: PathBuf::from("stripe.yaml"), missing_vars: Vec::new() },
     );
     let registry = Arc::new(Registry { connectors: map });
-    let engine = Engine::new(
-        db.clone(),
-        key.clone(),
-        registry,
-        "http://127.0.0.1:1",
-        data.path(),
-        builder.releases_dir().to_path_buf(),
-        settings,
-        crate::sandbox(),
-    );
+    let engine = Engine::new(db.clone(), key.clone(), registry, "http://127.0.0.1:1", data.path(), &builder, settings);
     Hub { db, engine, key, tenant, integration, _dirs: (data, repo) }
 }
 
@@ -274,7 +264,8 @@ async fn a_last_line_that_is_not_json_leaves_no_context() {
     for line in log.lines().filter(|l| l.contains('=')) {
         let name = line.split('=').next().unwrap_or_default();
         assert!(
-            name.starts_with("PAN_") || ["PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name),
+            name.starts_with("PAN_")
+                || ["PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name),
             "unexpected variable {name}"
         );
     }

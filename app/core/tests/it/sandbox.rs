@@ -29,13 +29,19 @@ const MARKER: &str = "hub-secret-marker-7f3a";
 /// The sandbox with small limits, so each limit is reached quickly.
 fn strict() -> Arc<Sandbox> {
     let mut policy = Policy::new(crate::helper());
-    policy.limits =
-        Limits { open_files: 256, processes: 64, file_size_mb: 8, cpu_secs: 120, memory_mb: 512, scratch_mb: 16, build_mb: 32 };
+    policy.limits = Limits {
+        open_files: 256,
+        processes: 64,
+        file_size_mb: 8,
+        cpu_secs: 120,
+        memory_mb: 512,
+        scratch_mb: 16,
+        build_mb: 32,
+    };
     let s = Sandbox::probe(policy);
     assert!(s.unavailable().is_none(), "{}", s.summary());
     Arc::new(s)
 }
-
 
 /// A repository with `files`, committed on `main`.
 fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -73,9 +79,8 @@ async fn hub(sandbox: Arc<Sandbox>) -> Hub {
         Arc::new(Registry { connectors: BTreeMap::new() }),
         "http://127.0.0.1:1",
         data.path(),
-        builder.releases_dir().to_path_buf(),
+        &builder,
         Settings { default_timeout: Duration::from_secs(120), ..Settings::default() },
-        sandbox,
     );
     Hub { db, builder, engine, data }
 }
@@ -274,7 +279,9 @@ async fn a_manifest_that_is_a_link_is_refused_without_showing_its_target() {
     let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for (i, c) in ('b'..='j').enumerate() {
         let prev = char::from(b'a' + u8::try_from(i).expect("small"));
-        laughs.push_str(&format!("{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        laughs.push_str(&format!(
+            "{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
     let repo = repository(&[("PANDIUM.yaml", &laughs)]);
     let (_, release) = hub.release("Laughs", repo.path()).await;
@@ -317,8 +324,12 @@ fi
     }
     hub.engine.run_pending().await.expect("ran");
     let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
-    let webhook_runs: Vec<_> =
-        runs::list(hub.db.pool(), &filter, 10).await.expect("list").into_iter().filter(|r| r.mode == "webhook").collect();
+    let webhook_runs: Vec<_> = runs::list(hub.db.pool(), &filter, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|r| r.mode == "webhook")
+        .collect();
     assert_eq!(webhook_runs.len(), 2, "a bundle is capped at 500 triggers");
     let mut logs = Vec::new();
     for r in &webhook_runs {
@@ -362,6 +373,9 @@ async fn a_repository_inside_the_hubs_data_directory_is_refused() {
         let (_, release) = hub.release(&format!("Inside {}", path.display()), &path).await;
         assert_eq!(release.status, "failed");
         let error = release.error.unwrap_or_default();
-        assert!(error.contains("not be inside the hub's data directory") || error.starts_with("Cannot fetch"), "{error}");
+        assert!(
+            error.contains("not be inside the hub's data directory") || error.starts_with("Cannot fetch"),
+            "{error}"
+        );
     }
 }

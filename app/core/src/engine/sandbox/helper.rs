@@ -104,8 +104,7 @@ fn outer(args: Vec<OsString>) -> String {
     }
     if let Some((uid, gid)) = ids {
         let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
-        if let Err(e) = setgroups(&[]).and_then(|()| setresgid(gid, gid, gid)).and_then(|()| setresuid(uid, uid, uid))
-        {
+        if let Err(e) = setgroups(&[]).and_then(|()| setresgid(gid, gid, gid)).and_then(|()| setresuid(uid, uid, uid)) {
             return format!("cannot change to uid {uid}: {e}");
         }
     }

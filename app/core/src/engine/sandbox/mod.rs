@@ -91,7 +91,15 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { open_files: 1024, processes: 512, file_size_mb: 1024, cpu_secs: 3600, memory_mb: 4096, scratch_mb: 512, build_mb: 2048 }
+        Self {
+            open_files: 1024,
+            processes: 512,
+            file_size_mb: 1024,
+            cpu_secs: 3600,
+            memory_mb: 4096,
+            scratch_mb: 512,
+            build_mb: 2048,
+        }
     }
 }
 
@@ -232,7 +240,9 @@ impl Sandbox {
     pub fn summary(&self) -> String {
         match &self.state {
             State::Off => "sandbox OFF (HUB_SANDBOX=off): integration code runs with the hub's rights".to_owned(),
-            State::Unavailable(why) => format!("sandbox unavailable: {why}; builds and runs will fail until it is fixed"),
+            State::Unavailable(why) => {
+                format!("sandbox unavailable: {why}; builds and runs will fail until it is fixed")
+            }
             State::Ready(_) => format!("sandbox on: {}", self.attestation(None)),
         }
     }
@@ -350,7 +360,14 @@ impl Sandbox {
             cmd.args(["--limit", &limit]);
         }
         cmd.arg("--").arg(&layers.bwrap);
-        cmd.args(["--unshare-all", "--unshare-user", "--share-net", "--disable-userns", "--die-with-parent", "--new-session"]);
+        cmd.args([
+            "--unshare-all",
+            "--unshare-user",
+            "--share-net",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+        ]);
         cmd.args(["--cap-drop", "ALL", "--hostname", "sandbox"]);
         let mut read_only: Vec<PathBuf> = vec!["/usr".into(), "/etc".into(), "/proc".into()];
         cmd.args(["--ro-bind", "/usr", "/usr"]);
@@ -444,11 +461,8 @@ fn probe_layers(policy: &Policy) -> State {
         Err(e) => return State::Unavailable(format!("the seccomp filter does not compile: {e}")),
     };
     let layers = Layers { bwrap, own_uid, landlock: "unknown".to_owned(), seccomp, network };
-    let probe = Sandbox {
-        policy: policy.clone(),
-        state: State::Ready(layers.clone()),
-        busy: Mutex::new(BTreeSet::new()),
-    };
+    let probe =
+        Sandbox { policy: policy.clone(), state: State::Ready(layers.clone()), busy: Mutex::new(BTreeSet::new()) };
     let job = Job {
         argv: &["/bin/sh", "-c", "echo canary"],
         mounts: &[],

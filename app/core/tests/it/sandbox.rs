@@ -43,9 +43,18 @@ fn strict() -> Arc<Sandbox> {
     Arc::new(s)
 }
 
+/// A temporary directory only its owner may enter (as `mktemp -d` makes them), so
+/// the sandbox must reach the hub's files without walking their paths.
+fn private_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    dir
+}
+
 /// A repository with `files`, committed on `main`.
 fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let repo = tempfile::tempdir().expect("tempdir");
+    let repo = private_dir();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     for (name, text) in files {
         std::fs::write(repo.path().join(name), text).expect("write");
@@ -64,7 +73,7 @@ struct Hub {
 
 /// A hub on a real database file beside a real key file, as in production.
 async fn hub(sandbox: Arc<Sandbox>) -> Hub {
-    let data = tempfile::tempdir().expect("tempdir");
+    let data = private_dir();
     let db = Db::open(&data.path().join(DB_FILE)).await.expect("db");
     sqlx::query("INSERT INTO organizations (name, kind, created_at) VALUES ('Acme', 'company', '2026-01-01')")
         .execute(db.pool())

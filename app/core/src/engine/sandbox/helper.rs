@@ -74,27 +74,13 @@ fn outer(args: Vec<OsString>) -> String {
         }
     }
     let Some(bwrap) = it.next() else { return "no program after --".to_owned() };
-    let mut bwrap_args = Vec::new();
-    let rest: Vec<OsString> = it.collect();
-    let mut i = 0;
-    while i < rest.len() {
-        // A bind of a hub directory goes through a descriptor opened here, so that
-        // bubblewrap (already without the hub's rights) never walks the hub's paths.
-        let fd_form = match rest[i].to_str() {
-            Some("--bind") => Some("--bind-fd"),
-            Some("--ro-bind") => Some("--ro-bind-fd"),
-            _ => None,
-        };
-        if let (Some(form), Some(src), Some(dst)) = (fd_form, rest.get(i + 1), rest.get(i + 2)) {
-            let fd = match open(src.as_os_str(), OFlag::O_PATH, Mode::empty()) {
-                Ok(fd) => std::os::fd::IntoRawFd::into_raw_fd(fd),
-                Err(e) => return format!("cannot open {}: {e}", PathBuf::from(src).display()),
-            };
-            bwrap_args.extend([OsString::from(form), OsString::from(fd.to_string()), dst.clone()]);
-            i += 3;
-        } else {
-            bwrap_args.push(rest[i].clone());
-            i += 1;
+    let mut bwrap_args: Vec<OsString> = it.collect();
+    // Bubblewrap, already without the hub's rights, must walk the paths it binds:
+    // the hub's own directories (a data directory of mode 700, say) are first bound
+    // into a private staging area it can reach.
+    if ids.is_some() {
+        if let Err(e) = stage(&mut bwrap_args) {
+            return format!("cannot stage the sandbox's directories: {e}");
         }
     }
     for (resource, value) in limits {
@@ -110,6 +96,50 @@ fn outer(args: Vec<OsString>) -> String {
     }
     let e = std::process::Command::new(&bwrap).args(bwrap_args).exec();
     format!("cannot start {}: {e}", PathBuf::from(bwrap).display())
+}
+
+/// Where staged binds are seen, in the helper's own mount namespace only.
+const STAGE: &str = "/tmp";
+
+/// Binds every `--bind`/`--ro-bind` source outside the system directories onto a
+/// fresh tmpfs at [`STAGE`] in a mount namespace of this process's own (so nothing
+/// changes for the hub), and points bubblewrap at the staged paths.
+fn stage(args: &mut [OsString]) -> Result<(), String> {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    let system = |p: &std::path::Path| p.starts_with("/usr") || p.starts_with("/etc");
+    let binds: Vec<usize> = (0..args.len().saturating_sub(2))
+        .filter(|&i| matches!(args[i].to_str(), Some("--bind" | "--ro-bind")) && !system(&PathBuf::from(&args[i + 1])))
+        .map(|i| i + 1)
+        .collect();
+    if binds.is_empty() {
+        return Ok(());
+    }
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare: {e}"))?;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).map_err(|e| format!("private /: {e}"))?;
+    // Opened in the new namespace (a bind takes its source from there), before the
+    // staging tmpfs may hide the paths.
+    let mut staged = Vec::with_capacity(binds.len());
+    for at in binds {
+        let src = PathBuf::from(&args[at]);
+        let fd = open(&src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| format!("{}: {e}", src.display()))?;
+        let is_dir = nix::sys::stat::fstat(&fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+        staged.push((at, fd, is_dir));
+    }
+    mount(Some("tmpfs"), STAGE, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755,size=64k"))
+        .map_err(|e| format!("tmpfs on {STAGE}: {e}"))?;
+    for (n, (at, fd, is_dir)) in staged.into_iter().enumerate() {
+        let target = PathBuf::from(format!("{STAGE}/{n}"));
+        let made = if is_dir { std::fs::create_dir(&target) } else { std::fs::write(&target, b"") };
+        made.map_err(|e| format!("{}: {e}", target.display()))?;
+        let source = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        mount(Some(source.as_str()), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+            .map_err(|e| format!("bind {}: {e}", PathBuf::from(&args[at]).display()))?;
+        args[at] = target.into_os_string();
+    }
+    Ok(())
 }
 
 fn parse_limit(s: &str) -> Option<(Resource, u64)> {

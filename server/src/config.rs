@@ -179,12 +179,15 @@ impl Config {
             Some("off") => false,
             Some(other) => return Err(err("HUB_SANDBOX", format!("{other:?} is neither on nor off"))),
         };
-        sandbox.block_local_network = match get("HUB_SANDBOX_LOCAL_NETWORK").map(|v| v.trim().to_lowercase()).as_deref()
+        (sandbox.block_local_network, sandbox.block_private_network) = match get("HUB_SANDBOX_LOCAL_NETWORK")
+            .map(|v| v.trim().to_lowercase())
+            .as_deref()
         {
-            None | Some("block") => true,
-            Some("allow") => false,
+            None | Some("block") => (true, false),
+            Some("block-private") => (true, true),
+            Some("allow") => (false, false),
             Some(other) => {
-                return Err(err("HUB_SANDBOX_LOCAL_NETWORK", format!("{other:?} is neither block nor allow")))
+                return Err(err("HUB_SANDBOX_LOCAL_NETWORK", format!("{other:?} is not block, block-private or allow")))
             }
         };
         let uid = number("HUB_SANDBOX_UID", 3_000_000, 4_000_000_000)?;
@@ -267,10 +270,30 @@ mod tests {
             (vec![("HUB_SMTP_HOST", "mail"), ("HUB_SMTP_TLS", "ssl3")], "HUB_SMTP_TLS"),
             (vec![("HUB_SMTP_HOST", "mail"), ("HUB_SMTP_PORT", "x")], "HUB_SMTP_PORT"),
             (vec![("HUB_BUILD_TIMEOUT_SECS", "0")], "HUB_BUILD_TIMEOUT_SECS"),
+            (vec![("HUB_SANDBOX", "maybe")], "HUB_SANDBOX"),
+            (vec![("HUB_SANDBOX_LOCAL_NETWORK", "closed")], "HUB_SANDBOX_LOCAL_NETWORK"),
+            (vec![("HUB_SANDBOX_MEMORY_MB", "lots")], "HUB_SANDBOX_MEMORY_MB"),
+            (vec![("HUB_SANDBOX_UID", "0")], "HUB_SANDBOX_UID"),
         ] {
             let e = read(&pairs).expect_err("refused");
             assert_eq!(e.var, var, "{e}");
         }
+    }
+
+    #[test]
+    fn the_sandbox_is_on_unless_turned_off_and_its_limits_are_read() {
+        let c = read(&[]).expect("defaults");
+        assert!(c.sandbox.enabled && c.sandbox.block_local_network && !c.sandbox.block_private_network);
+        let c = read(&[
+            ("HUB_SANDBOX", "off"),
+            ("HUB_SANDBOX_LOCAL_NETWORK", "block-private"),
+            ("HUB_SANDBOX_SCRATCH_MB", "64"),
+            ("HUB_SANDBOX_HELPER", "/opt/hub/server"),
+        ])
+        .expect("ok");
+        assert!(!c.sandbox.enabled && c.sandbox.block_private_network);
+        assert_eq!(c.sandbox.limits.scratch_mb, 64);
+        assert_eq!(c.sandbox.helper, PathBuf::from("/opt/hub/server"));
     }
 
     #[test]

@@ -115,11 +115,20 @@ pub struct Policy {
     pub limits: Limits,
     /// Keep programs off this machine's own addresses and link-local ones.
     pub block_local_network: bool,
+    /// Keep them off private ranges (10/8, 172.16/12, 192.168/16, …) too.
+    pub block_private_network: bool,
 }
 
 impl Policy {
     pub fn new(helper: PathBuf) -> Self {
-        Self { enabled: true, helper, uid_base: 3_000_000, limits: Limits::default(), block_local_network: true }
+        Self {
+            enabled: true,
+            helper,
+            uid_base: 3_000_000,
+            limits: Limits::default(),
+            block_local_network: true,
+            block_private_network: false,
+        }
     }
 }
 
@@ -269,6 +278,7 @@ impl Sandbox {
         parts.push(if l.seccomp { "seccomp".to_owned() } else { "no seccomp (unknown architecture)".to_owned() });
         parts.push(format!("Landlock ({})", l.landlock));
         parts.push(match &l.network {
+            Ok(()) if self.policy.block_private_network => "no local or private network".to_owned(),
             Ok(()) => "no local network".to_owned(),
             Err(why) => format!("local network reachable ({why})"),
         });
@@ -454,7 +464,7 @@ fn probe_layers(policy: &Policy) -> State {
     let network = match (policy.block_local_network, own_uid) {
         (false, _) => Err("turned off".to_owned()),
         (true, false) => Err("the hub does not run as root".to_owned()),
-        (true, true) => network::install(policy.uid_base, policy.uid_base + UID_POOL),
+        (true, true) => network::install(policy.uid_base, policy.uid_base + UID_POOL, policy.block_private_network),
     };
     let seccomp = match seccomp::program() {
         Ok(p) => p.is_some(),

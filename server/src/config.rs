@@ -174,6 +174,7 @@ impl Config {
             .or_else(|| std::env::current_exe().ok())
             .unwrap_or_else(|| PathBuf::from("server"));
         let mut sandbox = hub_core::engine::sandbox::Policy::new(helper);
+        sandbox.etc_copy = Some(data_dir.join("sandbox").join("etc"));
         sandbox.enabled = match get("HUB_SANDBOX").map(|v| v.trim().to_lowercase()).as_deref() {
             None | Some("on") => true,
             Some("off") => false,

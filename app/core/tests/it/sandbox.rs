@@ -26,9 +26,11 @@ use crate::git;
 
 const MARKER: &str = "hub-secret-marker-7f3a";
 
-/// The sandbox with small limits, so each limit is reached quickly.
-fn strict() -> Arc<Sandbox> {
+/// The sandbox with small limits, so each limit is reached quickly, and its copy of
+/// `/etc` (as the hub makes it) in `etc`.
+fn strict(etc: &Path) -> Arc<Sandbox> {
     let mut policy = Policy::new(crate::helper());
+    policy.etc_copy = Some(etc.to_path_buf());
     policy.limits = Limits {
         open_files: 256,
         processes: 64,
@@ -165,6 +167,7 @@ const EXPECTED: &[&str] = &[
     "read_other_release",
     "read_other_metadata",
     "read_dotenv_via_proc",
+    "read_etc_beyond_its_list",
     "hub_environ",
     "hub_in_proc",
     "own_environment",
@@ -202,7 +205,8 @@ fn assert_all_blocked(verdicts: &BTreeMap<String, String>, phase: &str, as_root:
 
 #[tokio::test]
 async fn a_hostile_integration_reaches_nothing_in_its_build_or_its_runs() {
-    let sandbox = strict();
+    let etc = tempfile::tempdir().expect("tempdir");
+    let sandbox = strict(&etc.path().join("etc"));
     let hub = hub(sandbox.clone()).await;
     let as_root = nix::unistd::geteuid().is_root();
     // The hub's port, as a real listener on loopback.

@@ -117,6 +117,10 @@ pub struct Policy {
     pub block_local_network: bool,
     /// Keep them off private ranges (10/8, 172.16/12, 192.168/16, …) too.
     pub block_private_network: bool,
+    /// Where the sandbox's `/etc` is prepared at start: a copy of the entries it needs,
+    /// shown with one bind. Without it each entry is bound on its own, which costs
+    /// bubblewrap a few milliseconds per process.
+    pub etc_copy: Option<PathBuf>,
 }
 
 impl Policy {
@@ -128,6 +132,7 @@ impl Policy {
             limits: Limits::default(),
             block_local_network: true,
             block_private_network: false,
+            etc_copy: None,
         }
     }
 }
@@ -150,6 +155,8 @@ struct Layers {
     seccomp: bool,
     /// `Ok` when the network fence is installed, else why not.
     network: Result<(), String>,
+    /// The prepared copy of `/etc`, when there is one.
+    etc: Option<PathBuf>,
 }
 
 /// A directory or file of the hub's shown inside the sandbox.
@@ -394,8 +401,19 @@ impl Sandbox {
             }
             read_only.push(path.into());
         }
-        for entry in ETC.iter().filter(|e| Path::new(e).exists()) {
-            cmd.args(["--ro-bind", entry, entry]);
+        match &layers.etc {
+            Some(copy) => {
+                cmd.arg("--ro-bind").arg(copy).arg("/etc");
+                // What changes while the hub runs (a new DNS server) stays live.
+                for entry in LIVE_ETC.iter().filter(|e| Path::new(e).exists()) {
+                    cmd.args(["--ro-bind", entry, entry]);
+                }
+            }
+            None => {
+                for entry in ETC.iter().filter(|e| Path::new(e).exists()) {
+                    cmd.args(["--ro-bind", entry, entry]);
+                }
+            }
         }
         cmd.args(["--proc", "/proc", "--dev", "/dev"]);
         cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", SCRATCH]);
@@ -470,7 +488,19 @@ fn probe_layers(policy: &Policy) -> State {
         Ok(p) => p.is_some(),
         Err(e) => return State::Unavailable(format!("the seccomp filter does not compile: {e}")),
     };
-    let layers = Layers { bwrap, own_uid, landlock: "unknown".to_owned(), seccomp, network };
+    // Absolute: the helper binds it from `/`.
+    let etc_copy = policy.etc_copy.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
+    let etc = etc_copy.and_then(|dir| match copy_etc(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            tracing::warn!(
+                "cannot prepare the sandbox's /etc in {} ({e}); binding its entries one by one",
+                dir.display()
+            );
+            None
+        }
+    });
+    let layers = Layers { bwrap, own_uid, landlock: "unknown".to_owned(), seccomp, network, etc };
     let probe =
         Sandbox { policy: policy.clone(), state: State::Ready(layers.clone()), busy: Mutex::new(BTreeSet::new()) };
     let job = Job {
@@ -500,6 +530,58 @@ fn probe_layers(policy: &Policy) -> State {
             _ => "not supported by this kernel",
         });
     State::Ready(Layers { landlock: landlock.to_owned(), ..layers })
+}
+
+/// Entries of `/etc` bound live over the copy: they change while the hub runs.
+const LIVE_ETC: &[&str] = &["/etc/resolv.conf", "/etc/hosts"];
+
+/// Copies the [`ETC`] entries into `dir`, keeping modes and the links inside
+/// directories (the certificate links point into `/usr`). A listed entry that is a
+/// link is copied as what it names, unless that is under `/usr` (shown anyway).
+/// Private keys are never copied.
+fn copy_etc(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    for entry in ETC {
+        let Ok(real) = std::fs::canonicalize(entry) else { continue };
+        let Some(name) = entry.strip_prefix("/etc/") else { continue };
+        let target = dir.join(name);
+        if real.starts_with("/usr") {
+            std::os::unix::fs::symlink(&real, &target)?;
+        } else {
+            copy_tree(&real, &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if from.starts_with("/etc/ssl/private") {
+        return Ok(());
+    }
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for child in std::fs::read_dir(from)? {
+            let child = child?;
+            // An entry the hub itself cannot read is not shown either.
+            match copy_tree(&child.path(), &to.join(child.file_name())) {
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+                other => other?,
+            }
+        }
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.permissions().mode()))
+    } else if meta.is_file() {
+        std::fs::copy(from, to).map(drop)
+    } else {
+        Ok(())
+    }
 }
 
 fn find_program(name: &str) -> Option<PathBuf> {

@@ -33,6 +33,8 @@ function git(dir: string, ...args: string[]): void {
 /** A repository whose `main` builds, and whose `broken` branch has a bad uischema. */
 export function makeRepository(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-repo-'));
+  // The hub's sandbox clones it as an unprivileged user, as a git server would serve it.
+  fs.chmodSync(dir, 0o755);
   git(dir, 'init', '--quiet', '--initial-branch=main');
   fs.writeFileSync(path.join(dir, 'PANDIUM.yaml'), GOOD);
   fs.writeFileSync(path.join(dir, 'main.py'), 'print("{}")\n');
@@ -94,6 +96,8 @@ configs:
 /** A repository whose `main` builds a release with the full configuration form. */
 export function makeFormRepository(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-form-'));
+  // The hub's sandbox clones it as an unprivileged user, as a git server would serve it.
+  fs.chmodSync(dir, 0o755);
   git(dir, 'init', '--quiet', '--initial-branch=main');
   fs.writeFileSync(path.join(dir, 'PANDIUM.yaml'), FORM);
   fs.writeFileSync(path.join(dir, 'main.py'), 'print("{}")\n');
@@ -109,6 +113,8 @@ export function makeFormRepository(): string {
 export function makeSampleRepository(sample: string): string {
   const from = path.join(__dirname, '..', '..', 'samples', sample);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hub-e2e-${sample}-`));
+  // The hub's sandbox clones it as an unprivileged user, as a git server would serve it.
+  fs.chmodSync(dir, 0o755);
   git(dir, 'init', '--quiet', '--initial-branch=main');
   const manifest = fs.readFileSync(path.join(from, 'PANDIUM.yaml'), 'utf8').replace(/^connectors:.*\n/m, '');
   fs.writeFileSync(path.join(dir, 'PANDIUM.yaml'), manifest);

@@ -38,6 +38,7 @@ const BUILD_IN_TMPFS: &str = r#"cp -a /out/. /app/ || exit 125
 status=$?
 kill -9 -1 2>/dev/null
 [ "$status" -eq 0 ] || exit "$status"
+chmod -R a+rX /app
 find /out -mindepth 1 -delete && cp -a /app/. /out/ || { echo "The build's output could not be kept (see above)." >&2; exit 125; }
 "#;
 
@@ -155,6 +156,12 @@ impl Builder {
             return Ok(Err(failure(None, format!("Cannot prepare {}: {e}", dir.display()))));
         }
         let source = git::local_source(&integration.repository);
+        // A local repository is cloned from the path it resolved to, where it is shown.
+        let clone_from = match &source {
+            Some((host, _)) if host.ends_with(".git") => host.parent().unwrap_or(host).to_string_lossy().into_owned(),
+            Some((host, _)) => host.to_string_lossy().into_owned(),
+            None => integration.repository.clone(),
+        };
         if let Some((host, _)) = &source {
             if self.holds(host) {
                 return Ok(Err(failure(None, "The repository may not be inside the hub's data directory.")));
@@ -163,12 +170,20 @@ impl Builder {
         let git = Git {
             sandbox: &self.sandbox,
             checkout: Mount::writable(&dir, CHECKOUT),
-            source: source.map(|(host, inside)| Mount::read_only(host, inside)),
+            // A sample the hub seeded itself is reached with its rights; any other
+            // local repository only if the sandbox's uid may read it.
+            source: source.map(|(host, inside)| {
+                if self.seeded(&host) {
+                    Mount::read_only(host, inside)
+                } else {
+                    Mount::foreign(host, inside)
+                }
+            }),
             uid: lease.uid(),
         };
 
         self.log(id, &format!("$ git clone {}\n", integration.repository)).await;
-        if let Err(e) = git.clone(&integration.repository).await {
+        if let Err(e) = git.clone(&clone_from).await {
             return Ok(Err(failure(None, format!("Cannot fetch the repository {}: {e}", integration.repository))));
         }
         let Some(commit) = git.resolve(&release.git_ref).await else {
@@ -267,14 +282,18 @@ impl Builder {
 }
 
 impl Builder {
-    /// Whether `path` is the hub's data directory or inside it, but for the sample
-    /// repositories the hub seeds there itself.
+    /// Whether `path` (canonical) is the hub's data directory or inside it, but for
+    /// the sample repositories the hub seeds there itself.
     fn holds(&self, path: &Path) -> bool {
         let data = self.releases_dir.parent().unwrap_or(&self.releases_dir);
-        match (std::fs::canonicalize(path), std::fs::canonicalize(data)) {
-            (Ok(p), Ok(d)) => p.starts_with(&d) && !p.starts_with(d.join("samples")),
-            _ => false,
-        }
+        // A data directory that cannot be resolved holds everything: refuse.
+        std::fs::canonicalize(data).map_or(true, |d| path.starts_with(&d) && !self.seeded(path))
+    }
+
+    /// Whether `path` (canonical) is one of the sample repositories the hub seeded.
+    fn seeded(&self, path: &Path) -> bool {
+        let data = self.releases_dir.parent().unwrap_or(&self.releases_dir);
+        std::fs::canonicalize(data.join("samples")).is_ok_and(|s| path.starts_with(s))
     }
 }
 

@@ -22,12 +22,15 @@ pub struct Git<'a> {
 }
 
 /// The directory to show for a repository given as a local path or `file://` URL:
-/// its `.git` when it has one, else itself (a bare repository). `None` for a remote.
+/// its `.git` when it has one, else itself (a bare repository), both resolved once
+/// (no link is followed later). `None` for a remote, or a path that is not there.
 pub fn local_source(repository: &str) -> Option<(PathBuf, PathBuf)> {
-    let path = Path::new(repository.strip_prefix("file://").unwrap_or(repository));
-    if !path.is_absolute() {
+    let given = Path::new(repository.strip_prefix("file://").unwrap_or(repository));
+    if !given.is_absolute() {
         return None;
     }
+    let path = std::fs::canonicalize(given).ok()?;
+    let path = path.as_path();
     let dot_git = path.join(".git");
     if dot_git.is_dir() {
         return Some((dot_git.clone(), dot_git));

@@ -6,6 +6,7 @@
 //! engine without sleeping; [`Engine::run`] is the background loop that calls them.
 
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -768,9 +769,16 @@ impl Engine {
             .enumerate()
             .map(|(n, t)| {
                 let mut payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
-                if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
-                    *file = link_payload(file.as_str(), run_dir, n)
-                        .map_or(Value::Null, |name| Value::String(inside.join(name).to_string_lossy().into_owned()));
+                // Only the hub's own webhook triggers name a body to link, and only a
+                // file in its webhooks folder: a payload sent through the API is the
+                // caller's text, never a path the hub follows.
+                if t.kind == TriggerKind::Webhook.as_str() {
+                    if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
+                        let webhooks = self.inner.work_dir.with_file_name("webhooks");
+                        *file = link_payload(file.as_str(), &webhooks, run_dir, n).map_or(Value::Null, |name| {
+                            Value::String(inside.join(name).to_string_lossy().into_owned())
+                        });
+                    }
                 }
                 json!({ "type": t.kind, "mode": t.mode, "payload": payload, "created_at": t.created_at, "created_by": t.created_by })
             })
@@ -818,7 +826,7 @@ fn as_files(vars: Vec<(String, String)>, run_dir: &Path, inside: &Path) -> std::
             continue;
         }
         let file = format!("{}.txt", name.to_ascii_lowercase());
-        std::fs::write(run_dir.join(&file), &value)?;
+        write_readable(&run_dir.join(&file), value.as_bytes())?;
         out.push((format!("{name}_FILE"), inside.join(&file).to_string_lossy().into_owned()));
         if value.len() <= INLINE_MAX {
             out.push((name, value));
@@ -827,14 +835,18 @@ fn as_files(vars: Vec<(String, String)>, run_dir: &Path, inside: &Path) -> std::
     Ok(out)
 }
 
-/// Links a webhook body into the run's files as `payload-<n>.body`; `None` when the
-/// body is gone.
-fn link_payload(file: Option<&str>, run_dir: &Path, n: usize) -> Option<String> {
-    let name = format!("payload-{n}.body");
-    let target = run_dir.join(&name);
+/// Links a webhook body (a regular file directly in `webhooks`, not a link) into the
+/// run's files as `payload-<n>.body`; `None` when it is gone or is anything else.
+fn link_payload(file: Option<&str>, webhooks: &Path, run_dir: &Path, n: usize) -> Option<String> {
     let source = Path::new(file?);
-    std::fs::hard_link(source, &target).or_else(|_| std::fs::copy(source, &target).map(drop)).ok()?;
-    Some(name)
+    let name = source.file_name()?;
+    if source.parent() != Some(webhooks) || !std::fs::symlink_metadata(source).ok()?.file_type().is_file() {
+        return None;
+    }
+    let linked = format!("payload-{n}.body");
+    std::fs::hard_link(webhooks.join(name), run_dir.join(&linked)).ok()?;
+    std::fs::set_permissions(run_dir.join(&linked), std::fs::Permissions::from_mode(0o644)).ok()?;
+    Some(linked)
 }
 
 /// A fresh directory of the run's own files, with the metadata file the program may
@@ -844,13 +856,20 @@ fn prepare_run_dir(dir: &Path, metadata: &str, uid: Option<u32>) -> std::io::Res
         std::fs::remove_dir_all(dir)?;
     }
     std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
     let file = dir.join("metadata.json");
-    std::fs::write(&file, metadata)?;
+    write_readable(&file, metadata.as_bytes())?;
     if let Some(uid) = uid {
         let (u, g) = (Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(uid)));
         nix::unistd::chown(&file, u, g).map_err(std::io::Error::from)?;
     }
     Ok(())
+}
+
+/// Writes a file the run's uid may read, whatever the hub's umask.
+fn write_readable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {

@@ -41,7 +41,7 @@ async fn hub(limit: Duration) -> Hub {
         .await
         .expect("org");
     let data = tempfile::tempdir().expect("tempdir");
-    let repo = tempfile::tempdir().expect("tempdir");
+    let repo = crate::public_dir();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     let builder = Builder::new(db.clone(), data.path(), limit, crate::sandbox());
     Hub { db, builder, repo, _data: data }

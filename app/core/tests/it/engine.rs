@@ -45,7 +45,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
         .await
         .expect("org");
     let data = tempfile::tempdir().expect("tempdir");
-    let repo = tempfile::tempdir().expect("tempdir");
+    let repo = crate::public_dir();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     let mut manifest = "version: 0.5\nrun: sh run.sh\nconnectors: [stripe]\n".to_owned();
     if let Some(m) = metadata_schema {

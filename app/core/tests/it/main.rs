@@ -25,6 +25,15 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// A temporary directory others may read, for a repository the sandbox clones with
+/// its own uid (as a git server would serve it).
+pub fn public_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
 /// This crate's sandbox helper (`HUB_TEST_SANDBOX_HELPER` names a copy, for a run of
 /// the tests as another user who cannot reach the build directory).
 pub fn helper() -> std::path::PathBuf {

@@ -54,9 +54,10 @@ fn private_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A repository with `files`, committed on `main`.
+/// A repository with `files`, committed on `main`, readable by others (as a git
+/// server would serve it: the sandbox clones it with its own uid).
 fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let repo = private_dir();
+    let repo = crate::public_dir();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     for (name, text) in files {
         std::fs::write(repo.path().join(name), text).expect("write");
@@ -178,6 +179,7 @@ const EXPECTED: &[&str] = &[
     "new_user_namespace",
     "tiocsti",
     "fill_disk",
+    "fill_shared_memory",
     "open_100k_files",
     "allocate_8gb",
     "setuid",
@@ -390,5 +392,48 @@ async fn a_repository_inside_the_hubs_data_directory_is_refused() {
             error.contains("not be inside the hub's data directory") || error.starts_with("Cannot fetch"),
             "{error}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_repository_the_sandbox_may_not_read_is_not_cloned_with_the_hubs_rights() {
+    let hub = hub(crate::sandbox()).await;
+    let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: true\n")]);
+    let private = private_dir();
+    let moved = private.path().join("repo");
+    std::fs::rename(repo.path(), &moved).expect("move");
+    let (_, release) = hub.release("Private", &moved).await;
+    if nix::unistd::geteuid().is_root() {
+        // The sandbox's uid cannot enter a directory of mode 700, and the hub does not
+        // lend it root's rights for a path an integration chose.
+        assert_eq!(release.status, "failed", "{}", release.build_log);
+        assert!(release.error.unwrap_or_default().starts_with("Cannot fetch the repository"));
+    } else {
+        // As an ordinary user the sandbox has the hub's uid, which owns the directory.
+        assert_eq!(release.status, "succeeded", "{:?}", release.error);
+    }
+}
+
+#[tokio::test]
+async fn a_payload_that_names_a_hub_file_is_never_linked_into_a_run() {
+    let hub = hub(crate::sandbox()).await;
+    let script = "cat \"$PAN_CTX_RUN_TRIGGERS_FILE\" >&2; cat /hub/payload-* >&2 || true\n";
+    let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: sh run.sh\n"), ("run.sh", script)]);
+    let (integration, release) = hub.release("Payload", repo.path()).await;
+    assert_eq!(release.status, "succeeded", "{:?}", release.error);
+    let tenant = hub.tenant(integration, "caller").await;
+    // What an API caller may send as a sync's payload, and a webhook trigger forged
+    // to name the key: neither is followed.
+    let key = hub.data.path().join("secret.key").to_string_lossy().into_owned();
+    for kind in [TriggerKind::Api, TriggerKind::Webhook] {
+        let payload = json!({ "payload_file": key });
+        hub.engine.trigger(tenant, kind, Mode::Normal, Some(&payload), None, Utc::now()).await.expect("trigger");
+    }
+    hub.engine.run_pending().await.expect("ran");
+    let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
+    for r in runs::list(hub.db.pool(), &filter, 10).await.expect("list") {
+        let log = hub.log(r.id).await;
+        assert!(!log.contains(MARKER), "{log}");
+        assert!(log.contains("payload_file"), "{log}");
     }
 }

@@ -50,6 +50,9 @@ pub fn dispatch() {
 /// Returns only on failure, with why.
 fn outer(args: Vec<OsString>) -> String {
     close_inherited();
+    // The hub's own umask (a service's 077, say) would make what the sandbox creates
+    // unreadable to the next process.
+    nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
     let mut ids: Option<(u32, u32)> = None;
     let mut it = args.into_iter();
     let mut limits = Vec::new();
@@ -98,8 +101,9 @@ fn outer(args: Vec<OsString>) -> String {
     format!("cannot start {}: {e}", PathBuf::from(bwrap).display())
 }
 
-/// Where staged binds are seen, in the helper's own mount namespace only.
-const STAGE: &str = "/tmp";
+/// Where staged binds are seen, in the helper's own mount namespace only: an empty
+/// directory of the hub's, so that the staging tmpfs hides no path a bind names.
+const STAGE: &str = "/run/integration-hub-sandbox";
 
 /// Binds every `--bind`/`--ro-bind` source outside the system directories onto a
 /// fresh tmpfs at [`STAGE`] in a mount namespace of this process's own (so nothing
@@ -108,13 +112,16 @@ fn stage(args: &mut [OsString]) -> Result<(), String> {
     use nix::mount::{mount, MsFlags};
     use nix::sched::{unshare, CloneFlags};
     let system = |p: &std::path::Path| p.starts_with("/usr") || p.starts_with("/etc");
-    let binds: Vec<usize> = (0..args.len().saturating_sub(2))
+    // Only bubblewrap's own options, before its `--`: never the program's arguments.
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let binds: Vec<usize> = (0..end.saturating_sub(2))
         .filter(|&i| matches!(args[i].to_str(), Some("--bind" | "--ro-bind")) && !system(&PathBuf::from(&args[i + 1])))
         .map(|i| i + 1)
         .collect();
     if binds.is_empty() {
         return Ok(());
     }
+    std::fs::create_dir_all(STAGE).map_err(|e| format!("{STAGE}: {e}"))?;
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare: {e}"))?;
     let none: Option<&str> = None;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).map_err(|e| format!("private /: {e}"))?;

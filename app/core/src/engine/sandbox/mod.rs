@@ -41,6 +41,19 @@ pub const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// How many uids runs take turns on, above the base uid.
 const UID_POOL: u32 = 256;
 
+/// What of `/dev` a program may write: the usual devices and the capped `/dev/shm`.
+const DEV_WRITABLE: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/shm",
+];
+
 /// System directories shown read-only (or as the symlinks they are on a merged-/usr
 /// system).
 const SYSTEM_DIRS: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
@@ -165,15 +178,23 @@ pub struct Mount {
     pub host: PathBuf,
     pub inside: PathBuf,
     pub writable: bool,
+    /// The hub's own file: reached with the hub's rights. A path an integration
+    /// chose (a local repository) is reached only with the sandbox's own.
+    pub hubs_own: bool,
 }
 
 impl Mount {
     pub fn read_only(host: impl Into<PathBuf>, inside: impl Into<PathBuf>) -> Self {
-        Self { host: host.into(), inside: inside.into(), writable: false }
+        Self { host: host.into(), inside: inside.into(), writable: false, hubs_own: true }
+    }
+
+    /// A path an integration chose, shown read-only if the sandbox's uid may read it.
+    pub fn foreign(host: impl Into<PathBuf>, inside: impl Into<PathBuf>) -> Self {
+        Self { host: host.into(), inside: inside.into(), writable: false, hubs_own: false }
     }
 
     pub fn writable(host: impl Into<PathBuf>, inside: impl Into<PathBuf>) -> Self {
-        Self { host: host.into(), inside: inside.into(), writable: true }
+        Self { host: host.into(), inside: inside.into(), writable: true, hubs_own: true }
     }
 }
 
@@ -416,13 +437,23 @@ impl Sandbox {
             }
         }
         cmd.args(["--proc", "/proc", "--dev", "/dev"]);
+        // bubblewrap's /dev/shm would be an uncapped tmpfs: memory outside the limits.
+        cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", "/dev/shm"]);
         cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", SCRATCH]);
         cmd.arg("--ro-bind").arg(&self.policy.helper).arg(HELPER_INSIDE);
         // A build confines its command once more with the helper (see `nested`).
         read_only.push(HELPER_INSIDE.into());
-        let mut writable: Vec<PathBuf> = vec!["/dev".into(), SCRATCH.into()];
+        read_only.push("/dev".into());
+        let mut writable: Vec<PathBuf> = DEV_WRITABLE.iter().chain([&SCRATCH]).map(PathBuf::from).collect();
         for m in job.mounts {
-            cmd.arg(if m.writable { "--bind" } else { "--ro-bind" }).arg(&m.host).arg(&m.inside);
+            // The helper stages `--bind`/`--ro-bind` sources with the hub's rights;
+            // bubblewrap opens a `-try` one itself, with the sandbox's.
+            let how = match (m.writable, m.hubs_own) {
+                (true, _) => "--bind",
+                (false, true) => "--ro-bind",
+                (false, false) => "--ro-bind-try",
+            };
+            cmd.arg(how).arg(&m.host).arg(&m.inside);
             if m.writable { &mut writable } else { &mut read_only }.push(m.inside.clone());
         }
         if let Some((path, size)) = job.tmpfs {
@@ -456,12 +487,12 @@ impl Sandbox {
     /// only `writable` writable (Landlock and seccomp again, stacked on the first).
     pub fn nested<'s>(&self, writable: &[&'s str], argv: &[&'s str]) -> Vec<String> {
         let mut out = vec![HELPER_INSIDE.to_owned(), helper::INNER.to_owned()];
-        for dir in ["/usr", "/etc", "/proc"].iter().chain(SYSTEM_DIRS) {
+        for dir in ["/usr", "/etc", "/proc", "/dev"].iter().chain(SYSTEM_DIRS) {
             if Path::new(dir).exists() {
                 out.extend(["--ro".to_owned(), (*dir).to_owned()]);
             }
         }
-        for dir in ["/dev", SCRATCH].iter().chain(writable) {
+        for dir in DEV_WRITABLE.iter().chain([&SCRATCH]).chain(writable) {
             out.extend(["--rw".to_owned(), (*dir).to_owned()]);
         }
         out.push("--".to_owned());
@@ -560,7 +591,7 @@ fn copy_etc(dir: &Path) -> std::io::Result<()> {
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if from.starts_with("/etc/ssl/private") {
+    if from.file_name().is_some_and(|n| n == "private") {
         return Ok(());
     }
     let meta = std::fs::symlink_metadata(from)?;

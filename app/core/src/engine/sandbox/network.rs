@@ -26,8 +26,9 @@ pub fn ruleset(base: u32, last: u32, private: bool) -> String {
         format!("{who} fib daddr type local udp dport 53 accept"),
         format!("{who} fib daddr type local tcp dport 53 accept"),
         format!("{who} fib daddr type local reject"),
-        format!("{who} ip daddr 169.254.0.0/16 reject"),
-        format!("{who} ip6 daddr fe80::/10 reject"),
+        // Link-local, and the cloud metadata services that are elsewhere.
+        format!("{who} ip daddr {{ 169.254.0.0/16, 100.100.100.200 }} reject"),
+        format!("{who} ip6 daddr {{ fe80::/10, fd00:ec2::254 }} reject"),
     ];
     if private {
         rules.push(format!("{who} ip daddr {{ {PRIVATE_V4} }} reject"));

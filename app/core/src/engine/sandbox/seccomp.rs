@@ -59,6 +59,8 @@ const DENIED: &[i64] = &[
 /// console (`TIOCLINUX`) would type commands into whatever reads it outside.
 const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
 
+const X32_SYSCALL_BIT: i64 = 0x4000_0000;
+
 fn arch() -> Option<TargetArch> {
     TargetArch::try_from(std::env::consts::ARCH).ok()
 }
@@ -67,6 +69,11 @@ fn arch() -> Option<TargetArch> {
 pub fn program() -> Result<Option<BpfProgram>, String> {
     let Some(arch) = arch() else { return Ok(None) };
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED.iter().map(|n| (*n, Vec::new())).collect();
+    // On x86-64 the same calls through the x32 ABI carry the same architecture and
+    // their number with bit 30 set: refused too.
+    if matches!(arch, TargetArch::x86_64) {
+        rules.extend(DENIED.iter().map(|n| (*n | X32_SYSCALL_BIT, Vec::new())));
+    }
     let ioctls = DENIED_IOCTLS
         .iter()
         .map(|request| {

@@ -51,7 +51,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         );
     }
     let sandbox = Arc::new(Sandbox::probe(config.sandbox.clone()));
-    if sandbox.is_off() || sandbox.unavailable().is_some() {
+    if sandbox.degraded() {
         tracing::warn!("{}", sandbox.summary());
     } else {
         tracing::info!("{}", sandbox.summary());

@@ -273,6 +273,17 @@ impl Sandbox {
         }
     }
 
+    /// Whether the sandbox runs with a layer missing that a fuller machine would have
+    /// (the network fence, Landlock, seccomp): worth a warning at start.
+    pub fn degraded(&self) -> bool {
+        match &self.state {
+            State::Ready(l) => {
+                (l.network.is_err() && self.policy.block_local_network) || l.landlock != "fully enforced" || !l.seccomp
+            }
+            _ => true,
+        }
+    }
+
     /// One line for the log at start: what is active.
     pub fn summary(&self) -> String {
         match &self.state {

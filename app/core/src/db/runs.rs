@@ -270,6 +270,8 @@ pub struct LaunchRow {
     pub mode: String,
     pub configs: String,
     pub metadata: String,
+    /// The tenant's context as its last successful run printed it (the next run's
+    /// input; the run's own record keeps it masked).
     pub context: Option<String>,
     /// How many of the tenant's connections are connected.
     pub connected: i64,
@@ -280,7 +282,6 @@ pub struct LaunchRow {
     /// The last successful run before this one.
     pub ok_started_at: Option<DateTime<Utc>>,
     pub ok_finished_at: Option<DateTime<Utc>>,
-    pub ok_context: Option<String>,
     pub had_success: bool,
 }
 
@@ -290,7 +291,7 @@ pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option
                 i.run_timeout_secs, r.release_id, r.mode, t.configs, t.metadata, t.context,
                 (SELECT count(*) FROM connections c WHERE c.tenant_id = t.id AND c.status = 'connected') AS connected,
                 l.started_at AS last_started_at, l.finished_at AS last_finished_at, l.phase AS last_phase,
-                s.started_at AS ok_started_at, s.finished_at AS ok_finished_at, s.stdout_context AS ok_context,
+                s.started_at AS ok_started_at, s.finished_at AS ok_finished_at,
                 s.id IS NOT NULL AS had_success
          FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
          LEFT JOIN runs l ON l.id = (SELECT p.id FROM runs p WHERE p.tenant_id = r.tenant_id AND p.id < r.id

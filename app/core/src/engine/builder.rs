@@ -233,12 +233,13 @@ impl Builder {
             // once more so that it cannot write the checkout itself; what it leaves is
             // copied back when it succeeds. So a build can write no more than the
             // tmpfs holds.
-            let nested = self.sandbox.nested(&[CHECKOUT], &[SHELL, "-c", build]);
-            let mut argv = vec![SHELL, "-c", BUILD_IN_TMPFS, "build"];
-            argv.extend(nested.iter().map(String::as_str));
+            let nested;
             let (argv, mounts, tmpfs) = if self.sandbox.is_off() {
                 (vec![SHELL, "-c", build.as_str()], [Mount::writable(&dir, CHECKOUT)], None)
             } else {
+                nested = self.sandbox.nested(&[CHECKOUT], &[SHELL, "-c", build]);
+                let mut argv = vec![SHELL, "-c", BUILD_IN_TMPFS, "build"];
+                argv.extend(nested.iter().map(String::as_str));
                 (argv, [Mount::writable(&dir, BUILD_OUTPUT)], Some((CHECKOUT, self.sandbox.build_mb())))
             };
             let job = Job { argv: &argv, mounts: &mounts, env: &env, uid: lease.uid(), tmpfs };

@@ -74,12 +74,7 @@ impl Log {
             self.dropped += bytes.len() as u64;
             return;
         }
-        let mut text = String::from_utf8_lossy(bytes).into_owned();
-        for s in &self.secrets {
-            if text.contains(s.as_str()) {
-                text = text.replace(s.as_str(), MASK);
-            }
-        }
+        let mut text = masked(String::from_utf8_lossy(bytes).into_owned(), &self.secrets);
         let room = self.cap - self.kept;
         if text.len() > room {
             let mut at = room;
@@ -167,8 +162,12 @@ fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
 /// `text` with every secret replaced by [`MASK`], for showing what a program printed
 /// (its stdout context) outside the log.
 pub fn mask(text: &str, secrets: impl IntoIterator<Item = String>) -> String {
-    let mut text = text.to_owned();
-    for s in maskable(secrets) {
+    masked(text.to_owned(), &maskable(secrets))
+}
+
+/// `text` with each of `secrets` (as [`maskable`] orders them) replaced by [`MASK`].
+fn masked(mut text: String, secrets: &[String]) -> String {
+    for s in secrets {
         if text.contains(s.as_str()) {
             text = text.replace(s.as_str(), MASK);
         }

@@ -28,9 +28,7 @@ pub async fn run_lines<F>(cmd: std::process::Command, limit: Duration, mut on_li
 where
     F: std::future::Future<Output = ()>,
 {
-    let mut cmd = Command::from(cmd);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
-    let mut child = match cmd.spawn() {
+    let mut child = match piped(cmd).spawn() {
         Ok(c) => c,
         Err(e) => return Exit::NotStarted(e.to_string()),
     };
@@ -73,6 +71,14 @@ where
     }
 }
 
+/// `cmd` with stdout and stderr piped, in a process group of its own (killed whole),
+/// killed if dropped.
+fn piped(cmd: std::process::Command) -> Command {
+    let mut cmd = Command::from(cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+    cmd
+}
+
 /// Which pipe a piece of output came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -96,9 +102,7 @@ pub fn spawn(cmd: std::process::Command) -> std::io::Result<Started> {
     // The sandbox starts its helper by absolute path and sets no `pre_exec`, so the
     // standard library can use posix_spawn: fork would copy the hub's page tables
     // and cost milliseconds of CPU per run.
-    let mut cmd = Command::from(cmd);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
-    let mut child = cmd.spawn()?;
+    let mut child = piped(cmd).spawn()?;
     // A small channel: a program that writes faster than the log is stored waits.
     let (tx, output) = mpsc::channel(8);
     let pipes = [

@@ -214,7 +214,7 @@ impl Engine {
         content_type: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<i64, DbError> {
-        let dir = self.inner.work_dir.with_file_name("webhooks");
+        let dir = self.webhooks_dir();
         let file = dir.join(format!("{}.body", crate::secrets::random_token()));
         let written = async {
             tokio::fs::create_dir_all(&dir).await?;
@@ -235,6 +235,11 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// Where inbound webhook bodies are kept, beside the runs' own files.
+    fn webhooks_dir(&self) -> PathBuf {
+        self.inner.work_dir.with_file_name("webhooks")
     }
 
     /// Fires every tenant whose next fire time has come by `now`: one scheduled
@@ -556,24 +561,16 @@ impl Engine {
             return fail(Phase::FailedPlatform, format!("sandbox unavailable: {why}")).await;
         }
         let lease = sandbox.lease();
-        let run_dir = self.inner.work_dir.join(run_id.to_string());
-        let files = Mount::read_only(&run_dir, RUN_FILES);
-        let metadata = Mount::writable(run_dir.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
-        if let Err(e) = prepare_run_dir(&run_dir, &launch.metadata, lease.uid()) {
-            let _ = std::fs::remove_dir_all(&run_dir);
-            return Err(DbError::Io(e));
-        }
+        // Removed however the run ends (after its process, declared later, is gone).
+        let run_dir = RunDir(self.inner.work_dir.join(run_id.to_string()));
+        let run_dir_path = run_dir.0.as_path();
+        let files = Mount::read_only(run_dir_path, RUN_FILES);
+        let metadata = Mount::writable(run_dir_path.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
+        prepare_run_dir(run_dir_path, &launch.metadata, lease.uid()).map_err(DbError::Io)?;
         let files_inside = sandbox.path(&files).to_path_buf();
-        let env = match self.environment(&launch, &run_dir, &files_inside).await {
-            Ok(Ok(env)) => env,
-            Ok(Err(reason)) => {
-                let _ = std::fs::remove_dir_all(&run_dir);
-                return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await;
-            }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&run_dir);
-                return Err(e);
-            }
+        let env = match self.environment(&launch, run_dir_path, &files_inside).await? {
+            Ok(env) => env,
+            Err(reason) => return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await,
         };
         let mut vars = env.vars;
         vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), sandbox.path(&metadata).to_string_lossy().into_owned()));
@@ -586,10 +583,7 @@ impl Engine {
         let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
         let mut started = match started {
             Ok(s) => s,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&run_dir);
-                return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await;
-            }
+            Err(e) => return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await,
         };
         {
             let _turn = self.inner.writes.lock().await;
@@ -665,12 +659,12 @@ impl Engine {
         let truncated = log.dropped() > 0;
         let context = run::context_of(tail.finish().as_deref());
         let code = status.as_ref().and_then(|s| s.as_ref().ok()).and_then(std::process::ExitStatus::code);
-        let written = match files::read_capped(&run_dir.join("metadata.json"), METADATA_MAX) {
+        let written = match files::read_capped(&run_dir_path.join("metadata.json"), METADATA_MAX) {
             Ok(text) => Ok(Some(text)),
             Err(ReadError::Missing) => Ok(None),
             Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
         };
-        let _ = std::fs::remove_dir_all(&run_dir);
+        drop(run_dir);
         drop(lease);
 
         // Only a program that exited cleanly has its metadata checked and kept.
@@ -763,6 +757,7 @@ impl Engine {
             let oauth2 = c.auth == AuthKind::Oauth2.as_str();
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
         }
+        let webhooks = self.webhooks_dir();
         let triggers: Vec<Value> = runs::triggers_of(self.pool(), launch.id)
             .await?
             .into_iter()
@@ -774,7 +769,6 @@ impl Engine {
                 // caller's text, never a path the hub follows.
                 if t.kind == TriggerKind::Webhook.as_str() {
                     if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
-                        let webhooks = self.inner.work_dir.with_file_name("webhooks");
                         *file = link_payload(file.as_str(), &webhooks, run_dir, n).map_or(Value::Null, |name| {
                             Value::String(inside.join(name).to_string_lossy().into_owned())
                         });
@@ -808,6 +802,15 @@ impl Engine {
         vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
         let vars = as_files(vars, run_dir, inside).map_err(DbError::Io)?;
         Ok(Ok(Environment { vars, secrets }))
+    }
+}
+
+/// A run's own directory, removed when dropped.
+struct RunDir(PathBuf);
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -46,28 +46,23 @@ pub fn dispatch() {
     std::process::exit(SETUP_FAILED)
 }
 
-/// `[--uid N --gid N] [--limit NAME=VALUE]… -- <bubblewrap> <its arguments>…`.
+/// `[--uid N] [--limit NAME=VALUE]… -- <bubblewrap> <its arguments>…`; the group is
+/// the uid's number too.
 /// Returns only on failure, with why.
 fn outer(args: Vec<OsString>) -> String {
     close_inherited();
     // The hub's own umask (a service's 077, say) would make what the sandbox creates
     // unreadable to the next process.
     nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
-    let mut ids: Option<(u32, u32)> = None;
+    let mut id: Option<u32> = None;
     let mut it = args.into_iter();
     let mut limits = Vec::new();
     while let Some(a) = it.next() {
         match a.to_str() {
-            Some("--uid") => {
-                let uid = it.next().and_then(|v| v.to_str()?.parse().ok());
-                let gid = (it.next().as_deref().and_then(|s| s.to_str()) == Some("--gid"))
-                    .then(|| it.next().and_then(|v| v.to_str()?.parse().ok()))
-                    .flatten();
-                match (uid, gid) {
-                    (Some(u), Some(g)) => ids = Some((u, g)),
-                    _ => return "--uid N --gid N expected".to_owned(),
-                }
-            }
+            Some("--uid") => match it.next().and_then(|v| v.to_str()?.parse().ok()) {
+                Some(u) => id = Some(u),
+                None => return "--uid N expected".to_owned(),
+            },
             Some("--limit") => match it.next().as_deref().and_then(|s| s.to_str()).and_then(parse_limit) {
                 Some(l) => limits.push(l),
                 None => return "--limit NAME=VALUE expected".to_owned(),
@@ -81,7 +76,7 @@ fn outer(args: Vec<OsString>) -> String {
     // Bubblewrap, already without the hub's rights, must walk the paths it binds:
     // the hub's own directories (a data directory of mode 700, say) are first bound
     // into a private staging area it can reach.
-    if ids.is_some() {
+    if id.is_some() {
         if let Err(e) = stage(&mut bwrap_args) {
             return format!("cannot stage the sandbox's directories: {e}");
         }
@@ -91,8 +86,8 @@ fn outer(args: Vec<OsString>) -> String {
             return format!("cannot set the limit {resource:?}: {e}");
         }
     }
-    if let Some((uid, gid)) = ids {
-        let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+    if let Some(id) = id {
+        let (uid, gid) = (Uid::from_raw(id), Gid::from_raw(id));
         if let Err(e) = setgroups(&[]).and_then(|()| setresgid(gid, gid, gid)).and_then(|()| setresuid(uid, uid, uid)) {
             return format!("cannot change to uid {uid}: {e}");
         }

@@ -25,6 +25,7 @@ mod network;
 mod seccomp;
 
 use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -164,13 +165,18 @@ struct Layers {
     bwrap: PathBuf,
     /// Whether processes get a uid of their own (the hub runs as root).
     own_uid: bool,
-    landlock: String,
+    landlock: &'static str,
     seccomp: bool,
     /// `Ok` when the network fence is installed, else why not.
     network: Result<(), String>,
-    /// The prepared copy of `/etc`, when there is one.
-    etc: Option<PathBuf>,
+    /// What every process sees of the system, as bubblewrap arguments, and those
+    /// paths again for Landlock: this machine's layout, read once at start.
+    system: Vec<OsString>,
+    system_read_only: Vec<PathBuf>,
 }
+
+/// How Landlock is attested when the kernel enforces all it was asked.
+const LANDLOCK_FULL: &str = "fully enforced";
 
 /// A directory or file of the hub's shown inside the sandbox.
 #[derive(Clone, Debug)]
@@ -278,7 +284,7 @@ impl Sandbox {
     pub fn degraded(&self) -> bool {
         match &self.state {
             State::Ready(l) => {
-                (l.network.is_err() && self.policy.block_local_network) || l.landlock != "fully enforced" || !l.seccomp
+                (l.network.is_err() && self.policy.block_local_network) || l.landlock != LANDLOCK_FULL || !l.seccomp
             }
             _ => true,
         }
@@ -395,7 +401,7 @@ impl Sandbox {
         let mut cmd = Command::new(&self.policy.helper);
         cmd.arg(helper::OUTER).current_dir("/");
         if let Some(uid) = job.uid.filter(|_| layers.own_uid) {
-            cmd.args(["--uid", &uid.to_string(), "--gid", &uid.to_string()]);
+            cmd.args(["--uid", &uid.to_string()]);
             cmd.args(["--limit", &format!("nproc={}", lim.processes)]);
         }
         let mb = 1024 * 1024;
@@ -418,43 +424,14 @@ impl Sandbox {
             "--new-session",
         ]);
         cmd.args(["--cap-drop", "ALL", "--hostname", "sandbox"]);
-        let mut read_only: Vec<PathBuf> = vec!["/usr".into(), "/etc".into(), "/proc".into()];
-        cmd.args(["--ro-bind", "/usr", "/usr"]);
-        for dir in SYSTEM_DIRS {
-            let path = Path::new(dir);
-            match std::fs::read_link(path) {
-                Ok(target) => {
-                    cmd.arg("--symlink").arg(target).arg(dir);
-                }
-                Err(_) if path.is_dir() => {
-                    cmd.args(["--ro-bind", dir, dir]);
-                }
-                Err(_) => continue,
-            }
-            read_only.push(path.into());
-        }
-        match &layers.etc {
-            Some(copy) => {
-                cmd.arg("--ro-bind").arg(copy).arg("/etc");
-                // What changes while the hub runs (a new DNS server) stays live.
-                for entry in LIVE_ETC.iter().filter(|e| Path::new(e).exists()) {
-                    cmd.args(["--ro-bind", entry, entry]);
-                }
-            }
-            None => {
-                for entry in ETC.iter().filter(|e| Path::new(e).exists()) {
-                    cmd.args(["--ro-bind", entry, entry]);
-                }
-            }
-        }
-        cmd.args(["--proc", "/proc", "--dev", "/dev"]);
+        cmd.args(&layers.system);
+        let scratch = (lim.scratch_mb * mb).to_string();
         // bubblewrap's /dev/shm would be an uncapped tmpfs: memory outside the limits.
-        cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", "/dev/shm"]);
-        cmd.args(["--size", &(lim.scratch_mb * mb).to_string(), "--tmpfs", SCRATCH]);
+        cmd.args(["--size", &scratch, "--tmpfs", "/dev/shm", "--size", &scratch, "--tmpfs", SCRATCH]);
         cmd.arg("--ro-bind").arg(&self.policy.helper).arg(HELPER_INSIDE);
+        let mut read_only = layers.system_read_only.clone();
         // A build confines its command once more with the helper (see `nested`).
         read_only.push(HELPER_INSIDE.into());
-        read_only.push("/dev".into());
         let mut writable: Vec<PathBuf> = DEV_WRITABLE.iter().chain([&SCRATCH]).map(PathBuf::from).collect();
         for m in job.mounts {
             // The helper stages `--bind`/`--ro-bind` sources with the hub's rights;
@@ -498,10 +475,12 @@ impl Sandbox {
     /// only `writable` writable (Landlock and seccomp again, stacked on the first).
     pub fn nested<'s>(&self, writable: &[&'s str], argv: &[&'s str]) -> Vec<String> {
         let mut out = vec![HELPER_INSIDE.to_owned(), helper::INNER.to_owned()];
-        for dir in ["/usr", "/etc", "/proc", "/dev"].iter().chain(SYSTEM_DIRS) {
-            if Path::new(dir).exists() {
-                out.extend(["--ro".to_owned(), (*dir).to_owned()]);
-            }
+        let system = match &self.state {
+            State::Ready(l) => l.system_read_only.as_slice(),
+            _ => &[],
+        };
+        for dir in system {
+            out.extend(["--ro".to_owned(), dir.to_string_lossy().into_owned()]);
         }
         for dir in DEV_WRITABLE.iter().chain([&SCRATCH]).chain(writable) {
             out.extend(["--rw".to_owned(), (*dir).to_owned()]);
@@ -542,7 +521,8 @@ fn probe_layers(policy: &Policy) -> State {
             None
         }
     });
-    let layers = Layers { bwrap, own_uid, landlock: "unknown".to_owned(), seccomp, network, etc };
+    let (system, system_read_only) = system_view(etc.as_deref());
+    let layers = Layers { bwrap, own_uid, landlock: "unknown", seccomp, network, system, system_read_only };
     let probe =
         Sandbox { policy: policy.clone(), state: State::Ready(layers.clone()), busy: Mutex::new(BTreeSet::new()) };
     let job = Job {
@@ -567,11 +547,44 @@ fn probe_layers(policy: &Policy) -> State {
         .find_map(|l| l.strip_prefix("hub-sandbox: landlock="))
         .and_then(|l| l.split_whitespace().next())
         .map_or("unknown", |s| match s {
-            "full" => "fully enforced",
+            "full" => LANDLOCK_FULL,
             "partial" => "partly enforced: an older kernel",
             _ => "not supported by this kernel",
         });
-    State::Ready(Layers { landlock: landlock.to_owned(), ..layers })
+    State::Ready(Layers { landlock, ..layers })
+}
+
+/// The system as every sandboxed process sees it: `/usr`, the library links as they
+/// are on this machine, `/etc` (the prepared copy with the live entries over it, or
+/// each entry bound), a fresh `/proc` and `/dev`. Returns bubblewrap's arguments and
+/// the paths Landlock lets it read.
+fn system_view(etc_copy: Option<&Path>) -> (Vec<OsString>, Vec<PathBuf>) {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut bind = |from: &OsStr, to: &str| args.extend([OsString::from("--ro-bind"), from.into(), to.into()]);
+    bind("/usr".as_ref(), "/usr");
+    let mut read_only: Vec<PathBuf> = ["/usr", "/etc", "/proc", "/dev"].iter().map(PathBuf::from).collect();
+    let mut links = Vec::new();
+    for dir in SYSTEM_DIRS {
+        let path = Path::new(dir);
+        match std::fs::read_link(path) {
+            Ok(target) => links.extend([OsString::from("--symlink"), target.into_os_string(), (*dir).into()]),
+            Err(_) if path.is_dir() => bind(dir.as_ref(), dir),
+            Err(_) => continue,
+        }
+        read_only.push(path.into());
+    }
+    let existing = |entries: &'static [&'static str]| entries.iter().filter(|e| Path::new(e).exists());
+    match etc_copy {
+        Some(copy) => {
+            bind(copy.as_os_str(), "/etc");
+            // What changes while the hub runs (a new DNS server) stays live.
+            existing(LIVE_ETC).for_each(|e| bind(e.as_ref(), e));
+        }
+        None => existing(ETC).for_each(|e| bind(e.as_ref(), e)),
+    }
+    args.extend(links);
+    args.extend(["--proc", "/proc", "--dev", "/dev"].map(OsString::from));
+    (args, read_only)
 }
 
 /// Entries of `/etc` bound live over the copy: they change while the hub runs.

@@ -134,12 +134,14 @@ async fn fill(db: &Db, count: i64) {
             connectors: vec!["stripe".into()],
             ..Default::default()
         };
-        let id = service::create_integration(db, &Actor::System, 1, input, now).await.expect("integration");
+        let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
         let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("release");
         releases::claim(db.pool(), release, now).await.expect("claim");
         let ok = releases::Success { commit_sha: "0123456789ab", run_command: "./sync", manifest_json: &manifest };
         releases::succeed(db.pool(), release, &ok, now).await.expect("built");
-        service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+        service::integrations::set_default(db, &Actor::System, service::Scope::All, id, release, now)
+            .await
+            .expect("default");
     }
     let mut tx = db.pool().begin().await.expect("tx");
     for n in 0..count {

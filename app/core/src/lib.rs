@@ -16,8 +16,15 @@ pub mod engine;
 #[cfg(feature = "backend")]
 pub mod mail;
 #[cfg(feature = "backend")]
+pub mod oauth;
+#[cfg(feature = "backend")]
+pub mod outbox;
+#[cfg(feature = "backend")]
 pub mod samples;
 #[cfg(feature = "backend")]
 pub mod secrets;
 #[cfg(feature = "backend")]
 pub mod service;
+
+#[cfg(feature = "backend")]
+pub use db::Db;

@@ -60,10 +60,10 @@ pub async fn seed(
             manifest_path: "PANDIUM.yaml".to_owned(),
             run_timeout_minutes: String::new(),
         };
-        let id = service::create_integration(db, &Actor::System, organization_id, input, now)
+        let id = service::integrations::create(db, &Actor::System, organization_id, input, now)
             .await
             .map_err(|e| describe(&info.name, e))?;
-        service::build_release(db, builder, &Actor::System, id, None, now)
+        service::integrations::build_release(db, builder, &Actor::System, service::Scope::All, id, None, now)
             .await
             .map_err(|e| describe(&info.name, e))?;
         made.push(info.name);

@@ -139,12 +139,12 @@ pub(crate) mod server {
 
 #[server(endpoint = "api_access")]
 pub async fn get_api_access() -> Result<ApiAccess, AppError> {
-    use crate::api::ctx::{internal, require_admin, show_time, state};
+    use crate::api::ctx::{require_admin, show_time, state};
     require_admin().await?;
     let st = state()?;
-    let keys = hub_core::db::api_keys::list(st.db.pool())
+    let keys = hub_core::service::records::api_keys(&st.db)
         .await
-        .map_err(internal)?
+        .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?
         .into_iter()
         .map(|k| ApiKeyItem {
             id: k.id,
@@ -183,10 +183,12 @@ pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
 
 #[server(endpoint = "notifications")]
 pub async fn get_notifications() -> Result<Notifications, AppError> {
-    use crate::api::ctx::{internal, require_admin, show_time, state};
+    use crate::api::ctx::{require_admin, show_time, state};
     require_admin().await?;
     let st = state()?;
-    let current = hub_core::service::webhooks::settings(st.db.pool()).await.map_err(internal)?;
+    let (current, recent) = hub_core::service::records::notifications(&st.db, 50)
+        .await
+        .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?;
     let events = hub_core::domain::webhook::EVENTS
         .iter()
         .map(|(name, label)| EventChoice {
@@ -195,9 +197,7 @@ pub async fn get_notifications() -> Result<Notifications, AppError> {
             on: current.events.iter().any(|e| e == name),
         })
         .collect();
-    let deliveries = hub_core::db::webhooks::recent(st.db.pool(), 50)
-        .await
-        .map_err(internal)?
+    let deliveries = recent
         .into_iter()
         .map(|d| Delivery {
             id: d.id,

@@ -17,10 +17,12 @@ pub struct ActivityEntry {
 /// One page of the audit log: 50 entries older than `before` (the newest when absent).
 #[server(endpoint = "activity")]
 pub async fn list_activity(before: Option<i64>) -> Result<Vec<ActivityEntry>, AppError> {
-    use super::ctx::{internal, require_company_user, show_time, state};
+    use super::ctx::{require_company_user, show_time, state};
 
     require_company_user().await?;
-    let rows = hub_core::db::audit::recent(state()?.db.pool(), 50, before).await.map_err(internal)?;
+    let rows = hub_core::service::records::audit_log(&state()?.db, 50, before)
+        .await
+        .map_err(|e| super::ctx::service_error(e, Vec::new()))?;
     Ok(rows
         .into_iter()
         .map(|r| ActivityEntry {

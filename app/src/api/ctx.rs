@@ -10,12 +10,12 @@ use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::{request::Parts, HeaderMap, HeaderValue, StatusCode};
 use hub_core::auth::{self, SessionUser};
 use hub_core::connectors::Registry;
-use hub_core::db::Db;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::Engine;
 use hub_core::mail::Mailer;
 use hub_core::secrets::SecretKey;
+use hub_core::Db;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 

@@ -91,28 +91,11 @@ pub struct IntegrationForm {
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
-    use hub_core::auth::SessionUser;
-    use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
     use hub_core::domain::manifest::Manifest;
-    use hub_core::domain::user::OrgKind;
+    use hub_core::service::integrations::ReleaseRow;
 
     use super::*;
-    use crate::api::ctx::{fail, internal, show_time, state};
-
-    /// Company users see every integration; partner users only their organization's.
-    pub fn org_filter(user: &SessionUser) -> Option<i64> {
-        (user.organization_kind == OrgKind::Partner).then_some(user.organization_id)
-    }
-
-    /// The integration, when this user may see it (otherwise 404: its existence is
-    /// not revealed).
-    pub async fn visible(user: &SessionUser, id: i64) -> Result<IntegrationRow, AppError> {
-        let row = integrations::get(state()?.db.pool(), id).await.map_err(internal)?;
-        match row {
-            Some(r) if org_filter(user).is_none_or(|org| org == r.organization_id) => Ok(r),
-            _ => Err(fail(AppError::NotFound)),
-        }
-    }
+    use crate::api::ctx::show_time;
 
     pub use crate::api::ctx::service_error;
 
@@ -145,18 +128,17 @@ pub(crate) mod server {
             connectors: m.connectors,
         })
     }
-
-    pub async fn latest(integration_id: i64) -> Result<Option<i64>, AppError> {
-        releases::latest_succeeded(state()?.db.pool(), integration_id).await.map_err(internal)
-    }
 }
 
 #[server(endpoint = "integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, AppError> {
-    use crate::api::ctx::{internal, require_user, state};
+    use hub_core::service::Scope;
+
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let rows =
-        hub_core::db::integrations::list(state()?.db.pool(), server::org_filter(&user)).await.map_err(internal)?;
+    let rows = hub_core::service::integrations::list(&state()?.db, Scope::of(&user))
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
     Ok(rows
         .into_iter()
         .map(|r| IntegrationSummary {
@@ -174,39 +156,37 @@ pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, AppError> {
 
 #[server(endpoint = "integration")]
 pub async fn get_integration(id: i64) -> Result<IntegrationDetail, AppError> {
-    use crate::api::ctx::{internal, require_user, show_time, state};
+    use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
+    use hub_core::service::Scope;
+
+    use crate::api::ctx::{require_user, service_error, show_time, state};
     let user = require_user().await?;
-    let row = server::visible(&user, id).await?;
-    let pool = state()?.db.pool().clone();
-    let connectors = hub_core::db::integrations::connectors_of(&pool, id).await.map_err(internal)?;
-    let rows = hub_core::db::releases::list_for(&pool, id).await.map_err(internal)?;
-    let latest = server::latest(id).await?;
-    let tenants = hub_core::db::tenants::list_for_integration(&pool, id)
+    let d = hub_core::service::integrations::detail(&state()?.db, Scope::of(&user), id)
         .await
-        .map_err(internal)?
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let row = d.integration;
+    let tenants = d
+        .tenants
         .into_iter()
         .map(|t| TenantBrief {
             id: t.id,
-            release: match t.release_choice.as_str() {
-                "specific" => format!("Pinned: {}", t.release_name.unwrap_or_default()),
-                "default" => "Default channel".to_owned(),
-                _ => "Latest channel".to_owned(),
-            },
+            release: ReleaseChoice::label(t.choice(), t.release_name.as_deref()),
             name: t.name,
             paused: t.paused,
         })
         .collect();
+    let busy = d.releases.iter().any(|r| ReleaseStatus::parse(&r.status).is_some_and(|s| !s.is_finished()));
     Ok(IntegrationDetail {
         tenants,
         id: row.id,
-        busy: rows.iter().any(|r| r.status == "queued" || r.status == "building"),
-        releases: rows.iter().map(|r| server::summary(r, row.default_release_id, latest)).collect(),
+        busy,
+        releases: d.releases.iter().map(|r| server::summary(r, row.default_release_id, d.latest)).collect(),
         name: row.name,
         description: row.description,
         repository: row.repository,
         branch: row.branch,
         manifest_path: row.manifest_path,
-        connectors,
+        connectors: d.connectors,
         created_at: show_time(row.created_at),
     })
 }
@@ -214,22 +194,23 @@ pub async fn get_integration(id: i64) -> Result<IntegrationDetail, AppError> {
 /// The form's current values (`id` absent for a new integration) and its choices.
 #[server(endpoint = "integration_form")]
 pub async fn get_integration_form(id: Option<i64>) -> Result<IntegrationForm, AppError> {
-    use crate::api::ctx::{internal, require_user, state};
+    use hub_core::service::Scope;
+
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let pool = state()?.db.pool().clone();
-    let input = match id {
-        Some(id) => {
-            let row = server::visible(&user, id).await?;
-            IntegrationInput {
-                connectors: hub_core::db::integrations::connectors_of(&pool, id).await.map_err(internal)?,
-                name: row.name,
-                description: row.description,
-                repository: row.repository,
-                branch: row.branch,
-                manifest_path: row.manifest_path,
-                run_timeout_minutes: (row.run_timeout_secs / 60).max(1).to_string(),
-            }
-        }
+    let f = hub_core::service::integrations::form(&state()?.db, Scope::of(&user), id)
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let input = match f.current {
+        Some((row, connectors)) => IntegrationInput {
+            connectors,
+            name: row.name,
+            description: row.description,
+            repository: row.repository,
+            branch: row.branch,
+            manifest_path: row.manifest_path,
+            run_timeout_minutes: (row.run_timeout_secs / 60).max(1).to_string(),
+        },
         None => IntegrationInput {
             branch: "main".into(),
             manifest_path: "PANDIUM.yaml".into(),
@@ -237,13 +218,7 @@ pub async fn get_integration_form(id: Option<i64>) -> Result<IntegrationForm, Ap
             ..Default::default()
         },
     };
-    let connectors = hub_core::db::connectors::list(&pool)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|c| (c.name, c.display_name))
-        .collect();
-    Ok(IntegrationForm { input, connectors })
+    Ok(IntegrationForm { input, connectors: f.connectors })
 }
 
 /// The form's values as text, to show them again after a failed plain POST.
@@ -265,7 +240,7 @@ pub async fn create_integration(input: IntegrationInput) -> Result<(), AppError>
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
     let keep = kept(&input);
-    let id = hub_core::service::create_integration(
+    let id = hub_core::service::integrations::create(
         &state()?.db,
         &user.actor(),
         user.organization_id,
@@ -280,13 +255,21 @@ pub async fn create_integration(input: IntegrationInput) -> Result<(), AppError>
 
 #[server(endpoint = "update_integration")]
 pub async fn update_integration(id: i64, input: IntegrationInput) -> Result<(), AppError> {
+    use hub_core::service::Scope;
+
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
-    server::visible(&user, id).await?;
     let keep = kept(&input);
-    hub_core::service::update_integration(&state()?.db, &user.actor(), id, input, chrono::Utc::now())
-        .await
-        .map_err(|e| server::service_error(e, keep))?;
+    hub_core::service::integrations::update(
+        &state()?.db,
+        &user.actor(),
+        Scope::of(&user),
+        id,
+        input,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| server::service_error(e, keep))?;
     leptos_axum::redirect(&format!("/integrations/{id}"));
     Ok(())
 }
@@ -294,15 +277,17 @@ pub async fn update_integration(id: i64, input: IntegrationInput) -> Result<(), 
 /// Queues a build of `git_ref`, or of the tracking branch when it is empty.
 #[server(endpoint = "build_release")]
 pub async fn build_release(integration_id: i64, git_ref: Option<String>) -> Result<i64, AppError> {
+    use hub_core::service::Scope;
+
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
-    server::visible(&user, integration_id).await?;
     let st = state()?;
     let keep = vec![("git_ref".to_owned(), git_ref.clone().unwrap_or_default())];
-    hub_core::service::build_release(
+    hub_core::service::integrations::build_release(
         &st.db,
         &st.builder,
         &user.actor(),
+        Scope::of(&user),
         integration_id,
         git_ref.as_deref(),
         chrono::Utc::now(),
@@ -313,28 +298,30 @@ pub async fn build_release(integration_id: i64, git_ref: Option<String>) -> Resu
 
 #[server(endpoint = "set_default_release")]
 pub async fn set_default_release(integration_id: i64, release_id: i64) -> Result<(), AppError> {
+    use hub_core::service::Scope;
+
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
-    server::visible(&user, integration_id).await?;
-    hub_core::service::set_default_release(&state()?.db, &user.actor(), integration_id, release_id, chrono::Utc::now())
+    let (actor, scope, now) = (user.actor(), Scope::of(&user), chrono::Utc::now());
+    hub_core::service::integrations::set_default(&state()?.db, &actor, scope, integration_id, release_id, now)
         .await
         .map_err(|e| server::service_error(e, Vec::new()))
 }
 
 #[server(endpoint = "release")]
 pub async fn get_release(id: i64) -> Result<ReleaseDetail, AppError> {
-    use crate::api::ctx::{fail, internal, require_user, state};
+    use hub_core::service::Scope;
+
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let row = hub_core::db::releases::get(state()?.db.pool(), id)
+    let d = hub_core::service::integrations::release(&state()?.db, Scope::of(&user), id)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| fail(AppError::NotFound))?;
-    let integration = server::visible(&user, row.integration_id).await?;
-    let latest = server::latest(row.integration_id).await?;
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let row = d.release;
     Ok(ReleaseDetail {
-        release: server::summary(&row, integration.default_release_id, latest),
-        integration_id: integration.id,
-        integration_name: integration.name,
+        release: server::summary(&row, d.integration.default_release_id, d.latest),
+        integration_id: d.integration.id,
+        integration_name: d.integration.name,
         manifest: row.manifest.as_deref().and_then(server::brief),
         build_log: row.build_log,
         run_command: row.run_command,

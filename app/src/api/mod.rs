@@ -5,6 +5,7 @@ pub mod access;
 pub mod activity;
 pub mod connect;
 pub mod connectors;
+pub mod embed;
 pub mod integrations;
 pub mod marketplace;
 pub mod runs;

@@ -155,7 +155,7 @@ pub(crate) mod server {
         }
     }
 
-    pub fn item(r: hub_core::db::runs::RunListRow) -> RunItem {
+    pub fn item(r: hub_core::service::runs::RunListRow) -> RunItem {
         RunItem {
             id: r.id,
             tenant_id: r.tenant_id,
@@ -175,27 +175,17 @@ pub(crate) mod server {
 /// tenant's current run (if any) ends, bundled with other waiting triggers.
 #[server(endpoint = "run_tenant")]
 pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
-    use hub_core::db::audit;
-    use hub_core::domain::run::{Mode, TriggerKind};
+    use hub_core::domain::run::TriggerKind;
+    use hub_core::service::runs::{request, requested_mode};
 
-    use crate::api::ctx::{fail, internal, require_user, state};
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let t = crate::api::tenants::server::visible(&user, tenant_id).await?;
-    let mode = match Mode::parse(&mode) {
-        Some(m @ (Mode::Init | Mode::Normal)) => m,
-        _ => return Err(fail(AppError::validation("mode", "Choose a normal or an init sync."))),
-    };
+    let mode = requested_mode(&mode).map_err(|e| service_error(e, Vec::new()))?;
     let st = state()?;
-    let now = chrono::Utc::now();
-    st.engine.trigger(t.id, TriggerKind::Manual, mode, None, Some(user.email.as_str()), now).await.map_err(internal)?;
-    let entry = audit::Entry {
-        actor: &user.actor(),
-        action: "tenant.run_requested",
-        object_type: "tenant",
-        object_id: Some(t.id.to_string()),
-        detail: serde_json::json!({ "mode": mode.as_str() }),
-    };
-    audit::record(st.db.pool(), entry, now).await.map_err(internal)?;
+    request(&st.db, &st.engine, &user.actor(), t.id, TriggerKind::Manual, mode, None, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
     leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=run-{}", mode.as_str()));
     Ok(())
 }
@@ -203,20 +193,16 @@ pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
 /// One run in full, with its log (the last megabyte when it is longer).
 #[server(endpoint = "run")]
 pub async fn get_run(id: i64) -> Result<RunView, AppError> {
-    use hub_core::db::runs;
     use hub_core::domain::run::{phase_label, Phase};
+    use hub_core::service::Scope;
 
-    use crate::api::ctx::{fail, internal, require_user, show_time, state};
-    use crate::api::integrations::server::org_filter;
+    use crate::api::ctx::{require_user, service_error, show_time, state};
     const SHOWN: usize = 1024 * 1024;
     let user = require_user().await?;
-    let pool = state()?.db.pool().clone();
-    let r = match runs::get(&pool, id).await.map_err(internal)? {
-        Some(r) if org_filter(&user).is_none_or(|o| o == r.organization_id) => r,
-        _ => return Err(fail(AppError::NotFound)),
-    };
-    let triggers = runs::triggers_of(&pool, id).await.map_err(internal)?;
-    let (mut log, _) = runs::log(&pool, id, 0).await.map_err(internal)?;
+    let d = hub_core::service::runs::detail(&state()?.db, Scope::of(&user), id)
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let (r, triggers, mut log) = (d.run, d.triggers, d.log);
     let mut log_note = None;
     if log.len() > SHOWN {
         let mut at = log.len() - SHOWN;
@@ -264,29 +250,29 @@ pub async fn get_run(id: i64) -> Result<RunView, AppError> {
 /// The Activity page: tenants whose last run failed, then runs newest first.
 #[server(endpoint = "activity_runs")]
 pub async fn list_runs(query: RunQuery) -> Result<ActivityRuns, AppError> {
-    use hub_core::db::runs::{self, RunFilter};
+    use hub_core::service::runs::RunFilter;
+    use hub_core::service::Scope;
 
-    use crate::api::ctx::{internal, require_user, show_time, state};
-    use crate::api::integrations::server::org_filter;
+    use crate::api::ctx::{require_user, service_error, show_time, state};
     let user = require_user().await?;
-    let pool = state()?.db.pool().clone();
-    let org = org_filter(&user);
     let filter = RunFilter {
         phase: (!query.phase.is_empty() && query.phase != "failed").then(|| query.phase.clone()),
         failed: query.phase == "failed",
         integration_id: query.integration,
         tenant_id: query.tenant,
-        organization: org,
+        organization: None,
         before: query.before,
     };
-    let mut rows = runs::list(&pool, &filter, RUNS_PAGE + 1).await.map_err(internal)?;
+    let a = hub_core::service::runs::activity(&state()?.db, Scope::of(&user), filter, RUNS_PAGE)
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let mut rows = a.runs;
     let older = (rows.len() as i64 > RUNS_PAGE).then(|| {
         rows.truncate(RUNS_PAGE as usize);
         rows.last().map(|r| r.id)
     });
-    let failing = runs::failing_tenants(&pool, org, 20)
-        .await
-        .map_err(internal)?
+    let failing = a
+        .failing
         .into_iter()
         .map(|f| FailingTenant {
             id: f.id,
@@ -296,19 +282,11 @@ pub async fn list_runs(query: RunQuery) -> Result<ActivityRuns, AppError> {
             at: f.last_run_at.map(show_time).unwrap_or_default(),
         })
         .collect();
-    let tenant_name = match query.tenant {
-        Some(t) => hub_core::db::tenants::get(&pool, t)
-            .await
-            .map_err(internal)?
-            .filter(|t| org.is_none_or(|o| o == t.organization_id))
-            .map(|t| t.name),
-        None => None,
-    };
     Ok(ActivityRuns {
         failing,
         runs: rows.into_iter().map(server::item).collect(),
         older: older.flatten(),
-        integrations: hub_core::db::integrations::names(&pool, org).await.map_err(internal)?,
-        tenant_name,
+        integrations: a.integrations,
+        tenant_name: a.tenant_name,
     })
 }

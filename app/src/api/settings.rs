@@ -29,22 +29,22 @@ pub struct UserSummary {
 
 #[server(endpoint = "company")]
 pub async fn company_info() -> Result<CompanyDetails, AppError> {
-    use super::ctx::{fail, internal, require_company_user, show_time, state};
+    use super::ctx::{require_company_user, show_time, state};
 
     require_company_user().await?;
-    let org = hub_core::db::orgs::company(state()?.db.pool())
+    let org = hub_core::service::records::company(&state()?.db)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+        .map_err(|e| super::ctx::service_error(e, Vec::new()))?;
     Ok(CompanyDetails { name: org.name, created_at: show_time(org.created_at) })
 }
 
 #[server(endpoint = "users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    use super::ctx::{internal, require_company_user, show_time, state};
+    use super::ctx::{require_company_user, show_time, state};
 
     require_company_user().await?;
-    let rows = hub_core::db::users::list(state()?.db.pool()).await.map_err(internal)?;
+    let rows =
+        hub_core::service::records::users(&state()?.db).await.map_err(|e| super::ctx::service_error(e, Vec::new()))?;
     Ok(rows
         .into_iter()
         .map(|u| UserSummary {

@@ -120,52 +120,56 @@ pub struct ConfigInput {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use hub_core::auth::SessionUser;
-    use hub_core::db::tenants::{self, TenantRow};
-    use hub_core::domain::release::ReleaseChoice;
+    use hub_core::service::overview::{Connection, ReleaseOption as CoreOption};
+    use hub_core::service::tenants::TenantRow;
+    use hub_core::service::Scope;
 
     use super::*;
-    use crate::api::ctx::{fail, internal, state};
-    use crate::api::integrations::server::org_filter;
+    use crate::api::ctx::{service_error, show_time, state};
 
-    /// The tenant, when this user may see its integration (otherwise 404).
+    /// The tenant, when this user may see it (otherwise 404).
     pub async fn visible(user: &SessionUser, id: i64) -> Result<TenantRow, AppError> {
-        let row = tenants::get(state()?.db.pool(), id).await.map_err(internal)?;
-        match row {
-            Some(t) if !t.archived && org_filter(user).is_none_or(|org| org == t.organization_id) => Ok(t),
-            _ => Err(fail(AppError::NotFound)),
-        }
+        hub_core::service::tenants::visible(&state()?.db, Scope::of(user), id)
+            .await
+            .map_err(|e| service_error(e, Vec::new()))
     }
 
-    pub fn release_text(choice: Option<ReleaseChoice>, resolved: Option<&str>) -> String {
-        let now = resolved.map_or_else(|| "no release yet".to_owned(), |r| format!("now {r}"));
-        match choice {
-            Some(ReleaseChoice::Specific(_)) => format!("Pinned: {}", resolved.unwrap_or("a release that is gone")),
-            Some(ReleaseChoice::Default) => format!("Default channel ({now})"),
-            Some(ReleaseChoice::Latest) => format!("Latest channel ({now})"),
-            None => "Unknown".to_owned(),
+    pub fn option(r: CoreOption) -> ReleaseOption {
+        ReleaseOption { id: r.id, name: r.name, is_default: r.is_default }
+    }
+
+    pub fn connection(c: Connection, public_url: &str) -> ConnectionView {
+        let r = c.row;
+        ConnectionView {
+            auth: c.auth,
+            fields: c.fields,
+            magic_link: format!("{}/connect/{}", public_url.trim_end_matches('/'), r.magic_token),
+            connector: r.connector_name,
+            display_name: r.display_name,
+            status: r.status,
+            status_reason: r.status_reason,
+            changed_at: show_time(r.status_changed_at),
+            info: r.info,
         }
     }
 }
 
 #[server(endpoint = "tenants")]
 pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> {
+    use hub_core::domain::release::ReleaseChoice;
     use hub_core::domain::tenant::{Schedule, PAGE_SIZE};
+    use hub_core::service::Scope;
 
-    use crate::api::ctx::{internal, require_user, show_time, state};
-    use crate::api::integrations::server::org_filter;
+    use crate::api::ctx::{require_user, service_error, show_time, state};
     let user = require_user().await?;
-    let pool = state()?.db.pool().clone();
-    let org = org_filter(&user);
-    let (rows, total, page) = hub_core::db::tenants::list(&pool, &query, org).await.map_err(internal)?;
-    let integrations = hub_core::db::integrations::names(&pool, org).await.map_err(internal)?;
-    let rows = rows
+    let list = hub_core::service::overview::list(&state()?.db, Scope::of(&user), &query)
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let rows = list
+        .rows
         .into_iter()
         .map(|r| TenantListItem {
-            release: match r.release_choice.as_str() {
-                "specific" => format!("Pinned: {}", r.release_name.unwrap_or_default()),
-                "default" => "Default channel".to_owned(),
-                _ => "Latest channel".to_owned(),
-            },
+            release: ReleaseChoice::label(r.choice(), r.release_name.as_deref()),
             schedule: Schedule::from_parts(&r.schedule_kind, &r.schedule, &r.timezone)
                 .map(|s| s.describe())
                 .unwrap_or_else(|| r.schedule.clone()),
@@ -183,176 +187,81 @@ pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> 
             source: r.source,
         })
         .collect();
-    Ok(TenantListPage { rows, total, page, pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1), integrations })
-}
-
-/// An integration's successful releases, newest first, the default marked.
-#[cfg(feature = "ssr")]
-async fn succeeded_releases(integration_id: i64) -> Result<Vec<ReleaseOption>, AppError> {
-    use crate::api::ctx::{internal, state};
-    let pool = state()?.db.pool().clone();
-    let default = hub_core::db::integrations::get(&pool, integration_id)
-        .await
-        .map_err(internal)?
-        .and_then(|i| i.default_release_id);
-    let mut rows: Vec<_> = hub_core::db::releases::list_for(&pool, integration_id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter(|r| r.status == "succeeded")
-        .collect();
-    rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id)));
-    Ok(rows.into_iter().map(|r| ReleaseOption { is_default: Some(r.id) == default, id: r.id, name: r.name }).collect())
+    let (total, page) = (list.total, list.page);
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    Ok(TenantListPage { rows, total, page, pages, integrations: list.integrations })
 }
 
 #[server(endpoint = "new_tenant_form")]
 pub async fn get_new_tenant_form(integration_id: i64) -> Result<NewTenantForm, AppError> {
-    use crate::api::ctx::{internal, require_user, state};
+    use hub_core::service::Scope;
+
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let integration = crate::api::integrations::server::visible(&user, integration_id).await?;
-    let pool = state()?.db.pool().clone();
-    let latest = hub_core::db::releases::latest_succeeded(&pool, integration_id).await.map_err(internal)?;
-    let releases = succeeded_releases(integration_id).await?;
-    let name_of = |id: Option<i64>| releases.iter().find(|r| Some(r.id) == id).map(|r| r.name.clone());
+    let c = hub_core::service::overview::new_tenant_choices(&state()?.db, Scope::of(&user), integration_id)
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
     Ok(NewTenantForm {
-        default_release: name_of(integration.default_release_id),
-        latest_release: name_of(latest),
-        releases,
+        default_release: c.default_release,
+        latest_release: c.latest_release,
+        releases: c.releases.into_iter().map(server::option).collect(),
         integration_id,
-        integration_name: integration.name,
+        integration_name: c.integration.name,
     })
 }
 
 /// Step 1: makes the tenant and goes on to its credentials.
 #[server(endpoint = "create_tenant")]
 pub async fn create_tenant(integration_id: i64, input: NewTenantInput) -> Result<(), AppError> {
-    use hub_core::domain::tenant::Source;
+    use hub_core::service::Scope;
 
     use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let integration = crate::api::integrations::server::visible(&user, integration_id).await?;
-    let id = hub_core::service::tenants::create(
-        &state()?.db,
-        &user.actor(),
-        &integration,
-        &input,
-        Source::Hub,
-        chrono::Utc::now(),
-    )
-    .await
-    .map_err(|e| service_error(e, input.kept()))?;
+    let (actor, scope, now) = (user.actor(), Scope::of(&user), chrono::Utc::now());
+    let id = hub_core::service::tenants::create_for(&state()?.db, &actor, scope, integration_id, &input, now)
+        .await
+        .map_err(|e| service_error(e, input.kept()))?;
     leptos_axum::redirect(&format!("/tenants/{id}/setup"));
     Ok(())
 }
 
 #[server(endpoint = "tenant")]
 pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
-    use hub_core::domain::form::Audience;
-    use hub_core::domain::tenant::Schedule;
-    use hub_core::service::tenants as svc;
+    use hub_core::service::overview::{overview, Viewer};
+    use hub_core::service::Scope;
 
-    use crate::api::ctx::{internal, require_user, service_error, show_time, state};
+    use crate::api::ctx::{require_user, service_error, show_time, state};
     let user = require_user().await?;
-    let t = server::visible(&user, id).await?;
     let st = state()?;
-    let release = svc::release_of(&st.db, &t).await.map_err(|e| service_error(e, Vec::new()))?;
-    let form = release.as_ref().map(|(_, m)| Form::build(&m.configs, Audience::Hub));
-    let dynamic = svc::dynamic_options(&t);
-    let stored = svc::configs(&t);
-    let raw = svc::draft_for(&t, SetupStep::Configuration)
-        .and_then(|d| serde_json::from_value(d).ok())
-        .or_else(|| form.as_ref().map(|f| f.to_raw(&stored)))
-        .unwrap_or_default();
-    let schedule = Schedule::from_parts(&t.schedule_kind, &t.schedule, &t.timezone);
-    let (schedule_input, paused) = match svc::draft_for(&t, SetupStep::Schedule) {
-        Some(d) => {
-            (serde_json::from_value(d["input"].clone()).unwrap_or_default(), d["paused"].as_bool().unwrap_or(t.paused))
-        }
-        None => (schedule.as_ref().map(Schedule::to_input).unwrap_or_default(), t.paused),
-    };
-    let connections: Vec<ConnectionView> = hub_core::db::tenants::connections(st.db.pool(), id)
+    let o = overview(&st.db, &st.key, &st.public_url, Viewer::Console(Scope::of(&user)), id)
         .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|c| {
-            let def = svc::parse_definition(&c.definition);
-            ConnectionView {
-                auth: def.as_ref().map_or(AuthKind::None, |d| d.auth),
-                fields: def
-                    .map(|d| d.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect())
-                    .unwrap_or_default(),
-                magic_link: format!("{}/connect/{}", st.public_url.trim_end_matches('/'), c.magic_token),
-                connector: c.connector_name,
-                display_name: c.display_name,
-                status: c.status,
-                status_reason: c.status_reason,
-                changed_at: show_time(c.status_changed_at),
-                info: c.info,
-            }
-        })
-        .collect();
-    let step = t.step();
-    let mut lacks: Vec<String> = connections
-        .iter()
-        .filter(|c| c.status != "connected")
-        .map(|c| format!("{} is not connected", c.display_name))
-        .collect();
-    match &form {
-        None => lacks.push("The release choice points at no successful release".to_owned()),
-        Some(f) => {
-            let missing = f.missing(&stored, &dynamic);
-            if matches!(step, SetupStep::Credentials | SetupStep::Configuration) {
-                lacks.push("The configuration has not been saved".to_owned());
-            } else if !missing.is_empty() {
-                lacks.push(format!("Required settings are empty: {}", missing.join(", ")));
-            }
-        }
-    }
-    if step != SetupStep::Done {
-        lacks.push("The sync schedule has not been saved".to_owned());
-    }
-    // Waiting triggers before runs: a trigger the dispatcher turns into a run between
-    // the two reads is then seen as one or the other, never as neither.
-    let run_waiting = hub_core::db::runs::waiting(st.db.pool(), id).await.map_err(internal)?.len();
-    let filter = hub_core::db::runs::RunFilter { tenant_id: Some(id), ..Default::default() };
-    let runs: Vec<crate::api::runs::RunItem> = hub_core::db::runs::list(st.db.pool(), &filter, 20)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(crate::api::runs::server::item)
-        .collect();
-    // Asked-for syncs wait as triggers until the dispatcher makes a run of them; the page
-    // keeps refreshing while there are any, or the new run would never show up.
-    let run_active = run_waiting > 0 || runs.iter().any(|r| r.phase_code == "queued" || r.phase_code == "running");
-    let releases = succeeded_releases(t.integration_id).await?;
-    let webhook_url =
-        svc::webhook_of(&st.db, &st.key, &st.public_url, t.id).await.map_err(|e| service_error(e, Vec::new()))?;
-    let marketplace_user = t.external_user.clone().map(|sub| (sub, t.external_name.clone(), t.external_email.clone()));
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let t = o.tenant;
     Ok(TenantSetup {
-        marketplace_user,
+        marketplace_user: t.external_user.clone().map(|sub| (sub, t.external_name.clone(), t.external_email.clone())),
         version: t.choice().map(VersionInput::of).unwrap_or_default(),
-        release: server::release_text(t.choice(), release.as_ref().map(|(r, _)| r.name.as_str())),
-        schedule_text: schedule.as_ref().map_or_else(|| t.schedule.clone(), Schedule::describe),
+        release: o.release_text,
+        schedule_text: o.schedule_text,
         next_fire_at: t.next_fire_at.map(show_time),
         id: t.id,
         name: t.name,
         integration_id: t.integration_id,
         integration_name: t.integration_name,
-        step,
-        connections,
-        form,
-        dynamic,
-        raw,
-        schedule: schedule_input,
-        paused,
+        step: o.step,
+        connections: o.connections.into_iter().map(|c| server::connection(c, &st.public_url)).collect(),
+        form: o.form,
+        dynamic: o.dynamic,
+        raw: o.raw,
+        schedule: o.schedule_input,
+        paused: o.paused,
         source: t.source,
         created_at: show_time(t.created_at),
-        lacks,
-        releases,
-        runs,
-        run_active,
-        run_waiting,
-        webhook_url,
+        lacks: o.lacks,
+        releases: o.releases.into_iter().map(server::option).collect(),
+        runs: o.runs.into_iter().map(|(r, _)| crate::api::runs::server::item(r)).collect(),
+        run_active: o.busy,
+        run_waiting: o.waiting,
+        webhook_url: o.webhook_url,
     })
 }
 

@@ -35,9 +35,11 @@ pub struct InvitationInfo {
 /// The company and every partner organization.
 #[server(endpoint = "organizations")]
 pub async fn list_organizations() -> Result<Vec<OrgOption>, AppError> {
-    use crate::api::ctx::{internal, require_company_user, show_time, state};
+    use crate::api::ctx::{require_company_user, show_time, state};
     require_company_user().await?;
-    let rows = hub_core::db::orgs::list(state()?.db.pool()).await.map_err(internal)?;
+    let rows = hub_core::service::records::organizations(&state()?.db)
+        .await
+        .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?;
     Ok(rows
         .into_iter()
         .map(|o| OrgOption {
@@ -122,9 +124,11 @@ pub async fn rename_partner(id: i64, name: String) -> Result<(), AppError> {
 /// The newest 100 messages the hub sent or kept.
 #[server(endpoint = "sent_mail")]
 pub async fn list_sent_mail() -> Result<Vec<SentMail>, AppError> {
-    use crate::api::ctx::{internal, require_admin, show_time, state};
+    use crate::api::ctx::{require_admin, show_time, state};
     require_admin().await?;
-    let rows = hub_core::db::mail::recent(state()?.db.pool(), 100).await.map_err(internal)?;
+    let rows = hub_core::service::records::sent_mail(&state()?.db, 100)
+        .await
+        .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?;
     Ok(rows
         .into_iter()
         .map(|m| SentMail {

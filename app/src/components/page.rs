@@ -8,19 +8,59 @@ use crate::error::AppError;
 /// The title row of a console page, with room for actions on the right.
 #[component]
 pub fn PageHeader(
-    title: &'static str,
-    #[prop(optional)] lead: Option<&'static str>,
+    #[prop(into)] title: String,
+    /// The document's title, when it is not the heading's text ("Settings · acme").
+    #[prop(optional, into)]
+    doc_title: Option<String>,
+    /// Links above the heading, outermost first: (label, href).
+    #[prop(optional)]
+    breadcrumbs: Vec<(String, String)>,
+    #[prop(optional, into)] lead: Option<String>,
+    /// Leaves out the actions column, which is otherwise there even when empty.
+    #[prop(optional)]
+    no_actions: bool,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
-    view! {
-        <Title text=title/>
-        <div class="page-header">
+    let doc_title = doc_title.unwrap_or_else(|| title.clone());
+    let lead = lead.map(|l| view! { <p class="lead">{l}</p> });
+    // "Tenants / acme": the links with a slash between them.
+    let crumbs = breadcrumbs.into_iter().fold(None, |before: Option<AnyView>, (label, href)| {
+        Some(match before {
+            None => view! { <a href=href>{label}</a> }.into_any(),
+            Some(before) => view! { {before}" / "<a href=href>{label}</a> }.into_any(),
+        })
+    });
+    let heading = match crumbs {
+        Some(crumbs) => view! {
+            <div>
+                <p class="crumbs">{crumbs}</p>
+                <h1>{title}</h1>
+                {lead}
+            </div>
+        }
+        .into_any(),
+        None => view! {
             <div>
                 <h1>{title}</h1>
-                {lead.map(|l| view! { <p class="lead">{l}</p> })}
+                {lead}
             </div>
-            <div class="page-actions">{children.map(|c| c())}</div>
-        </div>
+        }
+        .into_any(),
+    };
+    let header = if no_actions {
+        view! { <div class="page-header">{heading}</div> }.into_any()
+    } else {
+        view! {
+            <div class="page-header">
+                {heading}
+                <div class="page-actions">{children.map(|c| c())}</div>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <Title text=doc_title/>
+        {header}
     }
 }
 

@@ -6,11 +6,8 @@ use crate::api::access::{
     get_api_access, get_notifications, CreateApiKey, RevokeApiKey, RotateWebhookSecret, SaveNotifications,
 };
 use crate::components::form::{field_error, TextField};
+use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
-
-fn loading() -> impl IntoView {
-    view! { <p class="muted">"Loading…"</p> }
-}
 
 /// A secret shown once, with what to do with it.
 #[component]
@@ -46,7 +43,7 @@ pub fn ApiAccessPage() -> impl IntoView {
             <button type="submit" class="btn primary">"Create Key"</button>
         </ActionForm>
         {move || revoke_error.get().map(|e| view! { <ErrorNotice error=e/> })}
-        <Transition fallback=loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let a = match data.await {
                     Ok(a) => a,
@@ -152,7 +149,7 @@ pub fn NotificationsPage() -> impl IntoView {
         />
         {move || rotate_error.get().map(|e| view! { <ErrorNotice error=e/> })}
         {move || saved().then(|| view! { <p class="notice success" role="status">"Notification settings saved."</p> })}
-        <Transition fallback=loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let n = match data.await {
                     Ok(n) => n,

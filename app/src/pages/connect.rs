@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::connect::{get_magic_link, SaveMagicLink};
+use crate::components::loading::Loading;
 use crate::components::page::ErrorNotice;
 use crate::error::AppError;
 
@@ -24,7 +25,7 @@ pub fn ConnectPage() -> impl IntoView {
         <Title text="Connect"/>
         <main class="connect-page">
             <div class="connect-card card">
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
                         let failed = query.with(|q| q.get("failed"));
                         let connected = query.with(|q| q.get("connected").is_some());

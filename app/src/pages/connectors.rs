@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::connectors::list_connectors;
+use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
 
 #[component]
@@ -13,7 +14,7 @@ pub fn ConnectorsPage() -> impl IntoView {
             title="Connectors"
             lead="How the hub collects credentials for each outside system. They are defined in YAML files in the hub's connectors folder."
         />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(items) if items.is_empty() => view! {

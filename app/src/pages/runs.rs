@@ -1,60 +1,17 @@
-//! Runs: a table of runs (the tenant page and Activity), one run with its live log,
-//! and the Activity page (failing tenants first, then every run, filterable).
+//! Runs: one run with its live log, the Activity page (failing tenants first, then
+//! every run, filterable) and the audit log.
 
-use hub_core::domain::run::Phase;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::activity::list_activity;
-use crate::api::runs::{get_run, list_runs, RunItem, RunQuery};
+use crate::api::runs::{get_run, list_runs, RunQuery};
+use crate::components::badge::phase_class;
+use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
+use crate::components::runs_table::RunsTable;
 use crate::error::AppError;
-
-fn phase_class(code: &str) -> &'static str {
-    match Phase::parse(code) {
-        Some(Phase::Succeeded) => "badge succeeded",
-        Some(p) if p.is_failure() => "badge failed",
-        Some(Phase::Queued | Phase::Running) => "badge building",
-        _ => "badge",
-    }
-}
-
-/// Runs newest first, each linking to its page.
-#[component]
-pub fn RunsTable(runs: Vec<RunItem>, show_tenant: bool) -> impl IntoView {
-    view! {
-        <div class="table-wrap">
-            <table class="data-table" data-testid="runs">
-                <caption class="visually-hidden">"Runs"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Run"</th>
-                        {show_tenant.then(|| view! { <th scope="col">"Tenant"</th><th scope="col">"Integration"</th> })}
-                        <th scope="col">"Mode"</th><th scope="col">"Triggers"</th><th scope="col">"Phase"</th>
-                        <th scope="col">"Started"</th><th scope="col">"Duration"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {runs.into_iter().map(|r| view! {
-                        <tr data-run=r.id data-phase=r.phase_code.clone()>
-                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
-                            {show_tenant.then(|| view! {
-                                <td><a href=format!("/tenants/{}", r.tenant_id)>{r.tenant.clone()}</a></td>
-                                <td>{r.integration.clone()}</td>
-                            })}
-                            <td>{r.mode.clone()}</td>
-                            <td>{r.triggers.clone()}</td>
-                            <td><span class=phase_class(&r.phase_code)>{r.phase.clone()}</span></td>
-                            <td class="nowrap">{r.started.clone()}</td>
-                            <td class="nowrap">{r.duration.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-}
 
 /// `/runs/:id`: one run, its log live while it runs.
 #[component]
@@ -67,7 +24,7 @@ pub fn RunPage() -> impl IntoView {
         |(id, _)| async move { get_run(id.ok_or(AppError::NotFound)?).await },
     );
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let r = match data.await {
                     Ok(r) => r,
@@ -159,7 +116,7 @@ pub fn ActivityPage() -> impl IntoView {
         <PageHeader title="Activity" lead="Every run across tenants, newest first; tenants whose last run failed come first.">
             <a class="btn" href="/activity/audit">"Audit log"</a>
         </PageHeader>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let page = match data.await {
                     Ok(p) => p,
@@ -225,7 +182,7 @@ pub fn AuditPage() -> impl IntoView {
         <PageHeader title="Audit log" lead="Every change made in the hub, newest first: who did it, and to what.">
             <a class="btn" href="/activity">"Runs"</a>
         </PageHeader>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match entries.await {
                     Ok(list) if list.is_empty() => view! {

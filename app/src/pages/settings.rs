@@ -8,6 +8,7 @@ use crate::api::marketplace::{
 };
 use crate::api::settings::company_info;
 use crate::components::form::{field_error, TextField};
+use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
 use crate::error::AppError;
 
@@ -16,7 +17,7 @@ pub fn CompanyPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| company_info());
     view! {
         <PageHeader title="Company" lead="Your organization, which owns this hub and its integrations."/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match info.await {
                     Ok(c) => view! {
@@ -57,7 +58,7 @@ pub fn MarketplacePage() -> impl IntoView {
     view! {
         <PageHeader title="Marketplace" lead="The in-app marketplace your customers use inside your own product, signed in by a token your backend signs."/>
         {move || notice().map(|n| view! { <p class="notice success" role="status">{n}</p> })}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let m = match data.await {
                     Ok(m) => m,

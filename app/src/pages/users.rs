@@ -11,6 +11,7 @@ use crate::api::users::{
     DeactivateUser, RenamePartner, ResendInvitation,
 };
 use crate::components::form::{field_error, TextField};
+use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
 
@@ -56,7 +57,7 @@ pub fn UsersPage() -> impl IntoView {
         </PageHeader>
         {outcome(move || resend.value().get(), "resent", "A new invitation was sent; the old link no longer works.")}
         {outcome(move || deactivate.value().get(), "deactivated", "The user was deactivated and signed out everywhere.")}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(list) => {
@@ -131,7 +132,7 @@ pub fn NewUserPage() -> impl IntoView {
         move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.kept(name)).unwrap_or_default());
     view! {
         <PageHeader title="Add New User" lead="They receive an email with a link to set their password, then sign in."/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 let orgs = match orgs.await {
                     Ok(o) => o,
@@ -193,7 +194,7 @@ pub fn PartnersPage() -> impl IntoView {
         {move || rename_error.get().and_then(|e| e.field_message("name").map(|m| (m, e.kept("name").unwrap_or_default()))).map(|(m, name)| view! {
             <p class="notice error" role="alert">"Could not rename to “"{name}"”: "{m}</p>
         })}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match orgs.await {
                     Ok(list) => {
@@ -247,7 +248,7 @@ pub fn SentMailPage() -> impl IntoView {
             title="Sent mail"
             lead="Every message the hub sent, or kept here because no SMTP server is configured (HUB_SMTP_HOST)."
         />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match mails.await {
                     Ok(list) if list.is_empty() => view! {
@@ -326,7 +327,7 @@ pub fn InvitePage() -> impl IntoView {
         <main class="auth-page">
             <div class="auth-card">
                 <p class="brand auth-brand"><span class="brand-mark" aria-hidden="true">"◆"</span>"Integration Hub"</p>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
                         match info.await {
                             Ok(who) => view! {

@@ -28,13 +28,8 @@ pub async fn receive(
         )
             .into_response();
     }
-    let tenant = match hub_core::service::tenants::by_webhook_token(&state.db, &token).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return ApiError::not_found().into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    match state.engine.webhook(tenant, &body, content_type, Utc::now()).await {
+    match hub_core::service::runs::webhook(&state.db, &state.engine, &token, &body, content_type, Utc::now()).await {
         Ok(id) => (StatusCode::ACCEPTED, Json(json!({ "trigger_id": id }))).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use hub_core::db::{integrations, releases, IntegrationRow, ReleaseRow};
+use hub_core::domain::release::ReleaseChoice;
+use hub_core::service::integrations::{self as svc, IntegrationRow, ReleaseRow};
+use hub_core::service::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,13 +59,8 @@ pub struct BuildQueued {
     pub release_id: i64,
 }
 
-async fn integration(state: &AppState, raw: &str) -> ApiResult<IntegrationRow> {
-    integrations::get(state.db.pool(), id(raw)?).await?.ok_or_else(ApiError::not_found)
-}
-
-async fn to_integration(state: &AppState, i: IntegrationRow) -> ApiResult<Integration> {
-    let connectors = integrations::connectors_of(state.db.pool(), i.id).await?;
-    Ok(Integration {
+fn to_integration((i, connectors): (IntegrationRow, Vec<String>)) -> Integration {
+    Integration {
         id: i.id,
         name: i.name,
         description: i.description,
@@ -75,7 +72,7 @@ async fn to_integration(state: &AppState, i: IntegrationRow) -> ApiResult<Integr
         run_timeout_secs: i.run_timeout_secs,
         created_at: i.created_at,
         updated_at: i.updated_at,
-    })
+    }
 }
 
 fn to_release(r: ReleaseRow) -> Release {
@@ -106,22 +103,13 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<IntegrationPage>> {
     let paging = params.check(&INTEGRATION_SORT)?;
-    let names = integrations::names(state.db.pool(), None).await?;
-    let mut rows = Vec::with_capacity(names.len());
-    for (id, _) in names {
-        if let Some(i) = integrations::get(state.db.pool(), id).await? {
-            rows.push(i);
-        }
-    }
-    let (rows, total) = page_of(rows, &paging, |i, f| match f {
+    let rows = svc::all(&state.db, Scope::All).await?;
+    let (rows, total) = page_of(rows, &paging, |(i, _), f| match f {
         "name" => SortKey::Text(i.name.to_lowercase()),
         "created_at" => SortKey::Text(i.created_at.to_rfc3339()),
         _ => SortKey::Int(i.id),
     });
-    let mut items = Vec::with_capacity(rows.len());
-    for i in rows {
-        items.push(to_integration(&state, i).await?);
-    }
+    let items = rows.into_iter().map(to_integration).collect();
     Ok(Json(IntegrationPage { items, total, limit: paging.limit, skip: paging.skip }))
 }
 
@@ -130,8 +118,7 @@ pub async fn list(
     responses((status = 200, body = Integration), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Integration>> {
-    let i = integration(&state, &raw).await?;
-    Ok(Json(to_integration(&state, i).await?))
+    Ok(Json(to_integration(svc::one(&state.db, Scope::All, id(&raw)?).await?)))
 }
 
 /// Lists an integration's releases, newest first by default.
@@ -146,9 +133,8 @@ pub async fn releases(
     Path(raw): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<ReleasePage>> {
-    let i = integration(&state, &raw).await?;
     let paging = params.check(&RELEASE_SORT)?;
-    let rows = releases::list_for(state.db.pool(), i.id).await?;
+    let rows = svc::releases_of(&state.db, Scope::All, id(&raw)?).await?;
     let (rows, total) = page_of(rows, &paging, |r, f| match f {
         "name" => SortKey::Text(r.name.to_lowercase()),
         "created_at" => SortKey::Text(r.created_at.to_rfc3339()),
@@ -172,9 +158,7 @@ pub async fn release(
     _: Caller,
     Path((raw, release_raw)): Path<(String, String)>,
 ) -> ApiResult<Json<Release>> {
-    let i = integration(&state, &raw).await?;
-    let r = releases::get(state.db.pool(), id(&release_raw)?).await?.filter(|r| r.integration_id == i.id);
-    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+    Ok(Json(to_release(svc::release_of(&state.db, Scope::All, id(&raw)?, id(&release_raw)?).await?)))
 }
 
 /// Gets the integration's default release.
@@ -188,8 +172,7 @@ pub async fn default_release(
     _: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Release>> {
-    let i = integration(&state, &raw).await?;
-    let r = releases::resolve(state.db.pool(), i.id, hub_core::domain::release::ReleaseChoice::Default).await?;
+    let r = svc::channel(&state.db, Scope::All, id(&raw)?, ReleaseChoice::Default).await?;
     Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
 }
 
@@ -204,8 +187,7 @@ pub async fn latest_release(
     _: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Release>> {
-    let i = integration(&state, &raw).await?;
-    let r = releases::resolve(state.db.pool(), i.id, hub_core::domain::release::ReleaseChoice::Latest).await?;
+    let r = svc::channel(&state.db, Scope::All, id(&raw)?, ReleaseChoice::Latest).await?;
     Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
 }
 
@@ -221,10 +203,9 @@ pub async fn build(
     Path(raw): Path<String>,
     body: Option<Json<BuildRequest>>,
 ) -> ApiResult<(StatusCode, Json<BuildQueued>)> {
-    let i = integration(&state, &raw).await?;
     let git_ref = body.and_then(|Json(b)| b.git_ref);
+    let (builder, id) = (&state.builder, id(&raw)?);
     let release_id =
-        hub_core::service::build_release(&state.db, &state.builder, &actor, i.id, git_ref.as_deref(), Utc::now())
-            .await?;
+        svc::build_release(&state.db, builder, &actor, Scope::All, id, git_ref.as_deref(), Utc::now()).await?;
     Ok((StatusCode::ACCEPTED, Json(BuildQueued { release_id })))
 }

@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hub_core::db::audit::Actor;
+use hub_core::service::Actor;
 use hub_core::service::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -152,8 +152,8 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<hub_core::db::DbError> for ApiError {
-    fn from(e: hub_core::db::DbError) -> Self {
+impl From<hub_core::service::DbError> for ApiError {
+    fn from(e: hub_core::service::DbError) -> Self {
         ServiceError::Db(e).into()
     }
 }

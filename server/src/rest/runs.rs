@@ -5,14 +5,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use hub_core::db::runs::{self, RunRow};
-use hub_core::domain::run::{phase_label, Mode, TriggerKind};
+use hub_core::domain::run::{phase_label, TriggerKind};
 use hub_core::domain::schedule::{parse_time_zone, CronExpr};
+use hub_core::service::runs::{self as svc, RunRow};
+use hub_core::service::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::tenants::tenant;
 use super::{id, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -85,12 +85,9 @@ pub async fn sync(
     Query(params): Query<SyncParams>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<SyncQueued>)> {
-    let t = tenant(&state, &raw).await?;
-    let mode = match params.mode.as_deref().unwrap_or("normal") {
-        "normal" => Mode::Normal,
-        "init" => Mode::Init,
-        _ => return Err(ApiError::invalid("mode", "mode must be init or normal.")),
-    };
+    let (engine, id) = (&state.engine, id(&raw)?);
+    let tenant = hub_core::service::tenants::visible(&state.db, Scope::All, id).await?;
+    let mode = svc::requested_mode(params.mode.as_deref().unwrap_or("normal"))?;
     let payload: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -99,12 +96,9 @@ pub async fn sync(
                 .map_err(|e| ApiError::invalid("body", format!("The payload is not JSON: {e}.")))?,
         )
     };
-    let by = match &actor {
-        hub_core::db::audit::Actor::ApiKey { name, .. } => format!("api key {name}"),
-        _ => "api".to_owned(),
-    };
     let trigger_id =
-        state.engine.trigger(t.id, TriggerKind::Api, mode, payload.as_ref(), Some(&by), Utc::now()).await?;
+        svc::request(&state.db, engine, &actor, tenant.id, TriggerKind::Api, mode, payload.as_ref(), Utc::now())
+            .await?;
     Ok((StatusCode::ACCEPTED, Json(SyncQueued { trigger_id })))
 }
 
@@ -130,7 +124,7 @@ pub async fn trigger_status(
     _: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<TriggerStatus>> {
-    let t = runs::trigger_status(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
+    let t = svc::trigger_status(&state.db, id(&raw)?).await?;
     Ok(Json(TriggerStatus {
         trigger_id: t.id,
         tenant_id: t.tenant_id,
@@ -155,13 +149,12 @@ pub async fn list(
     Path(raw): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<RunPage>> {
-    let t = tenant(&state, &raw).await?;
     let mut params = params;
     if params.sort_by.is_none() {
         params.sort_by = Some("id__DESC".to_owned());
     }
     let paging = params.check(&RUN_SORT)?;
-    let (rows, total) = runs::page(state.db.pool(), t.id, paging.sort, paging.limit, paging.skip).await?;
+    let (rows, total) = svc::page(&state.db, id(&raw)?, paging.sort, paging.limit, paging.skip).await?;
     Ok(Json(RunPage { items: rows.into_iter().map(to_run).collect(), total, limit: paging.limit, skip: paging.skip }))
 }
 
@@ -170,8 +163,7 @@ pub async fn list(
     responses((status = 200, body = Run), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Run>> {
-    let r = runs::get(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    Ok(Json(to_run(r)))
+    Ok(Json(to_run(svc::get(&state.db, Scope::All, id(&raw)?).await?)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -189,8 +181,7 @@ pub struct RunLog {
     responses((status = 200, body = RunLog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn log(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<RunLog>> {
-    let r = runs::get(state.db.pool(), id(&raw)?).await?.ok_or_else(ApiError::not_found)?;
-    let (log, _) = runs::log(state.db.pool(), r.id, 0).await?;
+    let (r, log) = svc::with_log(&state.db, Scope::All, id(&raw)?).await?;
     Ok(Json(RunLog { run_id: r.id, log, truncated: r.log_truncated, finished: r.finished_at.is_some() }))
 }
 

@@ -5,11 +5,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use hub_core::db::tenants::{self, TenantRow};
-use hub_core::db::{integrations, IntegrationRow};
-use hub_core::domain::form::{raw_from_values, Values};
-use hub_core::domain::tenant::{NewTenantInput, ScheduleInput, Source, VersionInput};
-use hub_core::service::tenants as svc;
+use hub_core::domain::tenant::{NewTenantInput, ScheduleInput, VersionInput};
+use hub_core::service::tenant_patch::{self as patch, Patch};
+use hub_core::service::tenants::{self as svc, TenantRow};
+use hub_core::service::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -173,13 +172,8 @@ pub fn to_tenant(t: TenantRow) -> Tenant {
 }
 
 /// A live tenant, or 404.
-pub async fn tenant(state: &AppState, raw: &str) -> ApiResult<TenantRow> {
-    tenants::get(state.db.pool(), id(raw)?).await?.filter(|t| !t.archived).ok_or_else(ApiError::not_found)
-}
-
-async fn reload(state: &AppState, id: i64) -> ApiResult<Json<Tenant>> {
-    let t = tenants::get(state.db.pool(), id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(Json(to_tenant(t)))
+async fn tenant(state: &AppState, raw: &str) -> ApiResult<TenantRow> {
+    Ok(svc::visible(&state.db, Scope::All, id(raw)?).await?)
 }
 
 const TENANT_SORT: [&str; 5] = ["id", "name", "created_at", "updated_at", "last_run_at"];
@@ -201,7 +195,7 @@ pub async fn list(
             s.parse::<i64>().map_err(|_| ApiError::invalid("integration_id", "integration_id must be a number."))?,
         ),
     };
-    let (rows, total) = tenants::page(state.db.pool(), integration, paging.sort, paging.limit, paging.skip).await?;
+    let (rows, total) = svc::page(&state.db, integration, paging.sort, paging.limit, paging.skip).await?;
     Ok(Json(TenantPage {
         items: rows.into_iter().map(to_tenant).collect(),
         total,
@@ -218,17 +212,6 @@ pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<Strin
     Ok(Json(to_tenant(tenant(&state, &raw).await?)))
 }
 
-/// The configuration as the form reader takes it, over the current values.
-fn config_raw(current: &Values, given: Option<&Value>) -> ApiResult<hub_core::domain::form::Raw> {
-    let mut merged = current.clone();
-    match given {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => merged.extend(m.clone()),
-        Some(_) => return Err(ApiError::invalid("configs", "configs must be a JSON object of values by name.")),
-    }
-    Ok(raw_from_values(&merged))
-}
-
 /// Creates a tenant with its release choice, configuration and schedule (paused by default).
 #[utoipa::path(post, path = "/api/v2/tenants", tag = "tenants", request_body = NewTenant,
     responses((status = 201, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -240,9 +223,6 @@ pub async fn create(
     body: Result<Json<NewTenant>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
     let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
-    let integration: IntegrationRow = integrations::get(state.db.pool(), input.integration_id)
-        .await?
-        .ok_or_else(|| ApiError::invalid("integration_id", "There is no integration with this id."))?;
     let version = input.release.unwrap_or_default().input();
     let new = NewTenantInput {
         name: input.name.clone(),
@@ -250,28 +230,22 @@ pub async fn create(
         release_id: version.release_id,
         channel: version.channel,
     };
-    let configs = match input.configs {
-        None | Some(Value::Null) => Values::new(),
-        Some(Value::Object(m)) => m,
-        Some(_) => return Err(ApiError::invalid("configs", "configs must be a JSON object of values by name.")),
-    };
     let schedule = input.schedule.unwrap_or(Schedule { preset: Some("daily".into()), ..Default::default() });
     let paused = input.paused.unwrap_or(true);
-    let id = svc::create_complete(
-        &state.db,
+    let (db, engine, integration) = (&state.db, &state.engine, input.integration_id);
+    let t = patch::create_complete(
+        db,
+        engine,
         &actor,
-        &integration,
+        integration,
         &new,
-        &configs,
+        input.configs,
         &schedule.input(),
         paused,
-        Source::Api,
         Utc::now(),
     )
     .await?;
-    state.engine.wake();
-    let Json(t) = reload(&state, id).await?;
-    Ok((StatusCode::CREATED, Json(t)))
+    Ok((StatusCode::CREATED, Json(to_tenant(t))))
 }
 
 /// Changes a tenant's release choice, configuration, schedule or paused state.
@@ -286,29 +260,15 @@ pub async fn update(
     Path(raw): Path<String>,
     body: Result<Json<TenantUpdate>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Tenant>> {
-    let t = tenant(&state, &raw).await?;
     let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
-    let now = Utc::now();
-    if input.release.is_some() || input.configs.is_some() {
-        let version = match &input.release {
-            Some(r) => r.input(),
-            None => t.choice().map(VersionInput::of).unwrap_or_default(),
-        };
-        let raw = config_raw(&svc::configs(&t), input.configs.as_ref())?;
-        svc::save_settings(&state.db, &actor, &t, &version, &raw, now).await?;
-    }
-    if input.schedule.is_some() || input.paused.is_some() {
-        let t = tenant(&state, &raw).await?;
-        let schedule = match input.schedule {
-            Some(s) => s.input(),
-            None => hub_core::domain::tenant::Schedule::from_parts(&t.schedule_kind, &t.schedule, &t.timezone)
-                .map(|s| s.to_input())
-                .unwrap_or_default(),
-        };
-        svc::save_schedule(&state.db, &actor, &t, &schedule, input.paused.unwrap_or(t.paused), now).await?;
-        state.engine.wake();
-    }
-    reload(&state, t.id).await
+    let p = Patch {
+        release: input.release.as_ref().map(ReleaseChoice::input),
+        configs: input.configs,
+        schedule: input.schedule.as_ref().map(Schedule::input),
+        paused: input.paused,
+    };
+    let t = patch::update(&state.db, &state.engine, &actor, id(&raw)?, p, Utc::now()).await?;
+    Ok(Json(to_tenant(t)))
 }
 
 /// Archives a tenant: it stops running and leaves the lists.
@@ -330,8 +290,7 @@ pub async fn archive(
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn metadata(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
-    let t = tenant(&state, &raw).await?;
-    Ok(Json(Value::Object(svc::metadata(&state.db, &t).await?)))
+    Ok(Json(Value::Object(patch::metadata(&state.db, id(&raw)?).await?)))
 }
 
 /// Merges keys into a tenant's metadata, checked against the release's metadata schema.
@@ -346,10 +305,6 @@ pub async fn patch_metadata(
     Path(raw): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let t = tenant(&state, &raw).await?;
     let Json(body) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
-    let Value::Object(patch) = body else {
-        return Err(ApiError::invalid("body", "The body must be a JSON object."));
-    };
-    Ok(Json(Value::Object(svc::patch_metadata(&state.db, &actor, &t, &patch, Utc::now()).await?)))
+    Ok(Json(Value::Object(patch::patch_metadata(&state.db, &actor, id(&raw)?, &body, Utc::now()).await?)))
 }

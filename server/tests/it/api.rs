@@ -38,13 +38,15 @@ metadata_schema:
 async fn integration(db: &Db, name: &str) -> (i64, i64) {
     let now = Utc::now();
     let input = IntegrationInput { name: name.into(), repository: "/srv/git/x".into(), ..Default::default() };
-    let id = service::create_integration(db, &Actor::System, 1, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     assert!(releases::claim(db.pool(), release, now).await.expect("claim"));
     let manifest = serde_json::to_string(&Manifest::parse(MANIFEST).expect("manifest")).expect("json");
     let ok = releases::Success { commit_sha: "abc123", run_command: "python3 main.py", manifest_json: &manifest };
     releases::succeed(db.pool(), release, &ok, now).await.expect("succeeded");
-    service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+    service::integrations::set_default(db, &Actor::System, service::Scope::All, id, release, now)
+        .await
+        .expect("default");
     (id, release)
 }
 

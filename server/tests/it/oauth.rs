@@ -150,13 +150,15 @@ async fn tenant(db: &Db) -> i64 {
         connectors: vec!["mockauth".into(), "stripe".into()],
         ..Default::default()
     };
-    let id = service::create_integration(db, &Actor::System, 1, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     releases::claim(db.pool(), release, now).await.expect("claim");
     let manifest = serde_json::to_string(&Manifest::parse("version: 1.0\nrun: x\n").expect("m")).expect("json");
     let ok = releases::Success { commit_sha: "abc", run_command: "x", manifest_json: &manifest };
     releases::succeed(db.pool(), release, &ok, now).await.expect("ok");
-    service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+    service::integrations::set_default(db, &Actor::System, service::Scope::All, id, release, now)
+        .await
+        .expect("default");
     let integration = hub_core::db::integrations::get(db.pool(), id).await.expect("get").expect("row");
     let input = NewTenantInput {
         name: "acme".into(),

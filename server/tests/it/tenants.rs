@@ -39,13 +39,15 @@ pub(crate) async fn integration_with_release(db: &Db, org: i64, name: &str) -> (
         connectors: vec!["stripe".into(), "pokeapi".into()],
         ..Default::default()
     };
-    let id = service::create_integration(db, &Actor::System, org, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &Actor::System, org, input, now).await.expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     assert!(releases::claim(db.pool(), release, now).await.expect("claim"));
     let manifest = serde_json::to_string(&Manifest::parse(MANIFEST).expect("manifest")).expect("json");
     let ok = releases::Success { commit_sha: "abc123", run_command: "python3 main.py", manifest_json: &manifest };
     releases::succeed(db.pool(), release, &ok, now).await.expect("succeeded");
-    service::set_default_release(db, &Actor::System, id, release, now).await.expect("default");
+    service::integrations::set_default(db, &Actor::System, service::Scope::All, id, release, now)
+        .await
+        .expect("default");
     (id, release)
 }
 

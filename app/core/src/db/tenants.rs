@@ -12,9 +12,16 @@ pub struct TenantBriefRow {
     pub id: i64,
     pub name: String,
     pub release_choice: String,
+    pub release_id: Option<i64>,
     pub release_name: Option<String>,
     pub paused: bool,
     pub created_at: DateTime<Utc>,
+}
+
+impl TenantBriefRow {
+    pub fn choice(&self) -> Option<ReleaseChoice> {
+        ReleaseChoice::from_parts(&self.release_choice, self.release_id)
+    }
 }
 
 /// The tenants of an integration that are not archived, by name.
@@ -23,7 +30,7 @@ pub async fn list_for_integration(
     integration_id: i64,
 ) -> sqlx::Result<Vec<TenantBriefRow>> {
     sqlx::query_as(
-        "SELECT t.id, t.name, t.release_choice, r.name AS release_name, t.paused, t.created_at
+        "SELECT t.id, t.name, t.release_choice, t.release_id, r.name AS release_name, t.paused, t.created_at
          FROM tenants t LEFT JOIN releases r ON r.id = t.release_id
          WHERE t.integration_id = ? AND t.archived = 0
          ORDER BY t.name",
@@ -302,6 +309,7 @@ pub struct TenantListRow {
     pub integration_id: i64,
     pub integration_name: String,
     pub release_choice: String,
+    pub release_id: Option<i64>,
     pub release_name: Option<String>,
     pub schedule_kind: String,
     pub schedule: String,
@@ -313,6 +321,12 @@ pub struct TenantListRow {
     pub last_run_at: Option<DateTime<Utc>>,
     pub next_fire_at: Option<DateTime<Utc>>,
     pub disconnected: i64,
+}
+
+impl TenantListRow {
+    pub fn choice(&self) -> Option<ReleaseChoice> {
+        ReleaseChoice::from_parts(&self.release_choice, self.release_id)
+    }
 }
 
 /// The phases that count as a failed run.
@@ -357,7 +371,7 @@ pub async fn list(
     let page = q.page.clamp(1, last_page);
 
     let mut b = QueryBuilder::new(
-        "SELECT t.id, t.name, t.integration_id, i.name AS integration_name, t.release_choice,
+        "SELECT t.id, t.name, t.integration_id, i.name AS integration_name, t.release_choice, t.release_id,
                 r.name AS release_name, t.schedule_kind, t.schedule, t.timezone, t.paused, t.setup_step, t.source,
                 t.last_run_phase, t.last_run_at, t.next_fire_at, t.disconnected
          FROM tenants t

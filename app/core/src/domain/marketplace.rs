@@ -182,6 +182,22 @@ pub fn split_list(text: &str) -> Vec<String> {
 }
 
 impl ListingInput {
+    /// The form's values by name, to show again after a refused plain POST.
+    pub fn kept(&self) -> Vec<(String, String)> {
+        [
+            ("published", &self.published),
+            ("short_description", &self.short_description),
+            ("long_description", &self.long_description),
+            ("categories", &self.categories),
+            ("tags", &self.tags),
+            ("flag_name", &self.flag_name),
+            ("flag_color", &self.flag_color),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+    }
+
     pub fn validate(&self) -> Result<Listing, FieldError> {
         let short_description = self.short_description.trim().to_owned();
         if short_description.chars().count() > 160 {

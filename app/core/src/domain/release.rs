@@ -67,6 +67,29 @@ impl ReleaseChoice {
         }
     }
 
+    /// How the choice reads in a list: "Pinned: v2 (main)", "Default channel",
+    /// "Latest channel". `None` (a stored value the hub does not know) reads "Unknown".
+    pub fn label(choice: Option<Self>, pinned_name: Option<&str>) -> String {
+        match choice {
+            Some(Self::Specific(_)) => format!("Pinned: {}", pinned_name.unwrap_or("a release that is gone")),
+            Some(Self::Default) => "Default channel".to_owned(),
+            Some(Self::Latest) => "Latest channel".to_owned(),
+            None => "Unknown".to_owned(),
+        }
+    }
+
+    /// How the choice reads on a tenant's page, with the release it means now:
+    /// "Pinned: v2 (main)", "Default channel (now v2 (main))".
+    pub fn describe(choice: Option<Self>, resolved: Option<&str>) -> String {
+        let now = resolved.map_or_else(|| "no release yet".to_owned(), |r| format!("now {r}"));
+        match choice {
+            Some(Self::Specific(_)) => Self::label(choice, resolved),
+            Some(Self::Default) => format!("Default channel ({now})"),
+            Some(Self::Latest) => format!("Latest channel ({now})"),
+            None => "Unknown".to_owned(),
+        }
+    }
+
     /// The release this choice means, given the integration's default release and its
     /// newest successful build. `None` when the channel has nothing to point at yet.
     pub fn resolve(self, default_release: Option<i64>, latest_succeeded: Option<i64>) -> Option<i64> {

@@ -25,9 +25,9 @@ use crate::db::{releases, runs, tenants, Db, DbError};
 use crate::domain::connector::AuthKind;
 use crate::domain::run::{self, Mode, Phase, TriggerKind, Waiting};
 use crate::domain::tenant::Schedule;
+use crate::oauth::ready_credentials;
+use crate::outbox;
 use crate::secrets::SecretKey;
-use crate::service::connections::ready_credentials;
-use crate::service::webhooks;
 
 /// How the engine behaves; the hub reads these from its configuration.
 #[derive(Clone, Debug)]
@@ -204,9 +204,27 @@ impl Engine {
         Ok(id)
     }
 
-    /// An inbound webhook: the body is written to a file under `data_dir/webhooks`,
-    /// and a `webhook` trigger whose payload names that file (`payload_file`, with the
-    /// content type and size) waits for the tenant's next run. Returns the trigger's id.
+    /// Keeps an inbound webhook's body in a file under `data_dir/webhooks` and returns
+    /// the payload of the `webhook` trigger that hands it to the tenant's next run
+    /// (`payload_file`, with the content type and size).
+    pub async fn keep_webhook_body(&self, body: &[u8], content_type: Option<&str>) -> std::io::Result<Value> {
+        let dir = self.webhooks_dir();
+        let file = dir.join(format!("{}.body", crate::secrets::random_token()));
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(&file, body).await?;
+        Ok(json!({ "payload_file": file.to_string_lossy(), "content_type": content_type, "size": body.len() }))
+    }
+
+    /// Removes a kept body whose trigger could not be stored.
+    pub async fn forget_webhook_body(&self, payload: &Value) {
+        if let Some(file) = payload["payload_file"].as_str() {
+            let _ = tokio::fs::remove_file(file).await;
+        }
+    }
+
+    /// An inbound webhook without an audit entry: the body kept and a `webhook`
+    /// trigger made. Returns the trigger's id. (The hub's front door is
+    /// `service::runs::webhook`.)
     pub async fn webhook(
         &self,
         tenant_id: i64,
@@ -214,24 +232,12 @@ impl Engine {
         content_type: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<i64, DbError> {
-        let dir = self.webhooks_dir();
-        let file = dir.join(format!("{}.body", crate::secrets::random_token()));
-        let written = async {
-            tokio::fs::create_dir_all(&dir).await?;
-            tokio::fs::write(&file, body).await
-        };
-        if let Err(e) = written.await {
-            return Err(DbError::Io(e));
-        }
-        let payload = json!({
-            "payload_file": file.to_string_lossy(),
-            "content_type": content_type,
-            "size": body.len(),
-        });
-        match self.trigger(tenant_id, TriggerKind::Webhook, Mode::Webhook, Some(&payload), Some("webhook"), now).await {
+        let payload = self.keep_webhook_body(body, content_type).await.map_err(DbError::Io)?;
+        let made = self.trigger(tenant_id, TriggerKind::Webhook, Mode::Webhook, Some(&payload), Some("webhook"), now);
+        match made.await {
             Ok(id) => Ok(id),
             Err(e) => {
-                let _ = tokio::fs::remove_file(&file).await;
+                self.forget_webhook_body(&payload).await;
                 Err(e)
             }
         }
@@ -974,10 +980,7 @@ async fn close(
                 "tenant": { "id": tenant_id, "name": tenant },
                 "integration": { "id": integration_id, "name": integration },
             });
-            webhooks::emit(tx, "run_failed", event, now).await.map_err(|e| match e {
-                crate::service::ServiceError::Db(e) => e,
-                other => DbError::Protocol(other.to_string()),
-            })?;
+            outbox::emit(tx, "run_failed", event, now).await?;
         }
     }
     Ok(done)

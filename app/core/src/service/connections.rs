@@ -1,17 +1,12 @@
-//! A tenant's connections: the magic link, OAuth2 (authorization code with PKCE, and
-//! the token refresh the run engine asks for before each run), and disconnecting.
+//! A tenant's connections: the magic link, OAuth2 (authorization code with PKCE; the
+//! client and the refresh before each run are in `crate::oauth`), and disconnecting.
 //!
 //! Credentials are sealed with the hub key before they are stored; nothing here
 //! returns or logs a secret. A failed attempt never touches stored credentials.
 
 use chrono::{DateTime, Duration, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse, TokenResponse,
-    TokenUrl,
-};
-use serde::{Deserialize, Serialize};
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::ServiceError;
@@ -20,80 +15,14 @@ use crate::db::audit::{self, Actor};
 use crate::db::tenants::{self, MagicRow};
 use crate::db::Db;
 use crate::domain::connector::{AuthKind, Connector};
+pub use crate::oauth::{
+    callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
+};
+use crate::oauth::{client, describe, http};
 use crate::secrets::{random_token, token_hash, SecretKey};
 
 /// How long a started authorization may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
-/// Tokens that expire sooner than this are refreshed before a run.
-pub const REFRESH_MARGIN: Duration = Duration::minutes(15);
-/// The path providers send the user back to, under `HUB_PUBLIC_URL`.
-pub const CALLBACK_PATH: &str = "/oauth/callback";
-
-/// What an OAuth2 connection stores, sealed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OAuthTokens {
-    pub access_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-}
-
-/// Why connecting through OAuth2 did not work, in words for the person connecting.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ConnectError {
-    #[error("This link is not valid. Ask for a new one.")]
-    UnknownLink,
-    #[error("{0} is not set up on this hub yet (its client id is missing). Ask the hub's administrator.")]
-    NotConfigured(String),
-    #[error("Consent was not given, so nothing changed. Open the link again to try once more.")]
-    Denied,
-    #[error("The provider reported an error ({0}), so nothing changed. Open the link again to try once more.")]
-    Provider(String),
-    #[error("This sign-in attempt expired or was already used, so nothing changed. Open the link again.")]
-    StaleState,
-    #[error(
-        "The provider did not accept the sign-in ({0}), so nothing changed. Open the link again to try once more."
-    )]
-    Exchange(String),
-    #[error("The hub could not store the connection. Try again.")]
-    Internal,
-}
-
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
-
-fn client(c: &Connector, public_url: &str) -> Result<Client, ConnectError> {
-    let o = c.oauth2.as_ref().ok_or_else(|| ConnectError::NotConfigured(c.display_name.clone()))?;
-    if o.client_id.trim().is_empty() {
-        return Err(ConnectError::NotConfigured(c.display_name.clone()));
-    }
-    let bad = |_| ConnectError::NotConfigured(c.display_name.clone());
-    let mut client = BasicClient::new(ClientId::new(o.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(o.authorize_url.clone()).map_err(bad)?)
-        .set_token_uri(TokenUrl::new(o.token_url.clone()).map_err(bad)?)
-        .set_redirect_uri(RedirectUrl::new(callback_url(public_url)).map_err(bad)?);
-    if !o.client_secret.is_empty() {
-        client = client.set_client_secret(ClientSecret::new(o.client_secret.clone()));
-    }
-    Ok(client)
-}
-
-/// The redirect URI registered with providers.
-pub fn callback_url(public_url: &str) -> String {
-    format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/'))
-}
-
-fn http() -> reqwest::Client {
-    // Following redirects from a token endpoint would open the hub to request forgery.
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
-}
-
 /// The connection behind a magic link, with its connector's full definition (client
 /// secret included, from the registry).
 pub async fn by_magic_token(db: &Db, registry: &Registry, token: &str) -> Result<(MagicRow, Connector), ConnectError> {
@@ -214,22 +143,6 @@ pub async fn finish_oauth(
     (magic, outcome)
 }
 
-/// A token endpoint's refusal in words, without any secret: the OAuth2 error code and
-/// its description, or what kind of failure it was.
-fn describe<RE: std::error::Error + 'static>(
-    e: &RequestTokenError<RE, StandardErrorResponse<BasicErrorResponseType>>,
-) -> String {
-    match e {
-        RequestTokenError::ServerResponse(r) => match r.error_description() {
-            Some(d) => format!("{}: {d}", r.error()),
-            None => r.error().to_string(),
-        },
-        RequestTokenError::Request(_) => "the token endpoint could not be reached".to_owned(),
-        RequestTokenError::Parse(_, _) => "the token endpoint answered with something that is not a token".to_owned(),
-        RequestTokenError::Other(m) => m.clone(),
-    }
-}
-
 /// Saves an `api_key`/`basic` connection's fields through its magic link (no hub
 /// account: the link is the credential).
 pub async fn save_by_magic_link(
@@ -267,104 +180,4 @@ pub async fn disconnect(
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Why credentials could not be made ready for a run: the run fails as
-/// `Failed (Refresh)` with this reason.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RefreshError(pub String);
-
-/// The credentials of one connection, ready for a run: an OAuth2 access token that
-/// expires within [`REFRESH_MARGIN`] is refreshed first. A rotated refresh token is
-/// stored at once. When the provider answers `invalid_grant`, the stored credentials
-/// are read again before deciding: another refresh may have won the race and stored
-/// new tokens. A real failure marks the connection as error with the reason.
-pub async fn ready_credentials(
-    db: &Db,
-    key: &SecretKey,
-    registry: &Registry,
-    public_url: &str,
-    tenant_id: i64,
-    connector_name: &str,
-    now: DateTime<Utc>,
-) -> Result<serde_json::Value, RefreshError> {
-    let fail = |m: &str| RefreshError(m.to_owned());
-    let read = || async {
-        let sealed = tenants::credentials(db.pool(), tenant_id, connector_name)
-            .await
-            .map_err(|_| fail("the stored credentials could not be read"))?
-            .ok_or_else(|| fail("not connected"))?;
-        let plain = key.decrypt(&sealed).map_err(|_| fail("the stored credentials could not be decrypted"))?;
-        serde_json::from_slice::<serde_json::Value>(&plain).map_err(|_| fail("the stored credentials are unreadable"))
-    };
-    let stored = read().await?;
-    let connector = registry
-        .connectors
-        .get(connector_name)
-        .map(|l| l.connector.clone())
-        .ok_or_else(|| fail("the connector is no longer defined"))?;
-    if connector.auth != AuthKind::Oauth2 {
-        return Ok(stored);
-    }
-    let tokens: OAuthTokens =
-        serde_json::from_value(stored.clone()).map_err(|_| fail("the stored token is unreadable"))?;
-    let due = tokens.expires_at.is_some_and(|at| at - now <= REFRESH_MARGIN);
-    if !due {
-        return Ok(stored);
-    }
-    let Some(refresh) = tokens.refresh_token.clone() else {
-        let reason = "the access token expires and the provider gave no refresh token; connect again";
-        return Err(mark_error(db, tenant_id, connector_name, reason, now).await);
-    };
-    let client = client(&connector, public_url).map_err(|e| RefreshError(e.to_string()))?;
-    match client.exchange_refresh_token(&RefreshToken::new(refresh.clone())).request_async(&http()).await {
-        Ok(token) => {
-            let fresh = OAuthTokens {
-                access_token: token.access_token().secret().clone(),
-                // Providers that do not rotate keep the old refresh token valid.
-                refresh_token: token.refresh_token().map(|r| r.secret().clone()).or(Some(refresh)),
-                expires_at: token.expires_in().and_then(|d| Duration::from_std(d).ok()).map(|d| now + d),
-                scope: token
-                    .scopes()
-                    .map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "))
-                    .or(tokens.scope),
-            };
-            let value = serde_json::to_value(&fresh).map_err(|_| fail("the refreshed token could not be stored"))?;
-            let sealed = key.encrypt(value.to_string().as_bytes());
-            tenants::store_refreshed(db.pool(), tenant_id, connector_name, &sealed)
-                .await
-                .map_err(|_| fail("the refreshed token could not be stored"))?;
-            Ok(value)
-        }
-        Err(RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant => {
-            // Another refresh may have rotated the token a moment ago: if what is stored
-            // now differs from what was sent, use it.
-            let now_stored = read().await?;
-            let current: Option<OAuthTokens> = serde_json::from_value(now_stored.clone()).ok();
-            if current.as_ref().and_then(|c| c.refresh_token.as_deref()) != Some(refresh.as_str()) {
-                return Ok(now_stored);
-            }
-            let reason = format!("the provider refused the refresh token ({}); connect again", describe_response(&r));
-            Err(mark_error(db, tenant_id, connector_name, &reason, now).await)
-        }
-        Err(e) => {
-            let reason = format!("the token could not be refreshed: {}", describe(&e));
-            Err(mark_error(db, tenant_id, connector_name, &reason, now).await)
-        }
-    }
-}
-
-fn describe_response(r: &StandardErrorResponse<BasicErrorResponseType>) -> String {
-    match r.error_description() {
-        Some(d) => format!("{}: {d}", r.error()),
-        None => r.error().to_string(),
-    }
-}
-
-async fn mark_error(db: &Db, tenant_id: i64, connector: &str, reason: &str, now: DateTime<Utc>) -> RefreshError {
-    if let Err(e) = tenants::mark_error(db.pool(), tenant_id, connector, reason, now).await {
-        tracing::error!("cannot mark connection {connector} of tenant {tenant_id} as failed: {e}");
-    }
-    RefreshError(reason.to_owned())
 }

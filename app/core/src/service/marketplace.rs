@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{invalid, ServiceError};
 use crate::db::audit::{self, Actor};
+pub use crate::db::integrations::ListingRow;
 use crate::db::tenants::{self, TenantRow};
 use crate::db::webhooks::{set_setting, setting};
 use crate::db::{integrations, Db};

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::{invalid, is_unique_violation, ServiceError};
 use crate::db::audit::{self, Actor};
-use crate::db::tenants::{self, NewTenant, ScheduleUpdate, TenantRow};
+pub use crate::db::tenants::TenantRow;
+use crate::db::tenants::{self, NewTenant, ScheduleUpdate};
 use crate::db::{connectors, integrations, releases, Db, IntegrationRow, ReleaseRow};
 use crate::domain::connector::{AuthKind, Connector};
 use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
@@ -18,6 +19,14 @@ use crate::domain::marketplace::EndUser;
 use crate::domain::release::ReleaseChoice;
 use crate::domain::tenant::{NewTenantInput, ScheduleInput, SetupStep, Source, VersionInput};
 use crate::secrets::{random_token, SecretKey};
+
+/// A live tenant the scope may see; otherwise not found (its existence is not revealed).
+pub async fn visible(db: &Db, scope: super::Scope, id: i64) -> Result<TenantRow, ServiceError> {
+    match tenants::get(db.pool(), id).await? {
+        Some(t) if !t.archived && scope.allows(t.organization_id) => Ok(t),
+        _ => Err(ServiceError::NotFound),
+    }
+}
 
 /// The release a tenant's choice means now, with its parsed manifest.
 pub async fn release_of(db: &Db, tenant: &TenantRow) -> Result<Option<(ReleaseRow, Manifest)>, ServiceError> {
@@ -33,7 +42,7 @@ fn with_manifest(release: Option<ReleaseRow>) -> Result<Option<(ReleaseRow, Mani
 }
 
 /// The release a choice means for an integration, or why there is none.
-async fn resolve_choice(
+pub(super) async fn resolve_choice(
     db: &Db,
     integration_id: i64,
     choice: ReleaseChoice,
@@ -46,6 +55,19 @@ async fn resolve_choice(
         ),
         ReleaseChoice::Latest => invalid("channel", "This integration has no successful release yet. Build one first."),
     })
+}
+
+/// Step 1 from the console: `create` for an integration the scope may see.
+pub async fn create_for(
+    db: &Db,
+    actor: &Actor,
+    scope: super::Scope,
+    integration_id: i64,
+    input: &NewTenantInput,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let integration = super::integrations::visible(db, scope, integration_id).await?;
+    create(db, actor, &integration, input, Source::Hub, now).await
 }
 
 /// Step 1: the release choice and the name. The tenant exists from here on, paused,
@@ -122,7 +144,7 @@ pub async fn create_owned(
         "tenant": { "id": id, "name": name, "source": source.as_str() },
         "integration": { "id": integration.id, "name": integration.name },
     });
-    super::webhooks::emit(&mut tx, "tenant_created", event, now).await?;
+    crate::outbox::emit(&mut tx, "tenant_created", event, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -339,7 +361,7 @@ pub async fn archive(db: &Db, actor: &Actor, tenant: &TenantRow, now: DateTime<U
         "tenant": { "id": tenant.id, "name": tenant.name },
         "integration": { "id": tenant.integration_id, "name": tenant.integration_name },
     });
-    super::webhooks::emit(&mut tx, "tenant_archived", event, now).await?;
+    crate::outbox::emit(&mut tx, "tenant_archived", event, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -440,74 +462,14 @@ fn webhook_url(public_url: &str, token: &str) -> String {
     format!("{}{WEBHOOK_PATH}{token}", public_url.trim_end_matches('/'))
 }
 
-/// The tenant's metadata: what its runs and the API keep about it.
-pub async fn metadata(db: &Db, tenant: &TenantRow) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
-    let text = tenants::metadata(db.pool(), tenant.id).await?.ok_or(ServiceError::NotFound)?;
-    Ok(serde_json::from_str(&text).unwrap_or_default())
-}
-
-/// A shallow merge into the tenant's metadata (a `null` removes a key), checked
-/// against the `metadata_schema` of the tenant's release before it is stored, as a
-/// run's metadata file is. Returns the merged metadata.
-pub async fn patch_metadata(
+/// A page of live tenants for the REST API (optionally of one integration), sorted by
+/// a column the caller checked against its allow-list, and how many there are.
+pub async fn page(
     db: &Db,
-    actor: &Actor,
-    tenant: &TenantRow,
-    patch: &serde_json::Map<String, serde_json::Value>,
-    now: DateTime<Utc>,
-) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
-    let mut merged = metadata(db, tenant).await?;
-    for (k, v) in patch {
-        if v.is_null() {
-            merged.remove(k);
-        } else {
-            merged.insert(k.clone(), v.clone());
-        }
-    }
-    let value = serde_json::Value::Object(merged.clone());
-    if let Some(schema) = release_of(db, tenant).await?.and_then(|(_, m)| m.metadata_schema) {
-        crate::domain::run::check_metadata(&schema, &value).map_err(|m| invalid("metadata", m))?;
-    }
-    let mut tx = db.pool().begin().await?;
-    tenants::set_metadata(&mut *tx, tenant.id, &value.to_string(), now).await?;
-    let entry = audit::Entry {
-        actor,
-        action: "metadata changed",
-        object_type: "tenant",
-        object_id: Some(tenant.id.to_string()),
-        detail: json!({ "keys": patch.keys().collect::<Vec<_>>() }),
-    };
-    audit::record(&mut *tx, entry, now).await?;
-    tx.commit().await?;
-    Ok(merged)
-}
-
-/// The whole creation flow at once (the REST API): every value is checked before
-/// anything is written, so a refused request leaves nothing behind. `configs` are
-/// merged over the release's defaults.
-#[allow(clippy::too_many_arguments)]
-pub async fn create_complete(
-    db: &Db,
-    actor: &Actor,
-    integration: &IntegrationRow,
-    input: &NewTenantInput,
-    configs: &Values,
-    schedule: &ScheduleInput,
-    paused: bool,
-    source: Source,
-    now: DateTime<Utc>,
-) -> Result<i64, ServiceError> {
-    let (_, choice) = input.validate().map_err(ServiceError::Invalid)?;
-    let (_, manifest) = resolve_choice(db, integration.id, choice).await?;
-    let mut values = schema_defaults(&manifest.configs);
-    values.extend(configs.clone());
-    let raw = crate::domain::form::raw_from_values(&values);
-    Form::build(&manifest.configs, Audience::Hub).read(&raw, &Values::new()).map_err(ServiceError::InvalidFields)?;
-    schedule.parse().map_err(ServiceError::Invalid)?;
-    let id = create(db, actor, integration, input, source, now).await?;
-    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
-    save_configs(db, actor, &tenant, &raw, now).await?;
-    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
-    save_schedule(db, actor, &tenant, schedule, paused, now).await?;
-    Ok(id)
+    integration: Option<i64>,
+    sort: (&'static str, bool),
+    limit: i64,
+    skip: i64,
+) -> Result<(Vec<TenantRow>, i64), ServiceError> {
+    Ok(tenants::page(db.pool(), integration, sort, limit, skip).await?)
 }

@@ -15,12 +15,12 @@ fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).single().expect("valid")
 }
 
-async fn hub() -> (Db, Mailer) {
-    let db = Db::open_in_memory().await.expect("db");
+async fn hub() -> (Db, Mailer, tempfile::TempDir) {
+    let (db, dir) = crate::file_db().await;
     let email = Email::parse("admin@example.com").expect("email");
     auth::bootstrap(&db, "Acme", &email, Some("correct horse battery"), now()).await.expect("ok");
     let mailer = Mailer::new(db.clone(), None, "Hub <hub@example.com>").expect("mailer");
-    (db, mailer)
+    (db, mailer, dir)
 }
 
 /// The token in the newest invitation mail to `to`.
@@ -37,7 +37,7 @@ fn ann() -> NewUser {
 
 #[tokio::test]
 async fn an_invited_user_sets_a_password_once_and_signs_in() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     let token = link_token(&db, "ann@example.com").await;
     assert!(token.len() >= 40);
@@ -55,7 +55,7 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
 
 #[tokio::test]
 async fn links_expire_after_seven_days() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     let token = link_token(&db, "ann@example.com").await;
     let late = now() + Duration::days(7) + Duration::seconds(1);
@@ -66,7 +66,7 @@ async fn links_expire_after_seven_days() {
 
 #[tokio::test]
 async fn a_resend_replaces_the_old_link() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     let id = accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     let old = link_token(&db, "ann@example.com").await;
     accounts::resend_invitation(&db, &mailer, &Actor::System, id, URL, now()).await.expect("resent");
@@ -79,7 +79,7 @@ async fn a_resend_replaces_the_old_link() {
 
 #[tokio::test]
 async fn bad_input_names_its_field() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     for (input, field) in [
         (NewUser { name: " ".into(), ..ann() }, "name"),
         (NewUser { email: "not-an-email".into(), ..ann() }, "email"),
@@ -95,7 +95,7 @@ async fn bad_input_names_its_field() {
 
 #[tokio::test]
 async fn deactivation_ends_sessions_at_once_but_never_for_the_primary_admin() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     let id = accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     let token = link_token(&db, "ann@example.com").await;
     accounts::accept_invitation(&db, &token, "ann's long password", now()).await.expect("accepted");
@@ -109,7 +109,7 @@ async fn deactivation_ends_sessions_at_once_but_never_for_the_primary_admin() {
 
 #[tokio::test]
 async fn users_change_their_own_password() {
-    let (db, _) = hub().await;
+    let (db, _, _dir) = hub().await;
     let wrong = accounts::change_password(&db, 1, "nope", "a brand new password", now()).await;
     assert!(matches!(wrong, Err(ServiceError::Invalid(f)) if f.field == "current_password"));
     accounts::change_password(&db, 1, "correct horse battery", "a brand new password", now()).await.expect("changed");
@@ -118,7 +118,7 @@ async fn users_change_their_own_password() {
 
 #[tokio::test]
 async fn partners_are_created_and_renamed_with_unique_names() {
-    let (db, _) = hub().await;
+    let (db, _, _dir) = hub().await;
     let id = accounts::create_partner(&db, &Actor::System, "Globex", now()).await.expect("created");
     let dup = accounts::create_partner(&db, &Actor::System, "globex", now()).await;
     assert!(matches!(dup, Err(ServiceError::Invalid(f)) if f.field == "name"));
@@ -129,7 +129,7 @@ async fn partners_are_created_and_renamed_with_unique_names() {
 
 #[tokio::test]
 async fn without_smtp_mail_is_kept_for_the_console() {
-    let (db, mailer) = hub().await;
+    let (db, mailer, _dir) = hub().await;
     accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     assert_eq!(mailer.send_due(now()).await.expect("sent"), 1);
     let m = &mail::recent(db.pool(), 1).await.expect("mail")[0];
@@ -138,7 +138,7 @@ async fn without_smtp_mail_is_kept_for_the_console() {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_with_backoff_then_marked_failed() {
-    let (db, _) = hub().await;
+    let (db, _, _dir) = hub().await;
     // A loopback port with nothing listening: every delivery fails.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let smtp = SmtpSettings { host: "127.0.0.1".into(), port, tls: Tls::None, user: None, password: None };

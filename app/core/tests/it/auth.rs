@@ -7,19 +7,19 @@ fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("valid")
 }
 
-async fn hub_with_admin() -> Db {
-    let db = Db::open_in_memory().await.expect("db");
+async fn hub_with_admin() -> (Db, tempfile::TempDir) {
+    let (db, dir) = crate::file_db().await;
     let email = Email::parse("admin@example.com").expect("email");
     auth::bootstrap(&db, "Acme", &email, Some("correct horse battery"), now())
         .await
         .expect("bootstrap")
         .expect("created");
-    db
+    (db, dir)
 }
 
 #[tokio::test]
 async fn bootstrap_runs_once_and_generates_a_password_when_none_is_given() {
-    let db = Db::open_in_memory().await.expect("db");
+    let (db, _dir) = crate::file_db().await;
     let email = Email::parse("root@example.com").expect("email");
     let first = auth::bootstrap(&db, "Acme", &email, None, now()).await.expect("ok").expect("created");
     let password = first.generated_password.expect("generated");
@@ -32,7 +32,7 @@ async fn bootstrap_runs_once_and_generates_a_password_when_none_is_given() {
 
 #[tokio::test]
 async fn sign_in_opens_a_session_that_sign_out_closes() {
-    let db = hub_with_admin().await;
+    let (db, _dir) = hub_with_admin().await;
     let token = auth::sign_in(&db, " Admin@Example.com ", "correct horse battery", now()).await.expect("ok");
     let user = auth::session_user(&db, &token, now()).await.expect("db").expect("session");
     assert_eq!(user.email, "admin@example.com");
@@ -46,7 +46,7 @@ async fn sign_in_opens_a_session_that_sign_out_closes() {
 
 #[tokio::test]
 async fn sessions_expire_when_idle() {
-    let db = hub_with_admin().await;
+    let (db, _dir) = hub_with_admin().await;
     let token = auth::sign_in(&db, "admin@example.com", "correct horse battery", now()).await.expect("ok");
     let later = now() + auth::SESSION_IDLE + Duration::seconds(1);
     assert!(auth::session_user(&db, &token, later).await.expect("db").is_none());
@@ -54,7 +54,7 @@ async fn sessions_expire_when_idle() {
 
 #[tokio::test]
 async fn wrong_passwords_are_refused_then_throttled() {
-    let db = hub_with_admin().await;
+    let (db, _dir) = hub_with_admin().await;
     for i in 0..5 {
         let err = auth::sign_in(&db, "admin@example.com", "wrong", now() + Duration::seconds(i)).await;
         assert!(matches!(err, Err(AuthError::InvalidCredentials)), "{err:?}");
@@ -73,7 +73,7 @@ async fn wrong_passwords_are_refused_then_throttled() {
 
 #[tokio::test]
 async fn unknown_emails_are_answered_like_wrong_passwords() {
-    let db = hub_with_admin().await;
+    let (db, _dir) = hub_with_admin().await;
     let err = auth::sign_in(&db, "nobody@example.com", "whatever", now()).await;
     assert!(matches!(err, Err(AuthError::InvalidCredentials)));
 }

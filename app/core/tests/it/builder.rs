@@ -29,10 +29,11 @@ struct Hub {
     builder: Builder,
     repo: tempfile::TempDir,
     _data: tempfile::TempDir,
+    _db_dir: tempfile::TempDir,
 }
 
 async fn hub(limit: Duration) -> Hub {
-    let db = Db::open_in_memory().await.expect("db");
+    let (db, db_dir) = crate::file_db().await;
     let slack = "name: slack\ndisplay_name: Slack\nauth: oauth2\noauth2:\n  authorize_url: https://s.example/a\n  token_url: https://s.example/t\n";
     let (c, missing) = Connector::parse(slack, |_| None).expect("connector");
     connectors::upsert(db.pool(), &c, &missing, Utc::now()).await.expect("stored");
@@ -44,7 +45,7 @@ async fn hub(limit: Duration) -> Hub {
     let repo = crate::public_dir();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     let builder = Builder::new(db.clone(), data.path(), limit, crate::sandbox());
-    Hub { db, builder, repo, _data: data }
+    Hub { db, builder, repo, _data: data, _db_dir: db_dir }
 }
 
 impl Hub {
@@ -55,13 +56,21 @@ impl Hub {
             repository: repository.into(),
             ..Default::default()
         };
-        service::create_integration(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created")
+        service::integrations::create(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created")
     }
 
     async fn build(&self, integration: i64, git_ref: Option<&str>) -> releases::ReleaseRow {
-        let id = service::build_release(&self.db, &self.builder, &Actor::System, integration, git_ref, Utc::now())
-            .await
-            .expect("queued");
+        let id = service::integrations::build_release(
+            &self.db,
+            &self.builder,
+            &Actor::System,
+            service::Scope::All,
+            integration,
+            git_ref,
+            Utc::now(),
+        )
+        .await
+        .expect("queued");
         self.builder.run_until_idle().await.expect("built");
         releases::get(self.db.pool(), id).await.expect("db").expect("release")
     }
@@ -90,7 +99,9 @@ async fn a_good_build_records_commit_log_command_and_model() {
     let latest = releases::resolve(hub.db.pool(), integration, ReleaseChoice::Latest).await.expect("db");
     assert_eq!(latest.map(|l| l.id), Some(r.id));
     assert!(releases::resolve(hub.db.pool(), integration, ReleaseChoice::Default).await.expect("db").is_none());
-    service::set_default_release(&hub.db, &Actor::System, integration, r.id, Utc::now()).await.expect("set");
+    service::integrations::set_default(&hub.db, &Actor::System, service::Scope::All, integration, r.id, Utc::now())
+        .await
+        .expect("set");
     let default = releases::resolve(hub.db.pool(), integration, ReleaseChoice::Default).await.expect("db");
     assert_eq!(default.map(|d| d.id), Some(r.id));
 
@@ -111,7 +122,9 @@ async fn a_failing_build_command_fails_the_release_with_its_log() {
     assert!(r.build_log.contains("boom"));
     // A failed build is not a candidate for latest, and cannot be the default.
     assert!(releases::resolve(hub.db.pool(), integration, ReleaseChoice::Latest).await.expect("db").is_none());
-    let refused = service::set_default_release(&hub.db, &Actor::System, integration, r.id, Utc::now()).await;
+    let refused =
+        service::integrations::set_default(&hub.db, &Actor::System, service::Scope::All, integration, r.id, Utc::now())
+            .await;
     assert!(refused.is_err());
 }
 
@@ -206,9 +219,17 @@ async fn a_build_cut_short_by_a_stop_is_failed_on_the_next_start() {
     let hub = hub(Duration::from_secs(60)).await;
     commit(hub.repo.path(), GOOD);
     let integration = hub.integration(&hub.repo_path()).await;
-    let id = service::build_release(&hub.db, &hub.builder, &Actor::System, integration, None, Utc::now())
-        .await
-        .expect("queued");
+    let id = service::integrations::build_release(
+        &hub.db,
+        &hub.builder,
+        &Actor::System,
+        service::Scope::All,
+        integration,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("queued");
     assert!(releases::claim(hub.db.pool(), id, Utc::now()).await.expect("claimed"));
     assert_eq!(releases::fail_interrupted(hub.db.pool(), Utc::now()).await.expect("db"), 1);
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
@@ -227,8 +248,17 @@ async fn a_relative_data_directory_still_builds() {
     assert!(relative.is_relative());
     let builder = Builder::new(hub.db.clone(), &relative, Duration::from_secs(60), crate::sandbox());
     let integration = hub.integration(&hub.repo_path()).await;
-    let id =
-        service::build_release(&hub.db, &builder, &Actor::System, integration, None, Utc::now()).await.expect("queued");
+    let id = service::integrations::build_release(
+        &hub.db,
+        &builder,
+        &Actor::System,
+        service::Scope::All,
+        integration,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("queued");
     builder.run_until_idle().await.expect("built");
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
     assert_eq!(r.status, "succeeded", "{:?}", r.error);

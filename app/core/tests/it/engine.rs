@@ -28,6 +28,9 @@ struct Hub {
     key: Arc<SecretKey>,
     tenant: i64,
     integration: i64,
+    /// The hub's data directory (releases, runs' files).
+    data: tempfile::TempDir,
+    /// The repository and the database's directory.
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -37,7 +40,7 @@ const STRIPE: &str =
 /// A hub with one integration whose release runs `script` (a shell script), and one
 /// tenant of it with `configs`.
 async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) -> Hub {
-    let db = Db::open_in_memory().await.expect("db");
+    let (db, db_dir) = crate::file_db().await;
     let (stripe, missing) = Connector::parse(STRIPE, |_| None).expect("connector");
     connectors::upsert(db.pool(), &stripe, &missing, Utc::now()).await.expect("stored");
     sqlx::query("INSERT INTO organizations (name, kind, created_at) VALUES ('Acme', 'company', '2026-01-01')")
@@ -63,8 +66,18 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
         repository: repo.path().to_string_lossy().into_owned(),
         ..Default::default()
     };
-    let integration = service::create_integration(&db, &Actor::System, 1, input, Utc::now()).await.expect("created");
-    service::build_release(&db, &builder, &Actor::System, integration, None, Utc::now()).await.expect("queued");
+    let integration = service::integrations::create(&db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+    service::integrations::build_release(
+        &db,
+        &builder,
+        &Actor::System,
+        service::Scope::All,
+        integration,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("queued");
     builder.run_until_idle().await.expect("built");
     let tenant = tenants::insert(
         db.pool(),
@@ -90,7 +103,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
     );
     let registry = Arc::new(Registry { connectors: map });
     let engine = Engine::new(db.clone(), key.clone(), registry, "http://127.0.0.1:1", data.path(), &builder, settings);
-    Hub { db, engine, key, tenant, integration, _dirs: (data, repo) }
+    Hub { db, engine, key, tenant, integration, data, _dirs: (repo, db_dir) }
 }
 
 impl Hub {
@@ -235,7 +248,7 @@ async fn a_hundred_megabytes_of_stderr_is_capped_and_memory_stays_flat() {
     assert!(hub.log(run.id).await.ends_with("bytes after that were not kept.]\n"));
     assert_eq!(run.stdout_context.as_deref(), Some(r#"{"done":true}"#));
     // Had the output been held, the peak would have grown by more than its 100 MB. What
-    // may grow: the kept 10 MB (held by the in-memory database, and read back above)
+    // may grow: the kept 10 MB (in the database's page cache, and read back above)
     // and the other tests of this binary running at the same time.
     assert!(grown_mb < 80, "peak memory grew by {grown_mb} MB");
 }
@@ -546,4 +559,151 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
     hub.engine.run_pending().await.expect("ran");
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
     assert_eq!(total, 1);
+}
+
+// --- The cap on runs at the same time (`HUB_MAX_RUNS`) ----------------------------
+
+/// A run that waits until the test puts `go-<tenant name>` into the release's
+/// checkout (its working directory), then succeeds.
+const WAIT_FOR_GO: &str = r#"while [ ! -e "go-$PAN_CTX_TENANT_NAME" ]; do sleep 0.05; done
+echo '{"done": true}'
+"#;
+
+/// How long the test waits for a run it let go to end: a guard against a hang, never
+/// a pause.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The tenants with a run not yet ended (queued or running), in the runs' order.
+async fn active_tenants(hub: &Hub) -> Vec<i64> {
+    sqlx::query_scalar("SELECT tenant_id FROM runs WHERE phase IN ('queued', 'running') ORDER BY id")
+        .fetch_all(hub.db.pool())
+        .await
+        .expect("active")
+}
+
+/// The tenants whose triggers wait with no run made for them yet.
+async fn waiting_tenants(hub: &Hub) -> Vec<i64> {
+    sqlx::query_scalar("SELECT DISTINCT tenant_id FROM run_triggers WHERE run_id IS NULL ORDER BY tenant_id")
+        .fetch_all(hub.db.pool())
+        .await
+        .expect("waiting")
+}
+
+/// Sends on `ended` when each of the started runs has ended (a run's task returns
+/// after its slot is free again).
+fn watch(started: Vec<tokio::task::JoinHandle<()>>, ended: &tokio::sync::mpsc::UnboundedSender<()>) {
+    for task in started {
+        let ended = ended.clone();
+        tokio::spawn(async move {
+            task.await.expect("run task");
+            let _ = ended.send(());
+        });
+    }
+}
+
+async fn next_end(ended: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
+    tokio::time::timeout(PATIENCE, ended.recv()).await.expect("a run let go ends").expect("watching");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slot() {
+    // `HUB_MAX_RUNS` is the engine's `max_concurrent`.
+    const MAX: usize = 2;
+    let hub = hub(WAIT_FOR_GO, None, Settings { max_concurrent: MAX, ..Settings::default() }).await;
+    // Should the test go wrong, a run ends at its time limit rather than never.
+    sqlx::query("UPDATE integrations SET run_timeout_secs = 120 WHERE id = ?")
+        .bind(hub.integration)
+        .execute(hub.db.pool())
+        .await
+        .expect("limit");
+    let release: i64 = sqlx::query_scalar("SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded'")
+        .bind(hub.integration)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("release");
+    let checkout = hub.data.path().join("releases").join(release.to_string());
+    assert!(checkout.join("run.sh").is_file(), "the checkout is at {}", checkout.display());
+    let go = |name: &str| std::fs::write(checkout.join(format!("go-{name}")), "").expect("go");
+
+    // Four tenants, each with a trigger waiting.
+    let mut ours = vec![(hub.tenant, "acme".to_owned())];
+    for name in ["beta", "gamma", "delta"] {
+        let new = tenants::NewTenant {
+            integration_id: hub.integration,
+            name,
+            choice: ReleaseChoice::Latest,
+            configs: "{}",
+            source: Source::Hub,
+            setup_step: SetupStep::Done,
+            created_by: None,
+        };
+        let id = tenants::insert(hub.db.pool(), &new, Utc::now()).await.expect("tenant");
+        ours.push((id, name.to_owned()));
+    }
+    let name_of = |id: i64| ours.iter().find(|t| t.0 == id).map(|t| t.1.clone()).expect("a tenant of the test");
+    for (id, _) in &ours {
+        hub.engine.trigger(*id, TriggerKind::Manual, Mode::Normal, None, Some("test"), Utc::now()).await.expect("t");
+    }
+
+    // Only MAX runs are made and started; the other tenants' triggers wait.
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let started = hub.engine.dispatch(Utc::now()).await.expect("dispatch");
+    assert_eq!(started.len(), MAX);
+    watch(started, &ended_tx);
+    let active = active_tenants(&hub).await;
+    assert_eq!(active.len(), MAX, "{active:?}");
+    assert_eq!(waiting_tenants(&hub).await.len(), ours.len() - MAX);
+    // While every slot is taken, dispatching again starts nothing.
+    assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
+    assert_eq!(active_tenants(&hub).await, active);
+    assert_eq!(waiting_tenants(&hub).await.len(), ours.len() - MAX);
+
+    // One run ends: its slot goes to one waiting tenant, and only one.
+    let first = active[0];
+    go(&name_of(first));
+    next_end(&mut ended).await;
+    let phase_of_first: String = sqlx::query_scalar("SELECT phase FROM runs WHERE tenant_id = ?")
+        .bind(first)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("run");
+    assert_eq!(phase_of_first, "succeeded");
+    assert_eq!(active_tenants(&hub).await, active[1..].to_vec());
+    let started = hub.engine.dispatch(Utc::now()).await.expect("dispatch");
+    assert_eq!(started.len(), 1);
+    watch(started, &ended_tx);
+    let now_active = active_tenants(&hub).await;
+    assert_eq!(now_active.len(), MAX, "{now_active:?}");
+    assert!(!now_active.contains(&first));
+    assert_eq!(waiting_tenants(&hub).await.len(), ours.len() - MAX - 1);
+    assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
+
+    // Every run may end now: the last waiting tenant gets a slot as one frees.
+    for (_, name) in &ours {
+        go(name);
+    }
+    for _ in 0..MAX {
+        next_end(&mut ended).await;
+    }
+    tokio::time::timeout(PATIENCE, hub.engine.run_pending()).await.expect("in time").expect("ran");
+
+    // One run for each tenant, each succeeded, and never more than MAX at once.
+    type Span = (i64, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let runs: Vec<Span> = sqlx::query_as("SELECT tenant_id, phase, started_at, finished_at FROM runs ORDER BY id")
+        .fetch_all(hub.db.pool())
+        .await
+        .expect("runs");
+    let mut ran: Vec<i64> = runs.iter().map(|r| r.0).collect();
+    ran.sort_unstable();
+    let mut all: Vec<i64> = ours.iter().map(|t| t.0).collect();
+    all.sort_unstable();
+    assert_eq!(ran, all);
+    assert!(runs.iter().all(|r| r.1 == "succeeded"), "{runs:?}");
+    assert!(waiting_tenants(&hub).await.is_empty());
+    let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        runs.iter().map(|r| (r.2.expect("started"), r.3.expect("finished"))).collect();
+    for (start, _) in &spans {
+        let at_once = spans.iter().filter(|(s, f)| s <= start && start < f).count();
+        assert!(at_once <= MAX, "{at_once} runs went at once: {spans:?}");
+    }
 }

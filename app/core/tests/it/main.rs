@@ -7,11 +7,24 @@ mod db;
 mod engine;
 mod form;
 mod manifest;
+mod marketplace;
 mod sandbox;
+mod settings;
 
 use std::sync::{Arc, OnceLock};
 
+use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::sandbox::{Policy, Sandbox};
+
+/// A database like production's: a file in WAL mode, opened by `Db::open` with its
+/// busy timeout and its pool of several connections, so that locking and the rule
+/// for transactions that read then write (`Db::begin_write`) are exercised. The
+/// directory holds the file: keep it for as long as the database is used.
+pub async fn file_db() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(&dir.path().join(DB_FILE)).await.expect("db");
+    (db, dir)
+}
 
 /// Runs git in `dir` as a test author would; returns its stdout.
 pub fn git(dir: &std::path::Path, args: &[&str]) -> String {

@@ -105,10 +105,18 @@ impl Hub {
             ..Default::default()
         };
         let integration =
-            service::create_integration(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
-        let id = service::build_release(&self.db, &self.builder, &Actor::System, integration, None, Utc::now())
-            .await
-            .expect("queued");
+            service::integrations::create(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+        let id = service::integrations::build_release(
+            &self.db,
+            &self.builder,
+            &Actor::System,
+            service::Scope::All,
+            integration,
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("queued");
         self.builder.run_until_idle().await.expect("built");
         (integration, releases::get(self.db.pool(), id).await.expect("db").expect("release"))
     }

@@ -1,294 +1,21 @@
-//! The embedded marketplace: pages shown inside the company's product, in an iframe.
-//! Each is opened with `?token=<JWT>`; every link and form carries the token on (no
-//! cookie), and `form` says which of the three embeddable forms the user is in:
-//! `full` (the marketplace), `install` (one integration) or `auth` (only its
-//! credentials). Nothing of the console shows here.
+//! `/embed/apps/:id`: one of the user's installed integrations: its connections,
+//! settings, schedule and syncs, and Uninstall.
 
 use hub_core::domain::connector::AuthKind;
 use hub_core::domain::schedule::Preset;
 use hub_core::domain::tenant::SetupStep;
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::marketplace::{
-    embed_app, embed_home, embed_href, embed_listing, AppItem, Brand, EmbedConfigure, EmbedConnection, EmbedContinue,
-    EmbedCredentials, EmbedDisconnect, EmbedInstall, EmbedRun, EmbedSchedule, EmbedUninstall, MarketApp, Tile,
+use super::frame::{carried, done_notice, id_param, use_embed, Embed, Frame, Refused};
+use crate::api::embed::{
+    embed_app, EmbedConfigure, EmbedConnection, EmbedContinue, EmbedCredentials, EmbedDisconnect, EmbedRun,
+    EmbedSchedule, EmbedUninstall, MarketApp,
 };
 use crate::components::config_form::ConfigFields;
+use crate::components::connection::ConnectionBadge;
+use crate::components::loading::Loading;
 use crate::components::page::RefreshWhileBusy;
 use crate::error::AppError;
-
-/// The token and the form kind of this page, from its query.
-#[derive(Clone, Debug, PartialEq)]
-struct Embed {
-    token: String,
-    form: String,
-}
-
-impl Embed {
-    fn href(&self, path: &str) -> String {
-        embed_href(path, &self.token, &self.form)
-    }
-
-    fn full(&self) -> bool {
-        self.form != "install" && self.form != "auth"
-    }
-}
-
-fn use_embed(form: Option<&'static str>) -> Memo<Embed> {
-    let query = use_query_map();
-    Memo::new(move |_| {
-        query.with(|q| Embed {
-            token: q.get("token").unwrap_or_default(),
-            form: form.map(str::to_owned).or_else(|| q.get("form")).unwrap_or_else(|| "full".to_owned()),
-        })
-    })
-}
-
-fn id_param() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()))
-}
-
-fn loading() -> impl IntoView {
-    view! { <p class="muted">"Loading…"</p> }
-}
-
-/// Hidden fields every embedded form posts.
-fn carried(e: &Embed) -> impl IntoView {
-    view! {
-        <input type="hidden" name="token" value=e.token.clone()/>
-        <input type="hidden" name="form" value=e.form.clone()/>
-    }
-}
-
-/// A refused token, or another failure, as a page inside the frame.
-#[component]
-fn Refused(error: AppError) -> impl IntoView {
-    let (title, text) = match &error {
-        AppError::TokenRefused(m) => ("This page could not be opened", m.clone()),
-        AppError::NotFound => ("Not found", "This integration or app is not available to you.".to_owned()),
-        other => ("Something went wrong", other.to_string()),
-    };
-    view! {
-        <main class="embed embed-refused" data-testid="embed-refused">
-            <h1>{title}</h1>
-            <p class="notice error" role="alert">{text}</p>
-        </main>
-    }
-}
-
-/// The frame around an embedded page: the marketplace's name, logo and colour.
-#[component]
-fn Frame(brand: Brand, e: Embed, children: Children) -> impl IntoView {
-    let style = format!("--accent: {}", brand.accent);
-    view! {
-        <Title text=brand.title.clone()/>
-        <div class="embed" style=style>
-            <header class="embed-header">
-                {(!brand.logo_url.is_empty()).then(|| view! { <img class="embed-logo" src=brand.logo_url.clone() alt=""/> })}
-                <span class="embed-title">{brand.title.clone()}</span>
-                {e.full().then(|| view! {
-                    <nav class="embed-nav" aria-label="Marketplace">
-                        <a href=e.href("/embed")>"All integrations"</a>
-                        <a href=format!("{}#my-apps", e.href("/embed"))>"My Apps"</a>
-                    </nav>
-                })}
-                <span class="embed-user muted small" data-testid="embed-user">{brand.user.clone()}</span>
-            </header>
-            <main class="embed-body">{children()}</main>
-        </div>
-    }
-}
-
-fn done_notice() -> impl IntoView {
-    let query = use_query_map();
-    move || {
-        query
-            .with(|q| match q.get("done").as_deref() {
-                Some("uninstalled") => Some("Uninstalled. It no longer syncs."),
-                Some("configured") => Some("Settings saved."),
-                Some("scheduled") => Some("Schedule saved."),
-                Some("run") => Some("A sync was asked for; it starts in a moment."),
-                _ => None,
-            })
-            .map(|n| view! { <p class="notice success" role="status" data-testid="embed-notice">{n}</p> })
-    }
-}
-
-/// `/embed`: the full marketplace.
-#[component]
-pub fn EmbedHomePage() -> impl IntoView {
-    let e = use_embed(None);
-    let query = use_query_map();
-    let data = Resource::new(move || e.get().token, embed_home);
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let e = e.get_untracked();
-                let home = match data.await {
-                    Ok(h) => h,
-                    Err(err) => return view! { <Refused error=err/> }.into_any(),
-                };
-                // With a single integration on offer and nothing installed, its install
-                // flow opens at once.
-                if home.tiles.len() == 1 && home.apps.is_empty() && query.with_untracked(|q| q.get("done").is_none()) {
-                    let path = e.href(&format!("/embed/integrations/{}", home.tiles[0].id));
-                    return view! { <Redirect path=path/> }.into_any();
-                }
-                let category = query.with_untracked(|q| q.get("category").unwrap_or_default());
-                let tag = query.with_untracked(|q| q.get("tag").unwrap_or_default());
-                let mut categories: Vec<String> = home.tiles.iter().flat_map(|t| t.categories.clone()).collect();
-                categories.sort_unstable_by_key(|c| c.to_lowercase());
-                categories.dedup();
-                let mut tags: Vec<String> = home.tiles.iter().flat_map(|t| t.tags.clone()).collect();
-                tags.sort_unstable_by_key(|c| c.to_lowercase());
-                tags.dedup();
-                let shown: Vec<Tile> = home
-                    .tiles
-                    .iter()
-                    .filter(|t| category.is_empty() || t.categories.contains(&category))
-                    .filter(|t| tag.is_empty() || t.tags.contains(&tag))
-                    .cloned()
-                    .collect();
-                view! {
-                    <Frame brand=home.brand.clone() e=e.clone()>
-                        {done_notice()}
-                        <section aria-labelledby="my-apps" class="embed-section">
-                            <h2 id="my-apps">"My Apps"</h2>
-                            {if home.apps.is_empty() {
-                                view! { <p class="muted" data-testid="no-apps">"Nothing installed yet. Pick an integration below."</p> }.into_any()
-                            } else {
-                                view! { <AppList apps=home.apps.clone() e=e.clone()/> }.into_any()
-                            }}
-                        </section>
-                        <section aria-labelledby="browse" class="embed-section">
-                            <h2 id="browse">"Integrations"</h2>
-                            <form method="get" action="/embed" class="embed-filters">
-                                <input type="hidden" name="token" value=e.token.clone()/>
-                                <label>"Category "
-                                    <select name="category">
-                                        <option value="">"All"</option>
-                                        {categories.into_iter().map(|c| view! { <option value=c.clone() selected=c == category>{c.clone()}</option> }).collect_view()}
-                                    </select>
-                                </label>
-                                <label>"Tag "
-                                    <select name="tag">
-                                        <option value="">"All"</option>
-                                        {tags.into_iter().map(|c| view! { <option value=c.clone() selected=c == tag>{c.clone()}</option> }).collect_view()}
-                                    </select>
-                                </label>
-                                <button type="submit" class="btn small">"Filter"</button>
-                            </form>
-                            {if shown.is_empty() {
-                                view! { <p class="muted" data-testid="no-tiles">"No integrations match."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <ul class="tiles" data-testid="tiles">
-                                        {shown.into_iter().map(|t| view! { <TileCard t=t e=e.clone()/> }).collect_view()}
-                                    </ul>
-                                }.into_any()
-                            }}
-                        </section>
-                    </Frame>
-                }.into_any()
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn TileCard(t: Tile, e: Embed) -> impl IntoView {
-    view! {
-        <li class="tile card" data-integration=t.name.clone()>
-            <h3><a href=e.href(&format!("/embed/integrations/{}", t.id))>{t.name.clone()}</a>
-                {t.flag.clone().map(|(n, c)| view! { <span class="flag" style=format!("background: {c}")>{n}</span> })}
-            </h3>
-            <p>{t.short_description.clone()}</p>
-            <p class="muted small">{t.categories.join(" · ")}</p>
-        </li>
-    }
-}
-
-#[component]
-fn AppList(apps: Vec<AppItem>, e: Embed) -> impl IntoView {
-    view! {
-        <ul class="app-list" data-testid="my-apps">
-            {apps.into_iter().map(|a| view! {
-                <li data-app=a.integration.clone()>
-                    <a href=e.href(&format!("/embed/apps/{}", a.id))>{a.integration.clone()}</a>
-                    " "<span class="badge">{a.status.clone()}</span>
-                </li>
-            }).collect_view()}
-        </ul>
-    }
-}
-
-/// One integration: its description and Install. `/embed/integrations/:id` in the
-/// full marketplace, `/embed/install/:id` as the install-only form, and
-/// `/embed/auth/:id` as the auth-only form (which goes straight to the user's
-/// installed tenant when there is one).
-#[component]
-pub fn EmbedListingPage(form: &'static str) -> impl IntoView {
-    let e = use_embed(Some(form));
-    let id = id_param();
-    let install = ServerAction::<EmbedInstall>::new();
-    let data = Resource::new(
-        move || (e.get().token, id.get()),
-        |(token, id)| async move { embed_listing(token, id.ok_or(AppError::NotFound)?).await },
-    );
-    let query = use_query_map();
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let e = e.get_untracked();
-                let l = match data.await {
-                    Ok(l) => l,
-                    Err(err) => return view! { <Refused error=err/> }.into_any(),
-                };
-                if form == "auth" && query.with_untracked(|q| q.get("done").is_none()) {
-                    if let Some(a) = l.apps.first() {
-                        return view! { <Redirect path=e.href(&format!("/embed/apps/{}", a.id))/> }.into_any();
-                    }
-                }
-                let error = move || install.value().get().and_then(Result::err);
-                let t = l.tile.clone();
-                view! {
-                    <Frame brand=l.brand.clone() e=e.clone()>
-                        {done_notice()}
-                        <h1>{t.name.clone()}
-                            {t.flag.clone().map(|(n, c)| view! { <span class="flag" style=format!("background: {c}")>{n}</span> })}
-                        </h1>
-                        <p class="lead">{t.short_description.clone()}</p>
-                        {(!t.long_description.is_empty()).then(|| view! { <p class="embed-long">{t.long_description.clone()}</p> })}
-                        {(!t.categories.is_empty() || !t.tags.is_empty()).then(|| view! {
-                            <p class="muted small">{t.categories.iter().chain(t.tags.iter()).cloned().collect::<Vec<_>>().join(" · ")}</p>
-                        })}
-                        {(!l.apps.is_empty()).then(|| view! {
-                            <h2>"Installed"</h2>
-                            <AppList apps=l.apps.clone() e=e.clone()/>
-                        })}
-                        {move || error().map(|err| view! { <p class="notice error" role="alert">{err.to_string()}</p> })}
-                        {match t.blocked.clone() {
-                            Some(why) => view! { <p class="notice warning" data-testid="install-blocked">{why}</p> }.into_any(),
-                            None => view! {
-                                <ActionForm action=install>
-                                    {carried(&e)}
-                                    <input type="hidden" name="integration_id" value=t.id/>
-                                    <button type="submit" class="btn primary embed-primary">
-                                        {if form == "auth" { format!("Connect {}", t.name) } else if l.apps.is_empty() { "Install".to_owned() } else { "Install again".to_owned() }}
-                                    </button>
-                                </ActionForm>
-                            }.into_any(),
-                        }}
-                    </Frame>
-                }.into_any()
-            })}
-        </Suspense>
-    }
-}
 
 /// `/embed/apps/:id`: one of the user's installed integrations: connect, configure,
 /// schedule, run, see recent runs, uninstall. In the auth-only form, only connect.
@@ -333,7 +60,7 @@ pub fn EmbedAppPage() -> impl IntoView {
     });
     let config_error = Signal::derive(move || configure.value().get().and_then(Result::err));
     view! {
-        <Transition fallback=loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let e = e.get_untracked();
                 let a = match data.await {
@@ -409,6 +136,8 @@ fn ConnectionCard(
     let connector = c.connector.clone();
     let e2 = e.clone();
     let name = c.connector.clone();
+    // The same badge as in the console: connected, or not.
+    let status = if c.connected { "connected" } else { "not_connected" };
     let body = match c.auth {
         AuthKind::Oauth2 => view! {
             <p>
@@ -442,11 +171,7 @@ fn ConnectionCard(
     view! {
         <div class="card connector-block" data-connector=c.connector.clone()>
             <h3>{c.display_name.clone()}" "
-                {if c.connected {
-                    view! { <span class="badge succeeded" data-testid="connection-status">"✓ Connected"</span> }.into_any()
-                } else {
-                    view! { <span class="badge" data-testid="connection-status">"Not connected"</span> }.into_any()
-                }}
+                <ConnectionBadge status=status.to_owned()/>
             </h3>
             {c.status_reason.clone().map(|r| view! { <p class="muted small">{r}</p> })}
             {body}

@@ -1,0 +1,157 @@
+//! Runs: asking for one (from the console, the marketplace, the REST API or an inbound
+//! webhook: the trigger and its audit entry in one transaction), and the reads of runs
+//! each front door shows.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::{invalid, Actor, Db, Scope, ServiceError};
+use crate::db::runs::{self, FailingRow, TriggerRow, TriggerStatusRow};
+pub use crate::db::runs::{RunFilter, RunListRow, RunRow};
+use crate::db::{audit, integrations, tenants};
+use crate::domain::run::{Mode, TriggerKind};
+use crate::engine::runs::Engine;
+
+/// The mode a person or a machine may ask for: `normal` or `init` (webhook runs come
+/// only from webhooks).
+pub fn requested_mode(text: &str) -> Result<Mode, ServiceError> {
+    match Mode::parse(text) {
+        Some(m @ (Mode::Init | Mode::Normal)) => Ok(m),
+        _ => Err(invalid("mode", "Choose a normal or an init sync.")),
+    }
+}
+
+/// Who asked, as a trigger records it.
+fn asked_by(actor: &Actor, kind: TriggerKind) -> String {
+    match (actor, kind) {
+        (_, TriggerKind::Webhook) => "webhook".to_owned(),
+        (Actor::User { email, .. }, _) => email.clone(),
+        (Actor::ApiKey { name, .. }, _) => format!("api key {name}"),
+        (Actor::Marketplace { sub }, _) => format!("marketplace {sub}"),
+        (Actor::System, _) => "the hub".to_owned(),
+    }
+}
+
+/// Asks for a run of the tenant: a trigger waits until the tenant's current run (if
+/// any) ends, bundled with other waiting triggers. The trigger and the audit entry are
+/// written together, then the engine is woken. Returns the trigger's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn request(
+    db: &Db,
+    engine: &Engine,
+    actor: &Actor,
+    tenant_id: i64,
+    kind: TriggerKind,
+    mode: Mode,
+    payload: Option<&Value>,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let by = asked_by(actor, kind);
+    let payload_text = payload.map(Value::to_string);
+    let mut tx = db.pool().begin().await?;
+    let id = runs::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: "tenant.run_requested",
+        object_type: "tenant",
+        object_id: Some(tenant_id.to_string()),
+        detail: json!({ "mode": mode.as_str(), "trigger": kind.as_str() }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    engine.wake();
+    Ok(id)
+}
+
+/// An inbound webhook for the tenant its token names: the body is kept for the next
+/// run and a `webhook` trigger made. Not found when no live tenant has the token.
+pub async fn webhook(
+    db: &Db,
+    engine: &Engine,
+    token: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let tenant_id = super::tenants::by_webhook_token(db, token).await?.ok_or(ServiceError::NotFound)?;
+    let payload = engine.keep_webhook_body(body, content_type).await.map_err(crate::db::DbError::Io)?;
+    let made = request(db, engine, &Actor::System, tenant_id, TriggerKind::Webhook, Mode::Webhook, Some(&payload), now);
+    match made.await {
+        Ok(id) => Ok(id),
+        Err(e) => {
+            engine.forget_webhook_body(&payload).await;
+            Err(e)
+        }
+    }
+}
+
+/// The Activity page: runs newest first (one more than `limit`, to tell whether there is
+/// an older page), tenants whose last run failed, and the names the filters show.
+pub struct Activity {
+    pub runs: Vec<RunListRow>,
+    pub failing: Vec<FailingRow>,
+    pub integrations: Vec<(i64, String)>,
+    /// The tenant filtered on, when the scope may see it.
+    pub tenant_name: Option<String>,
+}
+
+pub async fn activity(db: &Db, scope: Scope, mut filter: RunFilter, limit: i64) -> Result<Activity, ServiceError> {
+    filter.organization = scope.organization();
+    let tenant_name = match filter.tenant_id {
+        Some(t) => tenants::get(db.pool(), t).await?.filter(|t| scope.allows(t.organization_id)).map(|t| t.name),
+        None => None,
+    };
+    Ok(Activity {
+        runs: runs::list(db.pool(), &filter, limit + 1).await?,
+        failing: runs::failing_tenants(db.pool(), scope.organization(), 20).await?,
+        integrations: integrations::names(db.pool(), scope.organization()).await?,
+        tenant_name,
+    })
+}
+
+/// One run, when the scope may see it.
+pub async fn get(db: &Db, scope: Scope, id: i64) -> Result<RunRow, ServiceError> {
+    match runs::get(db.pool(), id).await? {
+        Some(r) if scope.allows(r.organization_id) => Ok(r),
+        _ => Err(ServiceError::NotFound),
+    }
+}
+
+/// One run in full: its triggers and its whole log.
+pub struct Detail {
+    pub run: RunRow,
+    pub triggers: Vec<TriggerRow>,
+    pub log: String,
+}
+
+pub async fn detail(db: &Db, scope: Scope, id: i64) -> Result<Detail, ServiceError> {
+    let run = get(db, scope, id).await?;
+    let triggers = runs::triggers_of(db.pool(), id).await?;
+    let (log, _) = runs::log(db.pool(), id, 0).await?;
+    Ok(Detail { run, triggers, log })
+}
+
+/// A run with its log.
+pub async fn with_log(db: &Db, scope: Scope, id: i64) -> Result<(RunRow, String), ServiceError> {
+    let run = get(db, scope, id).await?;
+    let (log, _) = runs::log(db.pool(), id, 0).await?;
+    Ok((run, log))
+}
+
+/// A trigger and, once it was made into one, its run.
+pub async fn trigger_status(db: &Db, id: i64) -> Result<TriggerStatusRow, ServiceError> {
+    runs::trigger_status(db.pool(), id).await?.ok_or(ServiceError::NotFound)
+}
+
+/// A page of one live tenant's runs (sorted by a column the caller checked against its
+/// allow-list), and how many there are.
+pub async fn page(
+    db: &Db,
+    tenant_id: i64,
+    sort: (&'static str, bool),
+    limit: i64,
+    skip: i64,
+) -> Result<(Vec<RunRow>, i64), ServiceError> {
+    super::tenants::visible(db, Scope::All, tenant_id).await?;
+    Ok(runs::page(db.pool(), tenant_id, sort, limit, skip).await?)
+}

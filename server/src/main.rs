@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use hub_core::service::webhooks::{Deliverer, Retry};
+use hub_core::worker::{self, Clock};
 use server::config::Config;
 use server::startup;
 use tracing_subscriber::EnvFilter;
@@ -55,15 +57,13 @@ async fn run() -> anyhow::Result<()> {
     println!();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let builder = tokio::spawn(prepared.state.builder.clone().run(stopped(stop_rx.clone())));
-    let mailer = tokio::spawn(prepared.state.mailer.clone().run(stopped(stop_rx.clone())));
-    let engine = tokio::spawn(prepared.state.engine.clone().run(stopped(stop_rx.clone())));
-    let deliverer = hub_core::service::webhooks::Deliverer::new(
-        prepared.state.db.clone(),
-        prepared.state.key.clone(),
-        hub_core::service::webhooks::Retry::default(),
-    );
-    let deliverer = tokio::spawn(deliverer.run(stopped(stop_rx)));
+    let state = &prepared.state;
+    let clock = Clock::system();
+    let builder = tokio::spawn(worker::run(state.builder.clone(), clock.clone(), stopped(stop_rx.clone())));
+    let mailer = tokio::spawn(worker::run(state.mailer.clone(), clock.clone(), stopped(stop_rx.clone())));
+    let engine = tokio::spawn(worker::run(state.engine.clone(), clock.clone(), stopped(stop_rx.clone())));
+    let deliverer = Deliverer::new(state.db.clone(), state.key.clone(), Retry::default());
+    let deliverer = tokio::spawn(worker::run(deliverer, clock, stopped(stop_rx)));
     axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = builder.await;

@@ -25,6 +25,7 @@ use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::{Engine, Settings};
 use hub_core::engine::sandbox::{Job, Mount, Policy, Sandbox};
 use hub_core::secrets::SecretKey;
+use hub_core::worker::{self, Clock};
 
 const NOOP: &str = "true";
 
@@ -136,7 +137,7 @@ async fn engine_rate(n: usize, concurrency: usize, sandbox: Arc<Sandbox>) -> (f6
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (cpu_before, _) = cpu_and_rss();
     let started = Instant::now();
-    let loop_task = tokio::spawn(b.engine.clone().run(async move {
+    let loop_task = tokio::spawn(worker::run(b.engine.clone(), Clock::system(), async move {
         let _ = stop_rx.await;
     }));
     loop {
@@ -220,7 +221,7 @@ async fn accuracy(n: usize, concurrency: usize) {
     b.tenants(n, "cron", "* * * * *", |_| Some(next_minute)).await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let engine = b.engine.clone();
-    let loop_task = tokio::spawn(engine.run(async move {
+    let loop_task = tokio::spawn(worker::run(engine, Clock::system(), async move {
         let _ = stop_rx.await;
     }));
     println!("accuracy: {n} tenants on * * * * *, {concurrency} runs at a time; waiting for {next_minute}");
@@ -284,7 +285,7 @@ async fn idle(n: usize, secs: u64) {
     let now = Utc::now();
     b.tenants(n, "cron", &cron, |id| schedule.next_after(now, id)).await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let loop_task = tokio::spawn(b.engine.clone().run(async move {
+    let loop_task = tokio::spawn(worker::run(b.engine.clone(), Clock::system(), async move {
         let _ = stop_rx.await;
     }));
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -25,6 +25,8 @@ pub mod samples;
 pub mod secrets;
 #[cfg(feature = "backend")]
 pub mod service;
+#[cfg(feature = "backend")]
+pub mod worker;
 
 #[cfg(feature = "backend")]
 pub use db::Db;

@@ -9,12 +9,15 @@ use chrono::{DateTime, Duration, Utc};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::Notify;
 
 use crate::db::{mail, Db, DbError};
+use crate::worker::{Signal, Step, Worker};
 
 /// How many times a message is tried before it is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
+
+/// How many messages one step of the mailer handles.
+const BATCH: i64 = 50;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tls {
@@ -53,7 +56,7 @@ pub struct Mailer {
     db: Db,
     transport: Option<Arc<AsyncSmtpTransport<Tokio1Executor>>>,
     from: Mailbox,
-    wake: Arc<Notify>,
+    signal: Signal,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -89,7 +92,7 @@ impl Mailer {
                 Some(Arc::new(builder.build()))
             }
         };
-        Ok(Self { db, transport, from, wake: Arc::new(Notify::new()) })
+        Ok(Self { db, transport, from, signal: Signal::default() })
     }
 
     pub fn is_configured(&self) -> bool {
@@ -98,12 +101,12 @@ impl Mailer {
 
     /// Tells the background loop that a message was queued.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.signal.raise();
     }
 
     /// Delivers (or keeps) every message that is due; returns how many were handled.
     pub async fn send_due(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
-        let due = mail::due(self.db.pool(), now, 50).await?;
+        let due = mail::due(self.db.pool(), now, BATCH).await?;
         for m in &due {
             let Some(transport) = &self.transport else {
                 tracing::info!(to = %m.recipient, subject = %m.subject, "no SMTP configured; kept for the Sent mail page:\n{}", m.body);
@@ -139,26 +142,21 @@ impl Mailer {
             .map_err(|e| e.to_string())?;
         transport.send(message).await.map(drop).map_err(|e| e.to_string())
     }
+}
 
-    /// The background loop: deliver what is due, then sleep until woken or until the
-    /// next retry falls due.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let now = Utc::now();
-            if let Err(e) = self.send_due(now).await {
-                tracing::error!("mailer: {e}");
-            }
-            let wait = match mail::next_due_at(self.db.pool()).await {
-                Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(StdDuration::from_millis(10)),
-                _ => StdDuration::from_secs(60),
-            };
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(wait.min(StdDuration::from_secs(60))) => {}
-            }
+impl Worker for Mailer {
+    const NAME: &'static str = "mailer";
+
+    /// Delivers (or keeps) a batch of the messages due by `now`.
+    async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
+        if self.send_due(now).await? == BATCH as usize {
+            return Ok(Step::more());
         }
+        Ok(Step::idle(mail::next_due_at(self.db.pool()).await?))
+    }
+
+    fn signal(&self) -> &Signal {
+        &self.signal
     }
 }
 

@@ -14,7 +14,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::Registry;
-use crate::db::tenants;
+use crate::db::connections;
 use crate::db::Db;
 use crate::domain::connector::{AuthKind, Connector};
 use crate::secrets::SecretKey;
@@ -127,7 +127,7 @@ pub async fn ready_credentials(
 ) -> Result<serde_json::Value, RefreshError> {
     let fail = |m: &str| RefreshError(m.to_owned());
     let read = || async {
-        let sealed = tenants::credentials(db.pool(), tenant_id, connector_name)
+        let sealed = connections::credentials(db.pool(), tenant_id, connector_name)
             .await
             .map_err(|_| fail("the stored credentials could not be read"))?
             .ok_or_else(|| fail("not connected"))?;
@@ -168,7 +168,7 @@ pub async fn ready_credentials(
             };
             let value = serde_json::to_value(&fresh).map_err(|_| fail("the refreshed token could not be stored"))?;
             let sealed = key.encrypt(value.to_string().as_bytes());
-            tenants::store_refreshed(db.pool(), tenant_id, connector_name, &sealed)
+            connections::store_refreshed(db.pool(), tenant_id, connector_name, &sealed)
                 .await
                 .map_err(|_| fail("the refreshed token could not be stored"))?;
             Ok(value)
@@ -199,7 +199,7 @@ fn describe_response(r: &StandardErrorResponse<BasicErrorResponseType>) -> Strin
 }
 
 async fn mark_error(db: &Db, tenant_id: i64, connector: &str, reason: &str, now: DateTime<Utc>) -> RefreshError {
-    if let Err(e) = tenants::mark_error(db.pool(), tenant_id, connector, reason, now).await {
+    if let Err(e) = connections::mark_error(db.pool(), tenant_id, connector, reason, now).await {
         tracing::error!("cannot mark connection {connector} of tenant {tenant_id} as failed: {e}");
     }
     RefreshError(reason.to_owned())

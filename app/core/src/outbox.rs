@@ -20,6 +20,7 @@ use sqlx::SqliteConnection;
 use crate::db::webhooks::{self as store, Attempt, DeliveryRow};
 use crate::db::{Db, DbError};
 use crate::secrets::SecretKey;
+use crate::worker::{Clock, Signal, Step, Worker};
 
 /// The header that carries `sha256=<hex HMAC-SHA256 of the body>`.
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
@@ -29,6 +30,9 @@ pub const DELIVERY_HEADER: &str = "X-Hub-Delivery";
 pub(crate) const SETTING: &str = "notifications";
 /// How much of a receiver's answer is kept for the console.
 const RESPONSE_KEPT: usize = 2048;
+
+/// How many deliveries one step of the deliverer tries, side by side.
+const BATCH: i64 = 32;
 
 /// The notification settings as stored.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -53,7 +57,8 @@ pub async fn settings(db: impl sqlx::SqliteExecutor<'_>) -> Result<Notifications
 }
 
 /// Records `event` for delivery, in the caller's transaction, when the receiver asked
-/// for it. The payload is `{"type", "timestamp", "data"}`.
+/// for it. The payload is `{"type", "timestamp", "data"}`. After the commit, the caller
+/// tells the deliverer with [`Db::outbox_written`].
 pub async fn emit(tx: &mut SqliteConnection, event: &str, data: Value, now: DateTime<Utc>) -> Result<(), DbError> {
     let current = settings(&mut *tx).await?;
     if !current.wants(event) {
@@ -110,6 +115,7 @@ pub struct Deliverer {
     key: Arc<SecretKey>,
     client: reqwest::Client,
     retry: Retry,
+    clock: Clock,
 }
 
 impl Deliverer {
@@ -119,26 +125,19 @@ impl Deliverer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { db, key, client, retry }
+        Self { db, key, client, retry, clock: Clock::system() }
     }
 
-    /// Delivers what is due until `stop` resolves, looking again every second.
-    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            if let Err(e) = self.deliver_due(Utc::now()).await {
-                tracing::warn!("webhook deliveries: {e}");
-            }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                () = &mut stop => return,
-            }
-        }
+    /// The same deliverer reading the time from `clock` (the hub's is the system clock).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
-    /// Tries every due delivery once, side by side. Returns how many were tried.
+    /// Tries the deliveries due by `now` (a batch of them) once, side by side; each
+    /// attempt is stamped with the deliverer's clock when its answer came. Returns how
+    /// many were tried.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
-        let due = store::due(self.db.pool(), now, 32).await?;
+        let due = store::due(self.db.pool(), now, BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -182,12 +181,28 @@ impl Deliverer {
             }
             Err(e) => (None, None, Some(describe(&e))),
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let delivered = error.is_none();
         let retry_at = if delivered { None } else { self.retry.next(d.attempts + 1, now) };
         let a = Attempt { status, response: response.as_deref(), error: error.as_deref(), retry_at, delivered };
         store::record_attempt(self.db.pool(), d.id, &a, now).await?;
         Ok(())
+    }
+}
+
+impl Worker for Deliverer {
+    const NAME: &'static str = "webhook deliverer";
+
+    async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
+        if self.deliver_due(now).await? == BATCH as usize {
+            return Ok(Step::more());
+        }
+        Ok(Step::idle(store::next_due(self.db.pool()).await?))
+    }
+
+    /// Raised by whoever committed an event ([`Db::outbox_written`]).
+    fn signal(&self) -> &Signal {
+        self.db.outbox_signal()
     }
 }
 

@@ -135,6 +135,18 @@ pub(crate) mod server {
         out.sort_by(|a, b| (a.tag.as_str(), a.path.as_str()).cmp(&(b.tag.as_str(), b.path.as_str())));
         out
     }
+
+    /// Every event a receiver may get, with the chosen ones on.
+    pub(super) fn event_choices(chosen: &[String]) -> Vec<super::EventChoice> {
+        hub_core::domain::webhook::EVENTS
+            .iter()
+            .map(|(name, label)| super::EventChoice {
+                name: (*name).to_owned(),
+                label: (*label).to_owned(),
+                on: chosen.iter().any(|e| e == name),
+            })
+            .collect()
+    }
 }
 
 #[server(endpoint = "api_access")]
@@ -189,14 +201,7 @@ pub async fn get_notifications() -> Result<Notifications, AppError> {
     let (current, recent) = hub_core::service::records::notifications(&st.db, 50)
         .await
         .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?;
-    let events = hub_core::domain::webhook::EVENTS
-        .iter()
-        .map(|(name, label)| EventChoice {
-            name: (*name).to_owned(),
-            label: (*label).to_owned(),
-            on: current.events.iter().any(|e| e == name),
-        })
-        .collect();
+    let events = server::event_choices(&current.events);
     let deliveries = recent
         .into_iter()
         .map(|d| Delivery {

@@ -92,7 +92,8 @@ pub struct IntegrationForm {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use hub_core::domain::manifest::Manifest;
-    use hub_core::service::integrations::ReleaseRow;
+    use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
+    use hub_core::service::integrations::{Detail, ReleaseRow};
 
     use super::*;
     use crate::api::ctx::show_time;
@@ -128,6 +129,35 @@ pub(crate) mod server {
             connectors: m.connectors,
         })
     }
+
+    /// The integration's page: its releases and the tenants that use it.
+    pub(super) fn detail(d: Detail) -> IntegrationDetail {
+        let row = d.integration;
+        let tenants = d
+            .tenants
+            .into_iter()
+            .map(|t| TenantBrief {
+                id: t.id,
+                release: ReleaseChoice::label(t.choice(), t.release_name.as_deref()),
+                name: t.name,
+                paused: t.paused,
+            })
+            .collect();
+        let busy = d.releases.iter().any(|r| ReleaseStatus::parse(&r.status).is_some_and(|s| !s.is_finished()));
+        IntegrationDetail {
+            tenants,
+            id: row.id,
+            busy,
+            releases: d.releases.iter().map(|r| summary(r, row.default_release_id, d.latest)).collect(),
+            name: row.name,
+            description: row.description,
+            repository: row.repository,
+            branch: row.branch,
+            manifest_path: row.manifest_path,
+            connectors: d.connectors,
+            created_at: show_time(row.created_at),
+        }
+    }
 }
 
 #[server(endpoint = "integrations")]
@@ -156,39 +186,14 @@ pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, AppError> {
 
 #[server(endpoint = "integration")]
 pub async fn get_integration(id: i64) -> Result<IntegrationDetail, AppError> {
-    use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
     use hub_core::service::Scope;
 
-    use crate::api::ctx::{require_user, service_error, show_time, state};
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let d = hub_core::service::integrations::detail(&state()?.db, Scope::of(&user), id)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
-    let row = d.integration;
-    let tenants = d
-        .tenants
-        .into_iter()
-        .map(|t| TenantBrief {
-            id: t.id,
-            release: ReleaseChoice::label(t.choice(), t.release_name.as_deref()),
-            name: t.name,
-            paused: t.paused,
-        })
-        .collect();
-    let busy = d.releases.iter().any(|r| ReleaseStatus::parse(&r.status).is_some_and(|s| !s.is_finished()));
-    Ok(IntegrationDetail {
-        tenants,
-        id: row.id,
-        busy,
-        releases: d.releases.iter().map(|r| server::summary(r, row.default_release_id, d.latest)).collect(),
-        name: row.name,
-        description: row.description,
-        repository: row.repository,
-        branch: row.branch,
-        manifest_path: row.manifest_path,
-        connectors: d.connectors,
-        created_at: show_time(row.created_at),
-    })
+    Ok(server::detail(d))
 }
 
 /// The form's current values (`id` absent for a new integration) and its choices.

@@ -34,11 +34,46 @@ pub struct ListingView {
     pub has_default_release: bool,
 }
 
+#[cfg(feature = "ssr")]
+mod server {
+    use chrono::{DateTime, Utc};
+    use hub_core::service::marketplace::Settings;
+
+    use super::*;
+    use crate::api::ctx::show_time;
+
+    /// Settings → Marketplace: the stored settings, the published integrations and the
+    /// admin's preview token.
+    pub(super) fn admin_view(
+        s: &Settings,
+        now: DateTime<Utc>,
+        public_url: &str,
+        published: Vec<(i64, String)>,
+        preview: Option<String>,
+    ) -> MarketplaceAdmin {
+        MarketplaceAdmin {
+            input: MarketplaceInput {
+                name: s.name.clone(),
+                accent: s.accent().to_owned(),
+                logo_url: s.logo_url.clone(),
+                origins: s.origins.join("\n"),
+            },
+            has_secret: s.secret.is_some(),
+            secret_made_at: s.secret_made_at.map(show_time),
+            grace_until: s.in_grace(now).then_some(s.previous_until).flatten().map(show_time),
+            revealed: crate::api::access::server::take_revealed("mpsec"),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            published,
+            preview_url: preview.map(|t| crate::api::embed::embed_href("/embed", &t, "full")),
+        }
+    }
+}
+
 // ---- Admin ----
 
 #[server(endpoint = "marketplace_settings")]
 pub async fn get_marketplace_settings() -> Result<MarketplaceAdmin, AppError> {
-    use crate::api::ctx::{require_admin, service_error, show_time, state};
+    use crate::api::ctx::{require_admin, service_error, state};
     let user = require_admin().await?;
     let st = state()?;
     let now = chrono::Utc::now();
@@ -59,21 +94,7 @@ pub async fn get_marketplace_settings() -> Result<MarketplaceAdmin, AppError> {
         .into_iter()
         .map(|l| (l.id, l.name))
         .collect();
-    Ok(MarketplaceAdmin {
-        input: MarketplaceInput {
-            name: s.name.clone(),
-            accent: s.accent().to_owned(),
-            logo_url: s.logo_url.clone(),
-            origins: s.origins.join("\n"),
-        },
-        has_secret: s.secret.is_some(),
-        secret_made_at: s.secret_made_at.map(show_time),
-        grace_until: s.in_grace(now).then_some(s.previous_until).flatten().map(show_time),
-        revealed: crate::api::access::server::take_revealed("mpsec"),
-        public_url: st.public_url.trim_end_matches('/').to_owned(),
-        published,
-        preview_url: preview.map(|t| crate::api::embed::embed_href("/embed", &t, "full")),
-    })
+    Ok(server::admin_view(&s, now, &st.public_url, published, preview))
 }
 
 #[server(endpoint = "save_marketplace")]

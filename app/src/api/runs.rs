@@ -118,7 +118,8 @@ pub const RUNS_PAGE: i64 = 50;
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use chrono::{DateTime, Utc};
-    use hub_core::domain::run::phase_label;
+    use hub_core::domain::run::{phase_label, Phase};
+    use hub_core::service::runs::{Activity, Detail, RunFilter};
 
     use super::*;
     use crate::api::ctx::show_time;
@@ -169,6 +170,102 @@ pub(crate) mod server {
             phase_code: r.phase,
         }
     }
+
+    /// The end of a log that is longer than `SHOWN`, and a note saying so.
+    fn tail(mut log: String) -> (String, Option<String>) {
+        const SHOWN: usize = 1024 * 1024;
+        let mut log_note = None;
+        if log.len() > SHOWN {
+            let mut at = log.len() - SHOWN;
+            while !log.is_char_boundary(at) {
+                at += 1;
+            }
+            log_note = Some(format!("The log is {} KB; the last {} KB are shown.", log.len() / 1024, SHOWN / 1024));
+            log = log.split_off(at);
+        }
+        (log, log_note)
+    }
+
+    /// One run in full, with the end of its log.
+    pub(super) fn run_view(d: Detail) -> RunView {
+        let (r, triggers) = (d.run, d.triggers);
+        let (log, log_note) = tail(d.log);
+        let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
+        let active = Phase::parse(&r.phase).is_some_and(Phase::is_active);
+        RunView {
+            item: RunItem {
+                id: r.id,
+                tenant_id: r.tenant_id,
+                tenant: r.tenant_name,
+                integration: r.integration_name,
+                mode: r.mode,
+                triggers: triggers_text(Some(&kinds.join(",")), r.scheduled),
+                phase: phase_label(&r.phase),
+                phase_code: r.phase.clone(),
+                started: r.started_at.map(show_time).unwrap_or_else(|| "Not started".to_owned()),
+                duration: duration(r.started_at, r.finished_at),
+            },
+            integration_id: r.integration_id,
+            release: r.release_name,
+            active,
+            trigger_list: triggers
+                .into_iter()
+                .map(|t| {
+                    (t.kind, show_time(t.created_at), t.created_by.unwrap_or_else(|| "the hub".to_owned()), t.payload)
+                })
+                .collect(),
+            queued: show_time(r.queued_at),
+            finished: r.finished_at.map(show_time),
+            exit_code: r.exit_code,
+            context: r.stdout_context,
+            error: r.error,
+            env_names: r.env_names.and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default(),
+            sandbox: r.sandbox,
+            log,
+            log_note,
+            log_truncated: r.log_truncated,
+        }
+    }
+
+    /// The Activity page's filters as the core reads them.
+    pub(super) fn filter(query: &RunQuery) -> RunFilter {
+        RunFilter {
+            phase: (!query.phase.is_empty() && query.phase != "failed").then(|| query.phase.clone()),
+            failed: query.phase == "failed",
+            integration_id: query.integration,
+            tenant_id: query.tenant,
+            organization: None,
+            before: query.before,
+        }
+    }
+
+    /// The Activity page: one page of runs (the core reads one more, to tell whether
+    /// there is an older page) and the tenants whose last run failed.
+    pub(super) fn activity(a: Activity) -> ActivityRuns {
+        let mut rows = a.runs;
+        let older = (rows.len() as i64 > RUNS_PAGE).then(|| {
+            rows.truncate(RUNS_PAGE as usize);
+            rows.last().map(|r| r.id)
+        });
+        let failing = a
+            .failing
+            .into_iter()
+            .map(|f| FailingTenant {
+                id: f.id,
+                name: f.name,
+                integration: f.integration_name,
+                phase: phase_label(&f.last_run_phase),
+                at: f.last_run_at.map(show_time).unwrap_or_default(),
+            })
+            .collect();
+        ActivityRuns {
+            failing,
+            runs: rows.into_iter().map(item).collect(),
+            older: older.flatten(),
+            integrations: a.integrations,
+            tenant_name: a.tenant_name,
+        }
+    }
 }
 
 /// Asks for a run of the tenant now (`normal` or `init`); it starts as soon as the
@@ -193,100 +290,25 @@ pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
 /// One run in full, with its log (the last megabyte when it is longer).
 #[server(endpoint = "run")]
 pub async fn get_run(id: i64) -> Result<RunView, AppError> {
-    use hub_core::domain::run::{phase_label, Phase};
     use hub_core::service::Scope;
 
-    use crate::api::ctx::{require_user, service_error, show_time, state};
-    const SHOWN: usize = 1024 * 1024;
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let d = hub_core::service::runs::detail(&state()?.db, Scope::of(&user), id)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
-    let (r, triggers, mut log) = (d.run, d.triggers, d.log);
-    let mut log_note = None;
-    if log.len() > SHOWN {
-        let mut at = log.len() - SHOWN;
-        while !log.is_char_boundary(at) {
-            at += 1;
-        }
-        log_note = Some(format!("The log is {} KB; the last {} KB are shown.", log.len() / 1024, SHOWN / 1024));
-        log = log.split_off(at);
-    }
-    let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
-    let active = Phase::parse(&r.phase).is_some_and(Phase::is_active);
-    Ok(RunView {
-        item: RunItem {
-            id: r.id,
-            tenant_id: r.tenant_id,
-            tenant: r.tenant_name,
-            integration: r.integration_name,
-            mode: r.mode,
-            triggers: server::triggers_text(Some(&kinds.join(",")), r.scheduled),
-            phase: phase_label(&r.phase),
-            phase_code: r.phase.clone(),
-            started: r.started_at.map(show_time).unwrap_or_else(|| "Not started".to_owned()),
-            duration: server::duration(r.started_at, r.finished_at),
-        },
-        integration_id: r.integration_id,
-        release: r.release_name,
-        active,
-        trigger_list: triggers
-            .into_iter()
-            .map(|t| (t.kind, show_time(t.created_at), t.created_by.unwrap_or_else(|| "the hub".to_owned()), t.payload))
-            .collect(),
-        queued: show_time(r.queued_at),
-        finished: r.finished_at.map(show_time),
-        exit_code: r.exit_code,
-        context: r.stdout_context,
-        error: r.error,
-        env_names: r.env_names.and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default(),
-        sandbox: r.sandbox,
-        log,
-        log_note,
-        log_truncated: r.log_truncated,
-    })
+    Ok(server::run_view(d))
 }
 
 /// The Activity page: tenants whose last run failed, then runs newest first.
 #[server(endpoint = "activity_runs")]
 pub async fn list_runs(query: RunQuery) -> Result<ActivityRuns, AppError> {
-    use hub_core::service::runs::RunFilter;
     use hub_core::service::Scope;
 
-    use crate::api::ctx::{require_user, service_error, show_time, state};
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let filter = RunFilter {
-        phase: (!query.phase.is_empty() && query.phase != "failed").then(|| query.phase.clone()),
-        failed: query.phase == "failed",
-        integration_id: query.integration,
-        tenant_id: query.tenant,
-        organization: None,
-        before: query.before,
-    };
-    let a = hub_core::service::runs::activity(&state()?.db, Scope::of(&user), filter, RUNS_PAGE)
+    let a = hub_core::service::runs::activity(&state()?.db, Scope::of(&user), server::filter(&query), RUNS_PAGE)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
-    let mut rows = a.runs;
-    let older = (rows.len() as i64 > RUNS_PAGE).then(|| {
-        rows.truncate(RUNS_PAGE as usize);
-        rows.last().map(|r| r.id)
-    });
-    let failing = a
-        .failing
-        .into_iter()
-        .map(|f| FailingTenant {
-            id: f.id,
-            name: f.name,
-            integration: f.integration_name,
-            phase: hub_core::domain::run::phase_label(&f.last_run_phase),
-            at: f.last_run_at.map(show_time).unwrap_or_default(),
-        })
-        .collect();
-    Ok(ActivityRuns {
-        failing,
-        runs: rows.into_iter().map(server::item).collect(),
-        older: older.flatten(),
-        integrations: a.integrations,
-        tenant_name: a.tenant_name,
-    })
+    Ok(server::activity(a))
 }

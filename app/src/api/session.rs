@@ -29,18 +29,11 @@ pub fn safe_next(next: Option<&str>) -> &str {
 /// session; failures are throttled per email.
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::ctx::{fail, internal, set_session_cookie, state};
+    use super::ctx::{internal, set_session_cookie, state};
     use hub_core::auth::{self, AuthError};
 
     let state = state()?;
-    let keep = |field: &str, message: String| {
-        fail(AppError::Validation {
-            field: field.to_owned(),
-            message,
-            kept: vec![("email".to_owned(), email.trim().to_owned())],
-            more: Vec::new(),
-        })
-    };
+    let keep = |field: &str, message: String| refused(field, message, &email);
     if email.trim().is_empty() {
         return Err(keep("email", "Enter your email address.".to_owned()));
     }
@@ -87,6 +80,17 @@ pub async fn current_user() -> Result<SignedInUser, AppError> {
         is_admin: user.is_admin,
         is_partner: user.organization_kind == hub_core::domain::user::OrgKind::Partner,
         sandbox_warning: sandbox_warning(super::ctx::state()?.builder.sandbox()),
+    })
+}
+
+/// A sign-in error on `field`, keeping the typed email.
+#[cfg(feature = "ssr")]
+fn refused(field: &str, message: String, email: &str) -> AppError {
+    super::ctx::fail(AppError::Validation {
+        field: field.to_owned(),
+        message,
+        kept: vec![("email".to_owned(), email.trim().to_owned())],
+        more: Vec::new(),
     })
 }
 

@@ -120,7 +120,9 @@ pub struct ConfigInput {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use hub_core::auth::SessionUser;
-    use hub_core::service::overview::{Connection, ReleaseOption as CoreOption};
+    use hub_core::domain::release::ReleaseChoice;
+    use hub_core::domain::tenant::{Schedule, PAGE_SIZE};
+    use hub_core::service::overview::{Connection, Overview, ReleaseOption as CoreOption, TenantList};
     use hub_core::service::tenants::TenantRow;
     use hub_core::service::Scope;
 
@@ -152,44 +154,79 @@ pub(crate) mod server {
             info: r.info,
         }
     }
+
+    /// One page of the tenants list, as the list shows it.
+    pub(super) fn list_page(list: TenantList) -> TenantListPage {
+        let TenantList { rows, total, page, integrations } = list;
+        let rows =
+            rows.into_iter()
+                .map(|r| TenantListItem {
+                    release: ReleaseChoice::label(r.choice(), r.release_name.as_deref()),
+                    schedule: Schedule::from_parts(&r.schedule_kind, &r.schedule, &r.timezone)
+                        .map(|s| s.describe())
+                        .unwrap_or_else(|| r.schedule.clone()),
+                    unfinished: r.setup_step != "done",
+                    last_run: r.last_run_phase.as_deref().map(|p| {
+                        (hub_core::domain::run::phase_label(p), r.last_run_at.map(show_time).unwrap_or_default())
+                    }),
+                    id: r.id,
+                    name: r.name,
+                    integration_id: r.integration_id,
+                    integration: r.integration_name,
+                    paused: r.paused,
+                    disconnected: r.disconnected,
+                    source: r.source,
+                })
+                .collect();
+        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        TenantListPage { rows, total, page, pages, integrations }
+    }
+
+    /// The tenant's page and the creation flow's steps, from the console's overview.
+    pub(super) fn tenant_setup(o: Overview, public_url: &str) -> TenantSetup {
+        let t = o.tenant;
+        TenantSetup {
+            marketplace_user: t
+                .external_user
+                .clone()
+                .map(|sub| (sub, t.external_name.clone(), t.external_email.clone())),
+            version: t.choice().map(VersionInput::of).unwrap_or_default(),
+            release: o.release_text,
+            schedule_text: o.schedule_text,
+            next_fire_at: t.next_fire_at.map(show_time),
+            id: t.id,
+            name: t.name,
+            integration_id: t.integration_id,
+            integration_name: t.integration_name,
+            step: o.step,
+            connections: o.connections.into_iter().map(|c| connection(c, public_url)).collect(),
+            form: o.form,
+            dynamic: o.dynamic,
+            raw: o.raw,
+            schedule: o.schedule_input,
+            paused: o.paused,
+            source: t.source,
+            created_at: show_time(t.created_at),
+            lacks: o.lacks,
+            releases: o.releases.into_iter().map(option).collect(),
+            runs: o.runs.into_iter().map(|(r, _)| crate::api::runs::server::item(r)).collect(),
+            run_active: o.busy,
+            run_waiting: o.waiting,
+            webhook_url: o.webhook_url,
+        }
+    }
 }
 
 #[server(endpoint = "tenants")]
 pub async fn list_tenants(query: ListQuery) -> Result<TenantListPage, AppError> {
-    use hub_core::domain::release::ReleaseChoice;
-    use hub_core::domain::tenant::{Schedule, PAGE_SIZE};
     use hub_core::service::Scope;
 
-    use crate::api::ctx::{require_user, service_error, show_time, state};
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let list = hub_core::service::overview::list(&state()?.db, Scope::of(&user), &query)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
-    let rows = list
-        .rows
-        .into_iter()
-        .map(|r| TenantListItem {
-            release: ReleaseChoice::label(r.choice(), r.release_name.as_deref()),
-            schedule: Schedule::from_parts(&r.schedule_kind, &r.schedule, &r.timezone)
-                .map(|s| s.describe())
-                .unwrap_or_else(|| r.schedule.clone()),
-            unfinished: r.setup_step != "done",
-            last_run: r
-                .last_run_phase
-                .as_deref()
-                .map(|p| (hub_core::domain::run::phase_label(p), r.last_run_at.map(show_time).unwrap_or_default())),
-            id: r.id,
-            name: r.name,
-            integration_id: r.integration_id,
-            integration: r.integration_name,
-            paused: r.paused,
-            disconnected: r.disconnected,
-            source: r.source,
-        })
-        .collect();
-    let (total, page) = (list.total, list.page);
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    Ok(TenantListPage { rows, total, page, pages, integrations: list.integrations })
+    Ok(server::list_page(list))
 }
 
 #[server(endpoint = "new_tenant_form")]
@@ -230,39 +267,13 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
     use hub_core::service::overview::{overview, Viewer};
     use hub_core::service::Scope;
 
-    use crate::api::ctx::{require_user, service_error, show_time, state};
+    use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let st = state()?;
     let o = overview(&st.db, &st.key, &st.public_url, Viewer::Console(Scope::of(&user)), id)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
-    let t = o.tenant;
-    Ok(TenantSetup {
-        marketplace_user: t.external_user.clone().map(|sub| (sub, t.external_name.clone(), t.external_email.clone())),
-        version: t.choice().map(VersionInput::of).unwrap_or_default(),
-        release: o.release_text,
-        schedule_text: o.schedule_text,
-        next_fire_at: t.next_fire_at.map(show_time),
-        id: t.id,
-        name: t.name,
-        integration_id: t.integration_id,
-        integration_name: t.integration_name,
-        step: o.step,
-        connections: o.connections.into_iter().map(|c| server::connection(c, &st.public_url)).collect(),
-        form: o.form,
-        dynamic: o.dynamic,
-        raw: o.raw,
-        schedule: o.schedule_input,
-        paused: o.paused,
-        source: t.source,
-        created_at: show_time(t.created_at),
-        lacks: o.lacks,
-        releases: o.releases.into_iter().map(server::option).collect(),
-        runs: o.runs.into_iter().map(|(r, _)| crate::api::runs::server::item(r)).collect(),
-        run_active: o.busy,
-        run_waiting: o.waiting,
-        webhook_url: o.webhook_url,
-    })
+    Ok(server::tenant_setup(o, &st.public_url))
 }
 
 /// Saves an `api_key`/`basic` connector's fields (encrypted) and returns to the step.

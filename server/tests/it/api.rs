@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -15,6 +14,7 @@ use hub_core::db::{releases, Db};
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::manifest::Manifest;
 use hub_core::service;
+use hub_core::worker::{self, Clock};
 use serde_json::{json, Value};
 
 use crate::http::{prepared, Hub};
@@ -396,7 +396,7 @@ async fn syncs_triggers_runs_and_logs() {
 
     // The engine takes the triggers. The release has no checkout here, so the run fails
     // as a platform issue: still a run with a phase and a log entry.
-    api.state.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&api.state.engine, Utc::now()).await.expect("ran");
     let r = api.get(&format!("/api/v2/runs/triggers/{trigger}/status")).await;
     assert_eq!(r.json["status"], "failed_platform", "{}", r.json);
     let run = r.json["run_id"].as_i64().expect("run");
@@ -588,25 +588,34 @@ async fn outgoing_webhooks_are_signed_retried_and_shown() {
         .await;
     let id = r.json["id"].as_i64().expect("id");
     api.send(Method::POST, &format!("/api/v2/tenants/{id}/sync"), None).await;
-    s.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&s.engine, Utc::now()).await.expect("ran");
     api.send(Method::DELETE, &format!("/api/v2/tenants/{id}"), None).await;
 
-    let retry =
-        service::webhooks::Retry { first: Duration::from_millis(200), attempts: 3, timeout: Duration::from_secs(5) };
-    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        deliverer.deliver_due(Utc::now()).await.expect("delivered");
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+    // The deliverer's clock is the test's: the retry of the delivery that failed
+    // comes when the test moves the clock on, without waiting for it.
+    let retry = service::webhooks::Retry::default();
+    let t0 = Utc::now();
+    let time = Arc::new(Mutex::new(t0));
+    let clock = Clock::from_fn({
+        let time = time.clone();
+        move || *time.lock().expect("clock")
+    });
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry).with_clock(clock);
+    worker::run_until_idle(&deliverer, t0).await.expect("delivered");
+    let pending = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
             .fetch_one(api.db.pool())
             .await
-            .expect("count");
-        if pending == 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "deliveries still pending");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .expect("count")
+    };
+    assert_eq!(pending().await, 1, "the first try of one delivery failed");
+    let just_before = t0 + chrono::Duration::from_std(retry.first).expect("span") - chrono::Duration::seconds(1);
+    worker::run_until_idle(&deliverer, just_before).await.expect("nothing due");
+    assert_eq!(pending().await, 1, "not retried before its time");
+    let later = t0 + chrono::Duration::from_std(retry.first).expect("span");
+    *time.lock().expect("clock") = later;
+    worker::run_until_idle(&deliverer, later).await.expect("delivered");
+    assert_eq!(pending().await, 0);
     let rows = hub_core::db::webhooks::recent(api.db.pool(), 10).await.expect("rows");
     let mut events: Vec<&str> = rows.iter().map(|d| d.event.as_str()).collect();
     events.sort_unstable();
@@ -661,4 +670,44 @@ async fn a_receiver_that_is_down_slows_nothing_and_is_retried_later() {
     assert!(retry.next(retry.attempts, Utc::now()).is_none());
     let now = Utc::now();
     assert_eq!(retry.next(2, now).map(|t| (t - now).num_seconds()), Some(120), "then 2 minutes");
+}
+
+#[tokio::test]
+async fn a_committed_event_wakes_the_deliverer_at_once() {
+    let api = Api::new().await;
+    let s = api.state.clone();
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let _ = tx.send(body);
+            async { StatusCode::OK }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["integration_created".into()], Utc::now())
+        .await
+        .expect("saved");
+    // The deliverer's loop starts idle: nothing is due, so it would sleep for a minute.
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker::run(deliverer, Clock::system(), async move {
+        let _ = stop_rx.await;
+    }));
+    // Two events one after the other: after the first delivery nothing is due, so the
+    // loop sleeps its longest (a minute). Only the signal raised by the second
+    // commit can bring the second delivery sooner.
+    for name in ["Alpha Sync", "Beta Sync"] {
+        integration(&api.db, name).await;
+        let body = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("delivered without waiting for the loop's timer")
+            .expect("a body");
+        assert!(body.contains("\"integration_created\"") && body.contains(name), "{body}");
+    }
+    let _ = stop_tx.send(());
+    running.await.expect("the loop ends on stop");
 }

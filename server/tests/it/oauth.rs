@@ -90,7 +90,9 @@ async fn token(
                     scope: None,
                 };
                 let sealed = key.encrypt(serde_json::to_string(&winner).expect("json").as_bytes());
-                hub_core::db::tenants::store_refreshed(db.pool(), tenant, "mockauth", &sealed).await.expect("stored");
+                hub_core::db::connections::store_refreshed(db.pool(), tenant, "mockauth", &sealed)
+                    .await
+                    .expect("stored");
             }
             (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })))
         }
@@ -179,7 +181,7 @@ async fn magic_token(db: &Db, tenant: i64, connector: &str) -> String {
 }
 
 async fn sealed(db: &Db, tenant: i64) -> Option<Vec<u8>> {
-    hub_core::db::tenants::credentials(db.pool(), tenant, "mockauth").await.expect("read")
+    hub_core::db::connections::credentials(db.pool(), tenant, "mockauth").await.expect("read")
 }
 
 async fn status(db: &Db, tenant: i64) -> (String, Option<String>) {
@@ -348,7 +350,7 @@ async fn store_tokens(db: &Db, key: &SecretKey, tenant: i64, refresh: &str, expi
         scope: None,
     };
     let sealed = key.encrypt(serde_json::to_string(&tokens).expect("json").as_bytes());
-    hub_core::db::tenants::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now()).await.expect("connected");
+    hub_core::db::connections::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now()).await.expect("connected");
 }
 
 async fn stored_tokens(db: &Db, key: &SecretKey, tenant: i64) -> OAuthTokens {

@@ -9,7 +9,7 @@ async fn a_new_hub_builds_every_sample() {
     let list = integrations::list(db.pool(), None).await.expect("list");
     let names: Vec<_> = list.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["Counter Sync", "Pokémon of the Day", "Slack Notifier"]);
-    prepared.state.builder.run_until_idle().await.expect("built");
+    hub_core::worker::run_until_idle(&prepared.state.builder, chrono::Utc::now()).await.expect("built");
     for i in &list {
         let built = releases::list_for(db.pool(), i.id).await.expect("releases");
         assert_eq!(built.len(), 1, "{}", i.name);

@@ -101,7 +101,7 @@ async fn prepare_long_run(data: &std::path::Path) -> i64 {
         .execute(pool)
         .await
         .expect("schedule");
-    hub_core::db::runs::insert_trigger(
+    hub_core::db::run_triggers::insert_trigger(
         pool,
         tenant,
         hub_core::domain::run::TriggerKind::Manual,

@@ -3,14 +3,20 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod connections;
 pub mod connectors;
+pub mod inbound_hooks;
 pub mod integrations;
 pub mod invitations;
 pub mod mail;
+pub mod oauth_states;
 pub mod orgs;
 pub mod releases;
+pub mod run_logs;
+pub mod run_triggers;
 pub mod runs;
 pub mod sessions;
+pub mod tenant_list;
 pub mod tenants;
 pub mod users;
 pub mod webhooks;
@@ -33,6 +39,8 @@ pub const DB_FILE: &str = "hub.sqlite3";
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// Raised when a committed transaction left webhook events to deliver.
+    outbox: crate::worker::Signal,
 }
 
 impl Db {
@@ -63,7 +71,7 @@ impl Db {
     async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, DbError> {
         let pool = SqlitePoolOptions::new().max_connections(max).min_connections(1).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, outbox: crate::worker::Signal::default() })
     }
 
     /// A transaction that holds the write lock from its start. One that reads and then
@@ -75,6 +83,17 @@ impl Db {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Tells the webhook deliverer that a committed transaction may have emitted
+    /// events (see `outbox::emit`).
+    pub fn outbox_written(&self) {
+        self.outbox.raise();
+    }
+
+    /// What the webhook deliverer waits on.
+    pub fn outbox_signal(&self) -> &crate::worker::Signal {
+        &self.outbox
     }
 
     /// True when a trivial query succeeds; used by the health check.

@@ -1,61 +1,10 @@
-//! Runs, the triggers that cause them, and their logs.
+//! Runs (the `runs` table): made from waiting triggers, started, finished onto their
+//! tenant, listed and read; and the tenants the scheduler must fire or that failed.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
 
-use crate::domain::run::{Mode, Phase, TriggerKind};
-
-/// Adds a trigger that waits for its run; returns its id.
-pub async fn insert_trigger(
-    db: impl SqliteExecutor<'_>,
-    tenant_id: i64,
-    kind: TriggerKind,
-    mode: Mode,
-    payload: Option<&str>,
-    created_by: Option<&str>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO run_triggers (tenant_id, kind, mode, payload, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(kind.as_str())
-    .bind(mode.as_str())
-    .bind(payload)
-    .bind(created_by)
-    .bind(now)
-    .fetch_one(db)
-    .await
-}
-
-/// Tenants with waiting triggers and no queued or running run.
-pub async fn ready_tenants(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT w.tenant_id FROM run_triggers w
-         WHERE w.run_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = w.tenant_id AND r.phase IN ('queued', 'running'))
-         LIMIT ?",
-    )
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
-#[derive(Debug, FromRow)]
-pub struct WaitingRow {
-    pub id: i64,
-    pub kind: String,
-    pub mode: String,
-}
-
-/// A tenant's waiting triggers, oldest first.
-pub async fn waiting(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<Vec<WaitingRow>> {
-    sqlx::query_as("SELECT id, kind, mode FROM run_triggers WHERE tenant_id = ? AND run_id IS NULL ORDER BY id")
-        .bind(tenant_id)
-        .fetch_all(db)
-        .await
-}
+use crate::domain::run::{Mode, Phase};
 
 /// Whether the tenant has a queued or running run.
 pub async fn has_active(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<bool> {
@@ -173,24 +122,6 @@ pub async fn start(
     .map(|r| r.rows_affected() == 1)
 }
 
-/// Appends a piece of the log.
-pub async fn append_log(db: &sqlx::SqlitePool, id: i64, seq: i64, text: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO run_log_chunks (run_id, seq, at, text) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(seq)
-        .bind(now)
-        .bind(text)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE runs SET log_bytes = log_bytes + ? WHERE id = ?")
-        .bind(i64::try_from(text.len()).unwrap_or(i64::MAX))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
-}
-
 /// How a run ended.
 pub struct Outcome<'a> {
     pub phase: Phase,
@@ -303,22 +234,6 @@ pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option
     .bind(id)
     .fetch_optional(db)
     .await
-}
-
-#[derive(Debug, FromRow)]
-pub struct TriggerRow {
-    pub kind: String,
-    pub mode: String,
-    pub payload: Option<String>,
-    pub created_by: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-pub async fn triggers_of(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Result<Vec<TriggerRow>> {
-    sqlx::query_as("SELECT kind, mode, payload, created_by, created_at FROM run_triggers WHERE run_id = ? ORDER BY id")
-        .bind(run_id)
-        .fetch_all(db)
-        .await
 }
 
 /// A tenant the scheduler must fire.
@@ -468,18 +383,6 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Ru
     sqlx::query_as(&format!("{RUN_ROW} WHERE r.id = ?")).bind(id).fetch_optional(db).await
 }
 
-/// The log of a run from piece `from_seq` on, and the next piece's number.
-pub async fn log(db: impl SqliteExecutor<'_>, id: i64, from_seq: i64) -> sqlx::Result<(String, i64)> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, text FROM run_log_chunks WHERE run_id = ? AND seq >= ? ORDER BY seq")
-            .bind(id)
-            .bind(from_seq)
-            .fetch_all(db)
-            .await?;
-    let next = rows.last().map_or(from_seq, |(s, _)| s + 1);
-    Ok((rows.into_iter().map(|(_, t)| t).collect(), next))
-}
-
 /// A tenant whose last run failed.
 #[derive(Debug, FromRow)]
 pub struct FailingRow {
@@ -508,28 +411,6 @@ pub async fn failing_tenants(
     q.build_query_as().fetch_all(db).await
 }
 
-/// A trigger and, once it was made into one, its run.
-#[derive(Debug, FromRow)]
-pub struct TriggerStatusRow {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub kind: String,
-    pub mode: String,
-    pub created_at: DateTime<Utc>,
-    pub run_id: Option<i64>,
-    pub phase: Option<String>,
-}
-
-pub async fn trigger_status(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TriggerStatusRow>> {
-    sqlx::query_as(
-        "SELECT w.id, w.tenant_id, w.kind, w.mode, w.created_at, w.run_id, r.phase
-         FROM run_triggers w LEFT JOIN runs r ON r.id = w.run_id WHERE w.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await
-}
-
 /// A page of one tenant's runs for the REST API, sorted by `sort` (a column the caller
 /// has checked against its allow-list), and how many there are.
 pub async fn page(
@@ -554,4 +435,25 @@ pub async fn page(
     .fetch_all(db)
     .await?;
     Ok((rows, total))
+}
+
+/// What a run's events name: its tenant, its integration and its mode.
+#[derive(Debug, FromRow)]
+pub struct RunNames {
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub integration_id: i64,
+    pub integration_name: String,
+    pub mode: String,
+}
+
+pub async fn names(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Result<Option<RunNames>> {
+    sqlx::query_as(
+        "SELECT t.id AS tenant_id, t.name AS tenant_name, i.id AS integration_id, i.name AS integration_name, r.mode
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = r.integration_id
+         WHERE r.id = ?",
+    )
+    .bind(run_id)
+    .fetch_optional(db)
+    .await
 }

@@ -5,6 +5,9 @@
 //!
 //! Text travels as [`Raw`]: each field's name with the list of strings the form sent
 //! (one for most fields, any number for a multi-select, none for an unticked box).
+//!
+//! It is one file because building, reading and checking share the field types and
+//! their private helpers: together they are the form's one set of rules.
 
 use std::collections::BTreeMap;
 

@@ -17,6 +17,8 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+mod describe;
+
 /// The simple schedules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,22 +143,6 @@ const MONTH: Spec = Spec {
 // 7 is accepted and folded onto 0: both are Sunday.
 const DOW: Spec =
     Spec { name: "day of week", min: 0, max: 7, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] };
-
-const MONTH_NAMES: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// A parsed 5-field crontab expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,76 +338,6 @@ impl CronExpr {
         }
         out
     }
-
-    /// The expression in plain words, e.g. "At 09:30, on Monday through Friday".
-    pub fn describe(&self) -> String {
-        let minutes = self.minute.values(0, 59);
-        let hours = self.hour.values(0, 23);
-        let time = match (minutes.as_slice(), hours.len()) {
-            (m, 24) if m.len() == 60 => "Every minute".to_owned(),
-            (m, 24) if m.len() > 1 && is_step(m, 0, 59) => format!("Every {} minutes", m[1] - m[0]),
-            ([m], 24) => format!("At minute {m} of every hour"),
-            (m, 24) => format!("At minutes {} of every hour", list(m, |v| v.to_string())),
-            ([m], _) => format!("At {}", list(&hours, |h| format!("{h:02}:{m:02}"))),
-            (m, _) if m.len() == 60 => format!("Every minute during hour {}", list(&hours, |h| format!("{h:02}"))),
-            (m, _) => {
-                format!("At minutes {} past hour {}", list(m, |v| v.to_string()), list(&hours, |h| format!("{h:02}")))
-            }
-        };
-        let dom = ranges(&self.dom.values(1, 31), |v| v.to_string());
-        let dow = ranges(&self.dow.values(0, 6), |v| DAY_NAMES[v as usize].to_owned());
-        let day = match (self.dom.restricted, self.dow.restricted) {
-            (true, true) => format!(", on day {dom} of the month and on every {dow}"),
-            (true, false) => format!(", on day {dom} of the month"),
-            (false, true) => format!(", on {dow}"),
-            (false, false) => String::new(),
-        };
-        let month = if self.month.values(1, 12).len() == 12 {
-            String::new()
-        } else {
-            format!(", in {}", ranges(&self.month.values(1, 12), |v| MONTH_NAMES[v as usize - 1].to_owned()))
-        };
-        format!("{time}{day}{month}")
-    }
-}
-
-fn is_step(values: &[u32], min: u32, max: u32) -> bool {
-    let step = values[1] - values[0];
-    values[0] == min && values.windows(2).all(|w| w[1] - w[0] == step) && values[values.len() - 1] + step > max
-}
-
-fn list(values: &[u32], show: impl Fn(u32) -> String) -> String {
-    let shown: Vec<String> = values.iter().map(|v| show(*v)).collect();
-    match shown.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// "Monday through Friday", "1, 15 and 20 through 25".
-fn ranges(values: &[u32], show: impl Fn(u32) -> String) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < values.len() {
-        let mut j = i;
-        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j - i >= 2 {
-            format!("{} through {}", show(values[i]), show(values[j]))
-        } else if j > i {
-            format!("{} and {}", show(values[i]), show(values[j]))
-        } else {
-            show(values[i])
-        });
-        i = j + 1;
-    }
-    match parts.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 /// A time zone by its IANA name ("Europe/Berlin"); the message names the mistake.
@@ -432,156 +348,4 @@ pub fn parse_time_zone(name: &str) -> Result<Tz, CronError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("rfc3339").with_timezone(&Utc)
-    }
-
-    fn next(expr: &str, tz: &str, after: &str, n: usize) -> Vec<String> {
-        let e = CronExpr::parse(expr).expect("valid");
-        let tz: Tz = tz.parse().expect("tz");
-        e.upcoming(utc(after), tz, n).iter().map(|t| t.with_timezone(&tz).to_rfc3339()).collect()
-    }
-
-    #[test]
-    fn day_of_month_or_day_of_week_when_both_are_restricted() {
-        // "the 13th, and every Friday": 2026-02-13 is a Friday; 2026-03-13 too.
-        assert_eq!(
-            next("0 9 13 * 5", "UTC", "2026-02-01T00:00:00Z", 4),
-            [
-                "2026-02-06T09:00:00+00:00",
-                "2026-02-13T09:00:00+00:00",
-                "2026-02-20T09:00:00+00:00",
-                "2026-02-27T09:00:00+00:00"
-            ]
-        );
-        assert_eq!(
-            next("0 9 14 * 5", "UTC", "2026-02-10T00:00:00Z", 2),
-            ["2026-02-13T09:00:00+00:00", "2026-02-14T09:00:00+00:00"]
-        );
-        // With day of month left as `*`, only the day of week counts.
-        assert_eq!(next("0 9 * * 5", "UTC", "2026-02-10T00:00:00Z", 1), ["2026-02-13T09:00:00+00:00"]);
-        // `*/2` starts with `*`, so it is not "restricted": the AND rule applies.
-        assert_eq!(next("0 9 */2 * 1", "UTC", "2026-02-01T00:00:00Z", 1), ["2026-02-09T09:00:00+00:00"]);
-    }
-
-    #[test]
-    fn names_ranges_steps_lists_and_both_sundays() {
-        let sun0 = next("0 0 * * 0", "UTC", "2026-02-01T00:00:00Z", 3);
-        assert_eq!(sun0, next("0 0 * * 7", "UTC", "2026-02-01T00:00:00Z", 3));
-        assert_eq!(sun0, next("0 0 * * SUN", "UTC", "2026-02-01T00:00:00Z", 3));
-        assert_eq!(
-            next("*/20 9-10 * jan-feb mon-fri", "UTC", "2026-02-27T10:30:00Z", 3),
-            ["2026-02-27T10:40:00+00:00", "2027-01-01T09:00:00+00:00", "2027-01-01T09:20:00+00:00"]
-        );
-        assert_eq!(
-            next("5,35 * * * *", "UTC", "2026-02-01T00:06:00Z", 2),
-            ["2026-02-01T00:35:00+00:00", "2026-02-01T01:05:00+00:00"]
-        );
-        assert_eq!(
-            next("10/20 * * * *", "UTC", "2026-02-01T00:00:00Z", 3),
-            ["2026-02-01T00:10:00+00:00", "2026-02-01T00:30:00+00:00", "2026-02-01T00:50:00+00:00"]
-        );
-        assert_eq!(next("0 0 29 2 *", "UTC", "2026-01-01T00:00:00Z", 1), ["2028-02-29T00:00:00+00:00"]);
-    }
-
-    #[test]
-    fn shortcuts() {
-        assert_eq!(next("@hourly", "UTC", "2026-02-01T00:30:00Z", 1), ["2026-02-01T01:00:00+00:00"]);
-        assert_eq!(next("@daily", "UTC", "2026-02-01T00:30:00Z", 1), ["2026-02-02T00:00:00+00:00"]);
-        assert_eq!(next("@weekly", "UTC", "2026-02-02T00:30:00Z", 1), ["2026-02-08T00:00:00+00:00"]);
-        assert_eq!(next("@monthly", "UTC", "2026-02-02T00:30:00Z", 1), ["2026-03-01T00:00:00+00:00"]);
-        assert_eq!(next("@yearly", "UTC", "2026-02-02T00:30:00Z", 1), ["2027-01-01T00:00:00+00:00"]);
-    }
-
-    #[test]
-    fn a_skipped_local_time_fires_after_the_gap() {
-        // New York springs forward on 2026-03-08: 02:00 becomes 03:00.
-        assert_eq!(
-            next("30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", 3),
-            ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00", "2026-03-10T02:30:00-04:00"]
-        );
-        // Every quarter hour through the gap fires once at 03:00, then carries on.
-        assert_eq!(
-            next("*/15 * * * *", "America/New_York", "2026-03-08T06:40:00Z", 3),
-            ["2026-03-08T01:45:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-08T03:15:00-04:00"]
-        );
-    }
-
-    #[test]
-    fn a_repeated_local_hour_fires_once() {
-        // New York falls back on 2026-11-01: 01:00–01:59 happens twice.
-        assert_eq!(
-            next("30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z", 2),
-            ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]
-        );
-        // Starting inside the second pass of the hour does not fire it again.
-        assert_eq!(next("30 1 * * *", "America/New_York", "2026-11-01T06:10:00Z", 1), ["2026-11-02T01:30:00-05:00"]);
-        // Hourly crosses the change without a gap or a double.
-        assert_eq!(
-            next("0 * * * *", "America/New_York", "2026-11-01T04:30:00Z", 3),
-            ["2026-11-01T01:00:00-04:00", "2026-11-01T02:00:00-05:00", "2026-11-01T03:00:00-05:00"]
-        );
-    }
-
-    #[test]
-    fn invalid_expressions_say_what_is_wrong() {
-        for (expr, message) in [
-            ("* * * *", "A cron expression has 5 fields (minute hour day-of-month month day-of-week); this one has 4."),
-            ("60 * * * *", "minute must be from 0 to 59, not 60"),
-            ("* 24 * * *", "hour must be from 0 to 23, not 24"),
-            ("* * 0 * *", "day of month must be from 1 to 31, not 0"),
-            ("* * * 13 *", "month must be from 1 to 12, not 13"),
-            ("* * * * 8", "day of week must be from 0 to 7, not 8"),
-            ("*/0 * * * *", "the step in the minute field must be at least 1"),
-            ("5-1 * * * *", "the range 5-1 in the minute field runs backwards"),
-            ("* * * foo *", "\"foo\" is not a valid month"),
-            ("1,,2 * * * *", "the minute field has an empty list item"),
-            ("@sometimes", "@sometimes is not a shortcut; use @yearly, @monthly, @weekly, @daily or @hourly"),
-        ] {
-            assert_eq!(CronExpr::parse(expr).expect_err(expr).0, message, "{expr}");
-        }
-        assert!(CronExpr::parse("0 0 31 2 *")
-            .expect("parses")
-            .next_after(utc("2026-01-01T00:00:00Z"), Tz::UTC)
-            .is_none());
-    }
-
-    #[test]
-    fn plain_language_readings() {
-        for (expr, reading) in [
-            ("* * * * *", "Every minute"),
-            ("*/15 * * * *", "Every 15 minutes"),
-            ("0 * * * *", "At minute 0 of every hour"),
-            ("30 9 * * *", "At 09:30"),
-            ("0 9,17 * * mon-fri", "At 09:00 and 17:00, on Monday through Friday"),
-            ("0 9 13 * 5", "At 09:00, on day 13 of the month and on every Friday"),
-            ("0 0 1 1,7 *", "At 00:00, on day 1 of the month, in January and July"),
-        ] {
-            assert_eq!(CronExpr::parse(expr).expect(expr).describe(), reading, "{expr}");
-        }
-    }
-
-    #[test]
-    fn presets_fire_on_their_interval_with_a_spread() {
-        let after = utc("2026-02-01T10:07:00Z");
-        assert_eq!(Preset::Hourly.next_after(after, Duration::zero()), utc("2026-02-01T11:00:00Z"));
-        assert_eq!(Preset::Hourly.next_after(after, Duration::minutes(20)), utc("2026-02-01T10:20:00Z"));
-        assert_eq!(Preset::Every15Minutes.next_after(after, Duration::minutes(61)), utc("2026-02-01T10:16:00Z"));
-        assert_eq!(Preset::Daily.next_after(after, Duration::hours(3)), utc("2026-02-02T03:00:00Z"));
-        for p in Preset::ALL {
-            assert_eq!(Preset::parse(p.as_str()), Some(p));
-            let n = p.next_after(after, Duration::minutes(7));
-            assert!(n > after && n - after <= p.interval());
-        }
-    }
-
-    #[test]
-    fn time_zones_are_checked() {
-        assert!(parse_time_zone("Europe/Berlin").is_ok());
-        assert!(parse_time_zone("UTC").is_ok());
-        assert!(parse_time_zone("Mars/Olympus").is_err());
-    }
-}
+mod tests;

@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio::sync::Notify;
+use chrono::{DateTime, Utc};
 
 use super::files::{self, ReadError};
 use super::git::{self, Git};
@@ -14,6 +13,7 @@ use super::process::{run_lines, Exit, SHELL};
 use super::sandbox::{Job, Mount, Sandbox};
 use crate::db::{connectors, integrations, releases, Db, DbError};
 use crate::domain::manifest::{Manifest, ManifestError};
+use crate::worker::{Clock, Signal, Step, Worker};
 
 /// Builds queued releases one at a time.
 #[derive(Clone, Debug)]
@@ -21,7 +21,8 @@ pub struct Builder {
     db: Db,
     releases_dir: PathBuf,
     build_limit: Duration,
-    wake: Arc<Notify>,
+    signal: Signal,
+    clock: Clock,
     sandbox: Arc<Sandbox>,
 }
 
@@ -60,7 +61,13 @@ impl Builder {
         // Absolute, because git and the build command run in other directories: a
         // relative data directory would point somewhere else for them.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        Self { db, releases_dir: data_dir.join("releases"), build_limit, wake: Arc::new(Notify::new()), sandbox }
+        let releases_dir = data_dir.join("releases");
+        Self { db, releases_dir, build_limit, signal: Signal::default(), clock: Clock::system(), sandbox }
+    }
+
+    /// The same builder reading the time from `clock` (the hub's is the system clock).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The sandbox builds and runs go through.
@@ -80,56 +87,31 @@ impl Builder {
 
     /// Tells the background loop that a release was queued.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.signal.raise();
     }
 
-    /// Builds the oldest queued release, if any; returns its id.
-    pub async fn build_next(&self) -> Result<Option<i64>, DbError> {
+    /// Builds the oldest queued release, if any, claimed at `now`; returns its id. The
+    /// build's end is stamped with the builder's clock.
+    pub async fn build_next(&self, now: DateTime<Utc>) -> Result<Option<i64>, DbError> {
         let Some(id) = releases::next_queued(self.db.pool()).await? else {
             return Ok(None);
         };
-        if !releases::claim(self.db.pool(), id, Utc::now()).await? {
+        if !releases::claim(self.db.pool(), id, now).await? {
             return Ok(Some(id));
         }
         match self.build(id).await {
             Ok(Ok(())) => {}
             Ok(Err(f)) => {
                 self.log(id, &format!("\nBuild failed: {}\n", f.message)).await;
-                releases::fail(self.db.pool(), id, f.commit.as_deref(), &f.message, Utc::now()).await?;
+                releases::fail(self.db.pool(), id, f.commit.as_deref(), &f.message, self.clock.now()).await?;
             }
             Err(e) => {
-                releases::fail(self.db.pool(), id, None, "The hub could not record this build.", Utc::now()).await?;
+                releases::fail(self.db.pool(), id, None, "The hub could not record this build.", self.clock.now())
+                    .await?;
                 return Err(e);
             }
         }
         Ok(Some(id))
-    }
-
-    /// Builds until nothing is queued.
-    pub async fn run_until_idle(&self) -> Result<(), DbError> {
-        while self.build_next().await?.is_some() {}
-        Ok(())
-    }
-
-    /// The background loop: build whatever is queued, then sleep until woken.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        match releases::fail_interrupted(self.db.pool(), Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!("{n} release build(s) were cut short by a stop and are marked failed"),
-            Err(e) => tracing::error!("cannot mark interrupted builds: {e}"),
-        }
-        loop {
-            if let Err(e) = self.run_until_idle().await {
-                tracing::error!("release builder: {e}");
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = &mut shutdown => break,
-                // A safety net in case a wake-up is ever missed.
-                () = tokio::time::sleep(Duration::from_secs(30)) => {}
-            }
-        }
     }
 
     async fn log(&self, id: i64, text: &str) {
@@ -277,8 +259,30 @@ impl Builder {
         self.log(id, "Build succeeded.\n").await;
         let success =
             releases::Success { commit_sha: &commit, run_command: &manifest.run, manifest_json: &manifest_json };
-        releases::succeed(pool, id, &success, Utc::now()).await?;
+        releases::succeed(pool, id, &success, self.clock.now()).await?;
         Ok(Ok(()))
+    }
+}
+
+impl Worker for Builder {
+    const NAME: &'static str = "release builder";
+
+    /// Builds a stop cut short are marked failed.
+    async fn start(&self, now: DateTime<Utc>) -> Result<(), DbError> {
+        let n = releases::fail_interrupted(self.db.pool(), now).await?;
+        if n > 0 {
+            tracing::warn!("{n} release build(s) were cut short by a stop and are marked failed");
+        }
+        Ok(())
+    }
+
+    /// Builds one queued release.
+    async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
+        Ok(if self.build_next(now).await?.is_some() { Step::more() } else { Step::idle(None) })
+    }
+
+    fn signal(&self) -> &Signal {
+        &self.signal
     }
 }
 

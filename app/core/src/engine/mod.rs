@@ -2,9 +2,14 @@
 //! each process in the sandbox.
 
 pub mod builder;
+mod dispatcher;
+mod environment;
+mod executor;
 pub mod files;
 pub mod git;
 pub mod output;
 pub mod process;
+mod recovery;
 pub mod runs;
 pub mod sandbox;
+mod scheduler;

@@ -12,8 +12,8 @@ use serde_json::json;
 use super::ServiceError;
 use crate::connectors::Registry;
 use crate::db::audit::{self, Actor};
-use crate::db::tenants::{self, MagicRow};
-use crate::db::Db;
+use crate::db::connections::{self, MagicRow};
+use crate::db::{oauth_states, tenants, Db};
 use crate::domain::connector::{AuthKind, Connector};
 pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
@@ -26,7 +26,7 @@ pub const STATE_LIFETIME: Duration = Duration::minutes(10);
 /// The connection behind a magic link, with its connector's full definition (client
 /// secret included, from the registry).
 pub async fn by_magic_token(db: &Db, registry: &Registry, token: &str) -> Result<(MagicRow, Connector), ConnectError> {
-    let row = tenants::by_magic_token(db.pool(), token).await.map_err(|_| ConnectError::Internal)?;
+    let row = connections::by_magic_token(db.pool(), token).await.map_err(|_| ConnectError::Internal)?;
     let row = row.filter(|r| !r.archived).ok_or(ConnectError::UnknownLink)?;
     let connector =
         registry.connectors.get(&row.connector_name).map(|l| l.connector.clone()).ok_or(ConnectError::UnknownLink)?;
@@ -60,9 +60,16 @@ pub async fn start_oauth(
     }
     let (url, _) = request.url();
     let sealed = key.encrypt(verifier.secret().as_bytes());
-    tenants::insert_oauth_state(db.pool(), &token_hash(&state), row.connection_id, &sealed, now, now + STATE_LIFETIME)
-        .await
-        .map_err(|_| ConnectError::Internal)?;
+    oauth_states::insert_oauth_state(
+        db.pool(),
+        &token_hash(&state),
+        row.connection_id,
+        &sealed,
+        now,
+        now + STATE_LIFETIME,
+    )
+    .await
+    .map_err(|_| ConnectError::Internal)?;
     Ok(url.to_string())
 }
 
@@ -90,7 +97,7 @@ pub async fn finish_oauth(
     let Some(state) = cb.state.as_deref().filter(|s| !s.is_empty()) else {
         return (None, Err(ConnectError::StaleState));
     };
-    let claimed = match tenants::claim_oauth_state(db.pool(), &token_hash(state), now).await {
+    let claimed = match oauth_states::claim_oauth_state(db.pool(), &token_hash(state), now).await {
         Ok(Some(c)) => c,
         Ok(None) => return (None, Err(ConnectError::StaleState)),
         Err(_) => return (None, Err(ConnectError::Internal)),
@@ -126,7 +133,7 @@ pub async fn finish_oauth(
         };
         let sealed = key.encrypt(serde_json::to_string(&tokens).map_err(|_| ConnectError::Internal)?.as_bytes());
         let mut tx = db.pool().begin().await.map_err(|_| ConnectError::Internal)?;
-        tenants::connect(&mut *tx, row.tenant_id, &row.connector_name, &sealed, now)
+        connections::connect(&mut *tx, row.tenant_id, &row.connector_name, &sealed, now)
             .await
             .map_err(|_| ConnectError::Internal)?;
         let entry = audit::Entry {
@@ -167,7 +174,7 @@ pub async fn disconnect(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let mut tx = db.pool().begin().await?;
-    if !tenants::disconnect(&mut *tx, tenant_id, connector, now).await? {
+    if !connections::disconnect(&mut *tx, tenant_id, connector, now).await? {
         return Err(ServiceError::NotFound);
     }
     let entry = audit::Entry {

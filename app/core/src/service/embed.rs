@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::marketplace::{actor, app, apps, install, offered, offered_one, settings, Settings};
 use super::{runs, tenants, Db, ServiceError};
+use crate::db::connections;
 use crate::db::integrations::ListingRow;
-use crate::db::tenants::{self as store, TenantRow};
+use crate::db::tenants::TenantRow;
 use crate::domain::marketplace::EndUser;
 use crate::domain::run::{Mode, Phase, TriggerKind};
 use crate::domain::tenant::SetupStep;
@@ -84,7 +85,7 @@ pub async fn continue_setup(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let t = app(db, user, tenant_id).await?;
-    let open: Vec<String> = store::connections(db.pool(), t.id)
+    let open: Vec<String> = connections::connections(db.pool(), t.id)
         .await?
         .into_iter()
         .filter(|c| c.status != "connected")

@@ -197,6 +197,7 @@ pub async fn create(
     let event = serde_json::json!({ "integration": { "id": id, "name": input.name } });
     crate::outbox::emit(&mut tx, "integration_created", event, now).await?;
     tx.commit().await?;
+    db.outbox_written();
     Ok(id)
 }
 

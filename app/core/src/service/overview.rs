@@ -4,9 +4,10 @@
 
 use super::tenants::{configs, draft_for, dynamic_options, parse_definition, release_of, webhook_of};
 use super::{Db, Scope, ServiceError};
+use crate::db::connections::{self, ConnectionRow};
 use crate::db::runs::{self, RunFilter, RunListRow};
-use crate::db::tenants::{self as store, ConnectionRow, TenantRow};
-use crate::db::{integrations, releases};
+use crate::db::tenants::TenantRow;
+use crate::db::{integrations, releases, run_logs, run_triggers, tenant_list};
 use crate::domain::connector::AuthKind;
 use crate::domain::form::{Audience, FieldKind, Form, Raw, Values};
 use crate::domain::marketplace::EndUser;
@@ -114,17 +115,18 @@ pub async fn overview(
         }
         None => (schedule.as_ref().map(Schedule::to_input).unwrap_or_default(), t.paused),
     };
-    let connections: Vec<Connection> = store::connections(db.pool(), t.id).await?.into_iter().map(connection).collect();
+    let connections: Vec<Connection> =
+        connections::connections(db.pool(), t.id).await?.into_iter().map(connection).collect();
     let step = t.step();
     let lacks = lacks(&connections, form.as_ref(), &stored, &dynamic, step);
     // Waiting triggers before runs: a trigger the dispatcher turns into a run between
     // the two reads is then seen as one or the other, never as neither.
-    let waiting = runs::waiting(db.pool(), t.id).await?.len();
+    let waiting = run_triggers::waiting(db.pool(), t.id).await?.len();
     let filter = RunFilter { tenant_id: Some(t.id), ..Default::default() };
     let mut shown = Vec::new();
     for r in runs::list(db.pool(), &filter, run_count).await? {
         let tail = match audience {
-            Audience::EndUser => Some(log_tail(runs::log(db.pool(), r.id, 0).await?.0, END_USER_LOG)),
+            Audience::EndUser => Some(log_tail(run_logs::log(db.pool(), r.id, 0).await?.0, END_USER_LOG)),
             Audience::Hub => None,
         };
         shown.push((r, tail));
@@ -244,14 +246,14 @@ pub async fn new_tenant_choices(db: &Db, scope: Scope, integration_id: i64) -> R
 /// One page of the tenants list the scope may see, how many match, the page shown,
 /// and the integrations to filter by.
 pub struct TenantList {
-    pub rows: Vec<store::TenantListRow>,
+    pub rows: Vec<tenant_list::TenantListRow>,
     pub total: i64,
     pub page: i64,
     pub integrations: Vec<(i64, String)>,
 }
 
 pub async fn list(db: &Db, scope: Scope, query: &crate::domain::tenant::ListQuery) -> Result<TenantList, ServiceError> {
-    let (rows, total, page) = store::list(db.pool(), query, scope.organization()).await?;
+    let (rows, total, page) = tenant_list::list(db.pool(), query, scope.organization()).await?;
     let integrations = integrations::names(db.pool(), scope.organization()).await?;
     Ok(TenantList { rows, total, page, integrations })
 }

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{invalid, Actor, Db, Scope, ServiceError};
-use crate::db::runs::{self, FailingRow, TriggerRow, TriggerStatusRow};
+use crate::db::run_triggers::{self, TriggerRow, TriggerStatusRow};
+use crate::db::runs::{self, FailingRow};
 pub use crate::db::runs::{RunFilter, RunListRow, RunRow};
-use crate::db::{audit, integrations, tenants};
+use crate::db::{audit, integrations, run_logs, tenants};
 use crate::domain::run::{Mode, TriggerKind};
 use crate::engine::runs::Engine;
 
@@ -49,7 +50,8 @@ pub async fn request(
     let by = asked_by(actor, kind);
     let payload_text = payload.map(Value::to_string);
     let mut tx = db.pool().begin().await?;
-    let id = runs::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
+    let id =
+        run_triggers::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
     let entry = audit::Entry {
         actor,
         action: "tenant.run_requested",
@@ -126,21 +128,21 @@ pub struct Detail {
 
 pub async fn detail(db: &Db, scope: Scope, id: i64) -> Result<Detail, ServiceError> {
     let run = get(db, scope, id).await?;
-    let triggers = runs::triggers_of(db.pool(), id).await?;
-    let (log, _) = runs::log(db.pool(), id, 0).await?;
+    let triggers = run_triggers::triggers_of(db.pool(), id).await?;
+    let (log, _) = run_logs::log(db.pool(), id, 0).await?;
     Ok(Detail { run, triggers, log })
 }
 
 /// A run with its log.
 pub async fn with_log(db: &Db, scope: Scope, id: i64) -> Result<(RunRow, String), ServiceError> {
     let run = get(db, scope, id).await?;
-    let (log, _) = runs::log(db.pool(), id, 0).await?;
+    let (log, _) = run_logs::log(db.pool(), id, 0).await?;
     Ok((run, log))
 }
 
 /// A trigger and, once it was made into one, its run.
 pub async fn trigger_status(db: &Db, id: i64) -> Result<TriggerStatusRow, ServiceError> {
-    runs::trigger_status(db.pool(), id).await?.ok_or(ServiceError::NotFound)
+    run_triggers::trigger_status(db.pool(), id).await?.ok_or(ServiceError::NotFound)
 }
 
 /// A page of one live tenant's runs (sorted by a column the caller checked against its

@@ -11,7 +11,7 @@ use super::{invalid, is_unique_violation, ServiceError};
 use crate::db::audit::{self, Actor};
 pub use crate::db::tenants::TenantRow;
 use crate::db::tenants::{self, NewTenant, ScheduleUpdate};
-use crate::db::{connectors, integrations, releases, Db, IntegrationRow, ReleaseRow};
+use crate::db::{connections, connectors, inbound_hooks, integrations, releases, Db, IntegrationRow, ReleaseRow};
 use crate::domain::connector::{AuthKind, Connector};
 use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
 use crate::domain::manifest::Manifest;
@@ -127,9 +127,9 @@ pub async fn create_owned(
         tenants::set_external(&mut *tx, id, Some((&u.sub, u.name.as_deref(), u.email.as_deref())), now).await?;
     }
     for connector in &connector_names {
-        tenants::insert_connection(&mut *tx, id, connector, &random_token(), now).await?;
+        connections::insert_connection(&mut *tx, id, connector, &random_token(), now).await?;
         if defs.iter().find(|d| &d.name == connector).is_some_and(|d| d.auth == AuthKind::None.as_str()) {
-            tenants::connect(&mut *tx, id, connector, &[], now).await?;
+            connections::connect(&mut *tx, id, connector, &[], now).await?;
         }
     }
     let entry = audit::Entry {
@@ -146,12 +146,13 @@ pub async fn create_owned(
     });
     crate::outbox::emit(&mut tx, "tenant_created", event, now).await?;
     tx.commit().await?;
+    db.outbox_written();
     Ok(id)
 }
 
 /// The connector definition of one of the tenant's connections.
 pub async fn connector_of(db: &Db, tenant_id: i64, name: &str) -> Result<Connector, ServiceError> {
-    let conn = tenants::connections(db.pool(), tenant_id)
+    let conn = connections::connections(db.pool(), tenant_id)
         .await?
         .into_iter()
         .find(|c| c.connector_name == name)
@@ -193,7 +194,7 @@ pub async fn save_credentials(
     }
     let sealed = key.encrypt(serde_json::Value::Object(values).to_string().as_bytes());
     let mut tx = db.pool().begin().await?;
-    if !tenants::connect(&mut *tx, tenant.id, connector, &sealed, now).await? {
+    if !connections::connect(&mut *tx, tenant.id, connector, &sealed, now).await? {
         return Err(ServiceError::NotFound);
     }
     let entry = audit::Entry {
@@ -363,6 +364,7 @@ pub async fn archive(db: &Db, actor: &Actor, tenant: &TenantRow, now: DateTime<U
     });
     crate::outbox::emit(&mut tx, "tenant_archived", event, now).await?;
     tx.commit().await?;
+    db.outbox_written();
     Ok(())
 }
 
@@ -422,8 +424,13 @@ pub async fn rotate_webhook(
 ) -> Result<String, ServiceError> {
     let token = random_token();
     let mut tx = db.pool().begin().await?;
-    if !tenants::set_webhook(&mut *tx, tenant.id, &crate::secrets::token_hash(&token), &key.encrypt(token.as_bytes()))
-        .await?
+    if !inbound_hooks::set_webhook(
+        &mut *tx,
+        tenant.id,
+        &crate::secrets::token_hash(&token),
+        &key.encrypt(token.as_bytes()),
+    )
+    .await?
     {
         return Err(ServiceError::NotFound);
     }
@@ -446,7 +453,7 @@ pub async fn webhook_of(
     public_url: &str,
     tenant_id: i64,
 ) -> Result<Option<String>, ServiceError> {
-    let sealed = tenants::webhook_sealed(db.pool(), tenant_id).await?;
+    let sealed = inbound_hooks::webhook_sealed(db.pool(), tenant_id).await?;
     Ok(sealed
         .and_then(|s| key.decrypt(&s).ok())
         .and_then(|t| String::from_utf8(t).ok())
@@ -455,7 +462,7 @@ pub async fn webhook_of(
 
 /// The tenant an inbound webhook token belongs to.
 pub async fn by_webhook_token(db: &Db, token: &str) -> Result<Option<i64>, ServiceError> {
-    Ok(tenants::by_webhook_hash(db.pool(), &crate::secrets::token_hash(token)).await?)
+    Ok(inbound_hooks::by_webhook_hash(db.pool(), &crate::secrets::token_hash(token)).await?)
 }
 
 fn webhook_url(public_url: &str, token: &str) -> String {

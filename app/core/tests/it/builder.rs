@@ -11,6 +11,7 @@ use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::ReleaseChoice;
 use hub_core::engine::builder::Builder;
 use hub_core::service;
+use hub_core::worker;
 
 use crate::git;
 
@@ -71,7 +72,7 @@ impl Hub {
         )
         .await
         .expect("queued");
-        self.builder.run_until_idle().await.expect("built");
+        worker::run_until_idle(&self.builder, Utc::now()).await.expect("built");
         releases::get(self.db.pool(), id).await.expect("db").expect("release")
     }
 
@@ -259,7 +260,7 @@ async fn a_relative_data_directory_still_builds() {
     )
     .await
     .expect("queued");
-    builder.run_until_idle().await.expect("built");
+    worker::run_until_idle(&builder, Utc::now()).await.expect("built");
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
     assert_eq!(r.status, "succeeded", "{:?}", r.error);
     assert!(data.path().join("releases").join(id.to_string()).join("built.txt").exists());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use hub_core::connectors::{Loaded, Registry};
 use hub_core::db::audit::Actor;
-use hub_core::db::{connectors, runs, tenants, Db};
+use hub_core::db::{connections, connectors, run_logs, run_triggers, runs, tenants, Db};
 use hub_core::domain::connector::Connector;
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::ReleaseChoice;
@@ -19,6 +19,7 @@ use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::{Engine, Settings};
 use hub_core::secrets::SecretKey;
 use hub_core::service;
+use hub_core::worker;
 
 use crate::git;
 
@@ -78,7 +79,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
     )
     .await
     .expect("queued");
-    builder.run_until_idle().await.expect("built");
+    worker::run_until_idle(&builder, Utc::now()).await.expect("built");
     let tenant = tenants::insert(
         db.pool(),
         &tenants::NewTenant {
@@ -94,7 +95,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
     )
     .await
     .expect("tenant");
-    tenants::insert_connection(db.pool(), tenant, "stripe", "magic-token", Utc::now()).await.expect("connection");
+    connections::insert_connection(db.pool(), tenant, "stripe", "magic-token", Utc::now()).await.expect("connection");
     let key = Arc::new(SecretKey::generate());
     let mut map = BTreeMap::new();
     map.insert(
@@ -113,7 +114,7 @@ impl Hub {
             .trigger(self.tenant, TriggerKind::Manual, mode, None, Some("test"), Utc::now())
             .await
             .expect("trigger");
-        self.engine.run_pending().await.expect("ran");
+        worker::run_until_idle(&self.engine, Utc::now()).await.expect("ran");
         self.last_run().await
     }
 
@@ -124,7 +125,7 @@ impl Hub {
     }
 
     async fn log(&self, run: i64) -> String {
-        runs::log(self.db.pool(), run, 0).await.expect("log").0
+        run_logs::log(self.db.pool(), run, 0).await.expect("log").0
     }
 
     async fn tenant_column(&self, column: &str) -> Option<String> {
@@ -288,7 +289,7 @@ async fn a_last_line_that_is_not_json_leaves_no_context() {
 async fn a_secret_printed_to_stderr_is_masked() {
     let hub = hub("echo \"using key $PAN_SEC_STRIPE_API_KEY now\" >&2\n", None, Settings::default()).await;
     let sealed = hub.key.encrypt(br#"{"api_key":"sk_live_abcdef123456"}"#);
-    tenants::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
+    connections::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
     let run = hub.run(Mode::Normal).await;
     assert_eq!(phase(&run), Phase::Succeeded);
     let log = hub.log(run.id).await;
@@ -303,7 +304,7 @@ echo "{\"key\": \"$PAN_SEC_STRIPE_API_KEY\"}"
 "#;
     let hub = hub(script, None, Settings::default()).await;
     let sealed = hub.key.encrypt(br#"{"api_key":"sk_live_abcdef123456"}"#);
-    tenants::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
+    connections::connect(hub.db.pool(), hub.tenant, "stripe", &sealed, Utc::now()).await.expect("connect");
     let first = hub.run(Mode::Normal).await;
     assert_eq!(phase(&first), Phase::Succeeded, "{:?}", first.error);
     assert_eq!(first.stdout_context.as_deref(), Some(r#"{"key": "********"}"#));
@@ -396,7 +397,7 @@ async fn next_fire(hub: &Hub) -> Option<DateTime<Utc>> {
 }
 
 async fn waiting(hub: &Hub) -> Vec<String> {
-    runs::waiting(hub.db.pool(), hub.tenant).await.expect("waiting").into_iter().map(|w| w.kind).collect()
+    run_triggers::waiting(hub.db.pool(), hub.tenant).await.expect("waiting").into_iter().map(|w| w.kind).collect()
 }
 
 #[tokio::test]
@@ -423,7 +424,7 @@ async fn after_downtime_missed_slots_run_once() {
     hub.engine.fire_due(at(2026, 11, 22, 10, 2)).await.expect("tick");
     assert_eq!(waiting(&hub).await, vec!["schedule"]);
     assert_eq!(next_fire(&hub).await, Some(at(2026, 11, 22, 10, 5)));
-    hub.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&hub.engine, at(2026, 11, 22, 10, 2)).await.expect("ran");
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
     assert_eq!(total, 1);
 }
@@ -459,7 +460,7 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
         .expect("n");
     assert_eq!(skipped, 2);
     hub.engine.execute(active).await;
-    hub.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&hub.engine, at(2026, 11, 22, 10, 1)).await.expect("ran");
     // The two scheduled slots ran together, the API trigger on its own.
     let rows: Vec<(bool, String)> =
         sqlx::query_as("SELECT r.scheduled, group_concat(t.kind) FROM runs r JOIN run_triggers t ON t.run_id = r.id GROUP BY r.id ORDER BY r.id")
@@ -556,7 +557,7 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
     let run = runs::get(hub.db.pool(), id).await.expect("get").expect("run");
     assert_eq!(phase(&run), Phase::FailedPlatform);
     // Its trigger is not run again.
-    hub.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
     assert_eq!(total, 1);
 }
@@ -685,7 +686,10 @@ async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slo
     for _ in 0..MAX {
         next_end(&mut ended).await;
     }
-    tokio::time::timeout(PATIENCE, hub.engine.run_pending()).await.expect("in time").expect("ran");
+    tokio::time::timeout(PATIENCE, worker::run_until_idle(&hub.engine, Utc::now()))
+        .await
+        .expect("in time")
+        .expect("ran");
 
     // One run for each tenant, each succeeded, and never more than MAX at once.
     type Span = (i64, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);

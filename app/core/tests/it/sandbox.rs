@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use hub_core::connectors::Registry;
 use hub_core::db::audit::Actor;
-use hub_core::db::{releases, runs, tenants, Db, DB_FILE};
+use hub_core::db::{releases, run_logs, runs, tenants, Db, DB_FILE};
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::ReleaseChoice;
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
@@ -20,6 +20,7 @@ use hub_core::engine::runs::{Engine, Settings};
 use hub_core::engine::sandbox::{Limits, Policy, Sandbox};
 use hub_core::secrets::SecretKey;
 use hub_core::service;
+use hub_core::worker;
 use serde_json::json;
 
 use crate::git;
@@ -117,7 +118,7 @@ impl Hub {
         )
         .await
         .expect("queued");
-        self.builder.run_until_idle().await.expect("built");
+        worker::run_until_idle(&self.builder, Utc::now()).await.expect("built");
         (integration, releases::get(self.db.pool(), id).await.expect("db").expect("release"))
     }
 
@@ -141,14 +142,14 @@ impl Hub {
 
     async fn run(&self, tenant: i64) -> runs::RunRow {
         self.engine.trigger(tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("trigger");
-        self.engine.run_pending().await.expect("ran");
+        worker::run_until_idle(&self.engine, Utc::now()).await.expect("ran");
         let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
         let id = runs::list(self.db.pool(), &filter, 1).await.expect("list")[0].id;
         runs::get(self.db.pool(), id).await.expect("get").expect("run")
     }
 
     async fn log(&self, run: i64) -> String {
-        runs::log(self.db.pool(), run, 0).await.expect("log").0
+        run_logs::log(self.db.pool(), run, 0).await.expect("log").0
     }
 
     /// The hub still answers: its database reads and writes.
@@ -345,7 +346,7 @@ fi
         let body = format!("{{\"n\": {n}}}");
         hub.engine.webhook(tenant, body.as_bytes(), Some("application/json"), Utc::now()).await.expect("webhook");
     }
-    hub.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
     let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
     let webhook_runs: Vec<_> = runs::list(hub.db.pool(), &filter, 10)
         .await
@@ -437,7 +438,7 @@ async fn a_payload_that_names_a_hub_file_is_never_linked_into_a_run() {
         let payload = json!({ "payload_file": key });
         hub.engine.trigger(tenant, kind, Mode::Normal, Some(&payload), None, Utc::now()).await.expect("trigger");
     }
-    hub.engine.run_pending().await.expect("ran");
+    worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
     let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
     for r in runs::list(hub.db.pool(), &filter, 10).await.expect("list") {
         let log = hub.log(r.id).await;

@@ -1,0 +1,184 @@
+//! A run's environment: `PAN_CFG_*`, `PAN_SEC_*` and `PAN_CTX_*`, and the run's own
+//! files (the metadata file, large values, webhook bodies).
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::runs::{Engine, INLINE_MAX};
+use crate::db::{connections, run_triggers, runs, DbError};
+use crate::domain::connector::AuthKind;
+use crate::domain::run::{self, TriggerKind};
+use crate::oauth::ready_credentials;
+
+/// A run's process environment: names and values, and the secret values among them.
+pub(super) struct Environment {
+    pub vars: Vec<(String, String)>,
+    pub secrets: Vec<String>,
+}
+
+impl Engine {
+    /// `PAN_CFG_*`, `PAN_SEC_*` (credentials made ready first) and `PAN_CTX_*`, with
+    /// the secret values to mask. The inner error is why credentials are not ready.
+    ///
+    /// Webhook bodies are linked into the run's files (`run_dir`, seen by the program
+    /// at `inside`), and `payload_file` names them there. `PAN_CTX_RUN_TRIGGERS` and
+    /// `PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT` are also files (`…_FILE`), and any
+    /// context or configuration value over [`INLINE_MAX`] is only a file.
+    pub(super) async fn environment(
+        &self,
+        launch: &runs::LaunchRow,
+        run_dir: &Path,
+        inside: &Path,
+    ) -> Result<Result<Environment, String>, DbError> {
+        let configs: Value = serde_json::from_str(&launch.configs).unwrap_or(Value::Null);
+        let mut vars = run::config_env(&configs);
+        let mut secrets = Vec::new();
+        let connections = if launch.connected > 0 {
+            connections::connections(self.pool(), launch.tenant_id).await?
+        } else {
+            Vec::new()
+        };
+        for c in connections {
+            if c.status != "connected" || c.auth == "none" {
+                continue;
+            }
+            let i = &self.inner;
+            let creds = match ready_credentials(
+                &i.db,
+                &i.key,
+                &i.registry,
+                &i.public_url,
+                launch.tenant_id,
+                &c.connector_name,
+                self.now(),
+            )
+            .await
+            {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(format!("{}: {e}", c.display_name))),
+            };
+            collect_strings(&creds, &mut secrets);
+            let oauth2 = c.auth == AuthKind::Oauth2.as_str();
+            vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
+        }
+        let webhooks = self.webhooks_dir();
+        let triggers: Vec<Value> = run_triggers::triggers_of(self.pool(), launch.id)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(n, t)| {
+                let mut payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
+                // Only the hub's own webhook triggers name a body to link, and only a
+                // file in its webhooks folder: a payload sent through the API is the
+                // caller's text, never a path the hub follows.
+                if t.kind == TriggerKind::Webhook.as_str() {
+                    if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
+                        *file = link_payload(file.as_str(), &webhooks, run_dir, n).map_or(Value::Null, |name| {
+                            Value::String(inside.join(name).to_string_lossy().into_owned())
+                        });
+                    }
+                }
+                json!({ "type": t.kind, "mode": t.mode, "payload": payload, "created_at": t.created_at, "created_by": t.created_by })
+            })
+            .collect();
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let mut ctx: HashMap<&str, String> = HashMap::new();
+        ctx.insert("INTEGRATION_ID", launch.integration_id.to_string());
+        ctx.insert("INTEGRATION_NAME", launch.integration_name.clone());
+        ctx.insert("TENANT_ID", launch.tenant_id.to_string());
+        ctx.insert("TENANT_NAME", launch.tenant_name.clone());
+        ctx.insert("RUN_MODE", launch.mode.clone());
+        ctx.insert("RUN_TRIGGERS", Value::Array(triggers).to_string());
+        ctx.insert("ENV", self.inner.settings.env_name.clone());
+        if let Some(phase) = &launch.last_phase {
+            ctx.insert("LAST_RUN_START_TIME", time(launch.last_started_at));
+            ctx.insert("LAST_RUN_COMPLETION_TIME", time(launch.last_finished_at));
+            ctx.insert("LAST_RUN_PHASE", run::phase_label(phase).to_owned());
+        }
+        if launch.had_success {
+            ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(launch.ok_started_at));
+            ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(launch.ok_finished_at));
+            // The tenant keeps the context as printed; the run's record shows it masked.
+            if let Some(out) = &launch.context {
+                ctx.insert("LAST_SUCCESSFUL_RUN_STD_OUT", out.clone());
+            }
+        }
+        vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
+        let vars = as_files(vars, run_dir, inside).map_err(DbError::Io)?;
+        Ok(Ok(Environment { vars, secrets }))
+    }
+}
+
+/// Variables always passed as files too: they grow with the tenant's data.
+const ALSO_FILES: &[&str] = &["PAN_CTX_RUN_TRIGGERS", "PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT"];
+
+/// Writes large values (and those of [`ALSO_FILES`]) into the run's files and names
+/// them in `<NAME>_FILE`; a value over [`INLINE_MAX`] is left out of the environment.
+/// Credentials (`PAN_SEC_*`) never go to disk.
+fn as_files(vars: Vec<(String, String)>, run_dir: &Path, inside: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(vars.len() + ALSO_FILES.len());
+    for (name, value) in vars {
+        let fileable = name.starts_with("PAN_CTX_") || name.starts_with("PAN_CFG_");
+        if !fileable || (value.len() <= INLINE_MAX && !ALSO_FILES.contains(&name.as_str())) {
+            out.push((name, value));
+            continue;
+        }
+        let file = format!("{}.txt", name.to_ascii_lowercase());
+        write_readable(&run_dir.join(&file), value.as_bytes())?;
+        out.push((format!("{name}_FILE"), inside.join(&file).to_string_lossy().into_owned()));
+        if value.len() <= INLINE_MAX {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Links a webhook body (a regular file directly in `webhooks`, not a link) into the
+/// run's files as `payload-<n>.body`; `None` when it is gone or is anything else.
+fn link_payload(file: Option<&str>, webhooks: &Path, run_dir: &Path, n: usize) -> Option<String> {
+    let source = Path::new(file?);
+    let name = source.file_name()?;
+    if source.parent() != Some(webhooks) || !std::fs::symlink_metadata(source).ok()?.file_type().is_file() {
+        return None;
+    }
+    let linked = format!("payload-{n}.body");
+    std::fs::hard_link(webhooks.join(name), run_dir.join(&linked)).ok()?;
+    std::fs::set_permissions(run_dir.join(&linked), std::fs::Permissions::from_mode(0o644)).ok()?;
+    Some(linked)
+}
+
+/// A fresh directory of the run's own files, with the metadata file the program may
+/// rewrite (owned by the run's uid).
+pub(super) fn prepare_run_dir(dir: &Path, metadata: &str, uid: Option<u32>) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    let file = dir.join("metadata.json");
+    write_readable(&file, metadata.as_bytes())?;
+    if let Some(uid) = uid {
+        let (u, g) = (Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(uid)));
+        nix::unistd::chown(&file, u, g).map_err(std::io::Error::from)?;
+    }
+    Ok(())
+}
+
+/// Writes a file the run's uid may read, whatever the hub's umask.
+fn write_readable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}

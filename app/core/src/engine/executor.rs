@@ -1,0 +1,311 @@
+//! The executor: one queued run as a real process in the sandbox, its log written as
+//! it comes, and its end recorded once.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::builder::CHECKOUT;
+use super::environment::prepare_run_dir;
+use super::files::{self, ReadError};
+use super::output::{self, Log, Tail};
+use super::process::{self, Stream, SHELL};
+use super::runs::{Engine, METADATA_MAX, RUN_FILES};
+use super::sandbox::{Job, Mount};
+use crate::db::{run_logs, runs, DbError};
+use crate::domain::run::{self, Mode, Phase};
+use crate::outbox;
+
+/// How often a running program's log is written to the database.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// How much log is held before it is written, however soon.
+const FLUSH_SIZE: usize = 256 * 1024;
+
+/// How long the output of a program that has exited may keep coming (from children it
+/// left behind) before its process group is killed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Runs one queued run to its end and records it; never fails (a failure of the
+    /// hub itself becomes the run's `Failed (Platform Issue)`).
+    pub async fn execute(&self, run_id: i64) -> Phase {
+        match self.try_execute(run_id).await {
+            Ok(phase) => phase,
+            Err(e) => {
+                tracing::error!(run = run_id, "run failed inside the hub: {e}");
+                let _ = self
+                    .finish(run_id, Phase::FailedPlatform, None, None, Some("The hub could not run this."), false)
+                    .await;
+                Phase::FailedPlatform
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        run_id: i64,
+        phase: Phase,
+        exit_code: Option<i32>,
+        context: Option<&str>,
+        error: Option<&str>,
+        log_truncated: bool,
+    ) -> Result<(), DbError> {
+        let _turn = self.inner.writes.lock().await;
+        let mut tx = self.pool().begin().await?;
+        let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
+        close(&mut tx, run_id, &outcome, self.now()).await?;
+        tx.commit().await?;
+        self.inner.db.outbox_written();
+        Ok(())
+    }
+
+    async fn try_execute(&self, run_id: i64) -> Result<Phase, DbError> {
+        let Some(launch) = runs::launch(self.pool(), run_id).await? else {
+            return Ok(Phase::FailedPlatform);
+        };
+        let fail = |phase: Phase, message: String| async move {
+            self.finish(run_id, phase, None, None, Some(&message), false).await.map(|()| phase)
+        };
+        let release = match launch.release_id {
+            Some(id) => self.release(id).await?,
+            None => None,
+        };
+        let Some((release, command)) = release.and_then(|r| r.run_command.clone().map(|c| (r, c))) else {
+            return fail(
+                Phase::FailedPlatform,
+                "There is no successful release to run: build one, or choose another release.".to_owned(),
+            )
+            .await;
+        };
+        let dir = self.inner.releases_dir.join(release.id.to_string());
+        if !dir.is_dir() {
+            return fail(Phase::FailedPlatform, format!("The checkout of release {} is missing.", release.name)).await;
+        }
+        let sandbox = &self.inner.sandbox;
+        if let Some(why) = sandbox.unavailable() {
+            return fail(Phase::FailedPlatform, format!("sandbox unavailable: {why}")).await;
+        }
+        let lease = sandbox.lease();
+        // Removed however the run ends (after its process, declared later, is gone).
+        let run_dir = RunDir(self.inner.work_dir.join(run_id.to_string()));
+        let run_dir_path = run_dir.0.as_path();
+        let files = Mount::read_only(run_dir_path, RUN_FILES);
+        let metadata = Mount::writable(run_dir_path.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
+        prepare_run_dir(run_dir_path, &launch.metadata, lease.uid()).map_err(DbError::Io)?;
+        let files_inside = sandbox.path(&files).to_path_buf();
+        let env = match self.environment(&launch, run_dir_path, &files_inside).await? {
+            Ok(env) => env,
+            Err(reason) => return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await,
+        };
+        let mut vars = env.vars;
+        vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), sandbox.path(&metadata).to_string_lossy().into_owned()));
+        vars.sort();
+        let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+        let names = serde_json::to_string(&names).unwrap_or_default();
+
+        let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata];
+        let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
+        let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
+        let mut started = match started {
+            Ok(s) => s,
+            Err(e) => return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await,
+        };
+        {
+            let _turn = self.inner.writes.lock().await;
+            runs::start(self.pool(), run_id, started.pid, &names, &sandbox.attestation(lease.uid()), self.now())
+                .await?;
+        }
+        let limit = launch
+            .run_timeout_secs
+            .and_then(|s| u64::try_from(s).ok())
+            .map_or(self.inner.settings.default_timeout, Duration::from_secs);
+
+        let mut log = Log::new(env.secrets.clone(), self.inner.settings.log_cap);
+        let mut tail = Tail::default();
+        let mut seq = 0i64;
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut status: Option<std::io::Result<std::process::ExitStatus>> = None;
+        let mut output_open = true;
+        let mut timed_out = false;
+        let drain = tokio::time::sleep(Duration::from_secs(86_400 * 365));
+        tokio::pin!(drain);
+        loop {
+            tokio::select! {
+                () = &mut deadline => { timed_out = true; break; }
+                () = &mut drain, if status.is_some() => break,
+                piece = started.output.recv(), if output_open => match piece {
+                    Some((Stream::Stdout, bytes)) => tail.push(&bytes),
+                    Some((Stream::Stderr, bytes)) => {
+                        log.push(&bytes);
+                        if log.pending() >= FLUSH_SIZE {
+                            if let Some(text) = log.take() {
+                                self.append_log(run_id, seq, &text).await?;
+                                seq += 1;
+                            }
+                        }
+                    }
+                    None => output_open = false,
+                },
+                _ = flush.tick() => {
+                    if let Some(text) = log.take() {
+                        self.append_log(run_id, seq, &text).await?;
+                        seq += 1;
+                    }
+                }
+                s = started.child.wait(), if status.is_none() => {
+                    status = Some(s);
+                    drain.as_mut().reset(tokio::time::Instant::now() + DRAIN_LIMIT);
+                }
+            }
+            if status.is_some() && !output_open {
+                break;
+            }
+        }
+        // Whatever is left of the group (a timed-out program, or children still
+        // writing after the program exited) is killed.
+        if let Some(pid) = started.pid {
+            process::kill_group(pid);
+        }
+        if status.is_none() {
+            status = tokio::time::timeout(Duration::from_secs(5), started.child.wait()).await.ok();
+        }
+        while let Ok(piece) = started.output.try_recv() {
+            match piece {
+                (Stream::Stdout, bytes) if !timed_out => tail.push(&bytes),
+                (Stream::Stderr, bytes) => log.push(&bytes),
+                _ => {}
+            }
+        }
+        if let Some(text) = log.finish() {
+            self.append_log(run_id, seq, &text).await?;
+        }
+        let truncated = log.dropped() > 0;
+        let context = run::context_of(tail.finish().as_deref());
+        let code = status.as_ref().and_then(|s| s.as_ref().ok()).and_then(std::process::ExitStatus::code);
+        let written = match files::read_capped(&run_dir_path.join("metadata.json"), METADATA_MAX) {
+            Ok(text) => Ok(Some(text)),
+            Err(ReadError::Missing) => Ok(None),
+            Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
+        };
+        drop(run_dir);
+        drop(lease);
+
+        // Only a program that exited cleanly has its metadata checked and kept.
+        let metadata = (!timed_out && code == Some(0))
+            .then(|| written.and_then(|w| check_metadata(&release.manifest, w.as_deref(), &launch.metadata)));
+        let (phase, error) = if timed_out {
+            (Phase::FailedTimeout, Some(format!("The run passed its time limit of {} and was stopped.", human(limit))))
+        } else {
+            match code {
+                Some(0) => match &metadata {
+                    Some(Err(e)) => (Phase::FailedMetadata, Some(e.clone())),
+                    _ => (Phase::Succeeded, None),
+                },
+                Some(c) => (Phase::FailedIntegration, Some(format!("The program exited with code {c}."))),
+                None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
+            }
+        };
+        let _turn = self.inner.writes.lock().await;
+        let mut tx = self.pool().begin().await?;
+        // A success leaves its context (and, from an init run, the options; and any
+        // checked metadata) on the tenant, in the same statement as the phase.
+        let options = (phase == Phase::Succeeded && launch.mode == Mode::Init.as_str())
+            .then(|| run::init_options(context.as_deref()).map(|v| v.to_string()))
+            .flatten();
+        let metadata = metadata.and_then(Result::ok).flatten();
+        let kept = (phase == Phase::Succeeded).then_some(runs::Kept {
+            context: context.as_deref(),
+            dynamic_options: options.as_deref(),
+            metadata: metadata.as_deref(),
+        });
+        // The run's record shows the context masked; the tenant keeps it as printed,
+        // for the next run.
+        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
+        let outcome = runs::Outcome {
+            phase,
+            exit_code: code,
+            stdout_context: shown.as_deref(),
+            error: error.as_deref(),
+            log_truncated: truncated,
+            kept,
+        };
+        close(&mut tx, run_id, &outcome, self.now()).await?;
+        tx.commit().await?;
+        self.inner.db.outbox_written();
+        Ok(phase)
+    }
+
+    async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {
+        let _turn = self.inner.writes.lock().await;
+        run_logs::append_log(self.pool(), run_id, seq, text, self.now()).await
+    }
+}
+
+/// A run's own directory, removed when dropped.
+struct RunDir(PathBuf);
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The metadata a run left, checked against the release's metadata schema: `Ok(None)`
+/// when unchanged or absent, `Ok(Some(json))` to store, `Err` why it is refused.
+fn check_metadata(manifest: &Option<String>, written: Option<&str>, before: &str) -> Result<Option<String>, String> {
+    let Some(text) = written.filter(|w| w.trim() != before.trim()) else {
+        return Ok(None);
+    };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("The tenant metadata file is not JSON ({e}); the metadata was not changed."))?;
+    let schema = manifest
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .and_then(|m| m.get("metadata_schema").cloned())
+        .filter(|s| !s.is_null());
+    if let Some(schema) = schema {
+        run::check_metadata(&schema, &value)
+            .map_err(|e| format!("The tenant metadata does not match its schema: {e}."))?;
+    } else if !value.is_object() {
+        return Err("The tenant metadata must be a JSON object.".to_owned());
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 && s.is_multiple_of(60) {
+        format!("{} min", s / 60)
+    } else if s == 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Finishes a run (see `runs::finish`) and, when it failed, emits `run_failed` in the
+/// same transaction.
+pub(super) async fn close(
+    tx: &mut sqlx::SqliteConnection,
+    run_id: i64,
+    outcome: &runs::Outcome<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let done = runs::finish(&mut *tx, run_id, outcome, now).await?;
+    if done && outcome.phase.is_failure() {
+        if let Some(n) = runs::names(&mut *tx, run_id).await? {
+            let event = json!({
+                "run": { "id": run_id, "mode": n.mode, "phase": outcome.phase.as_str(), "phase_label": outcome.phase.label(), "error": outcome.error },
+                "tenant": { "id": n.tenant_id, "name": n.tenant_name },
+                "integration": { "id": n.integration_id, "name": n.integration_name },
+            });
+            outbox::emit(tx, "run_failed", event, now).await?;
+        }
+    }
+    Ok(done)
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::auth::hash_password;
 use crate::db::audit::{self, Actor};
 use crate::db::{invitations, mail, orgs, sessions, users, Db};
+use crate::domain::audit::AuditAction;
 use crate::domain::email::Email;
 use crate::domain::user::{check_new_password, OrgKind};
 use crate::mail::Mailer;
@@ -26,7 +27,7 @@ pub struct NewUser {
 async fn record(
     tx: &mut sqlx::SqliteConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     object_type: &str,
     id: i64,
     detail: serde_json::Value,
@@ -95,7 +96,7 @@ pub async fn add_user(
     };
     invite(&mut tx, id, name, email.as_str(), public_url, now).await?;
     let detail = serde_json::json!({ "email": email.as_str(), "organization": org.name });
-    record(&mut tx, actor, "invited", "user", id, detail, now).await?;
+    record(&mut tx, actor, AuditAction::Invited, "user", id, detail, now).await?;
     tx.commit().await?;
     mailer.wake();
     Ok(id)
@@ -117,7 +118,7 @@ pub async fn resend_invitation(
     let mut tx = db.pool().begin().await?;
     invitations::revoke_open(&mut *tx, user_id, now).await?;
     invite(&mut tx, user_id, &user.name, &user.email, public_url, now).await?;
-    record(&mut tx, actor, "invitation resent", "user", user_id, serde_json::json!({}), now).await?;
+    record(&mut tx, actor, AuditAction::InvitationResent, "user", user_id, serde_json::json!({}), now).await?;
     tx.commit().await?;
     mailer.wake();
     Ok(())
@@ -133,7 +134,7 @@ pub async fn deactivate_user(db: &Db, actor: &Actor, user_id: i64, now: DateTime
     users::set_status(&mut *tx, user_id, "deactivated").await?;
     sessions::delete_for_user(&mut *tx, user_id).await?;
     invitations::revoke_open(&mut *tx, user_id, now).await?;
-    record(&mut tx, actor, "deactivated", "user", user_id, serde_json::json!({}), now).await?;
+    record(&mut tx, actor, AuditAction::Deactivated, "user", user_id, serde_json::json!({}), now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -191,7 +192,7 @@ pub async fn accept_invitation(
     users::set_password(&mut *tx, row.user_id, &hash).await?;
     users::set_status(&mut *tx, row.user_id, "active").await?;
     let actor = Actor::User { id: row.user_id, email: row.user_email.clone() };
-    record(&mut tx, &actor, "password set", "user", row.user_id, serde_json::json!({}), now).await?;
+    record(&mut tx, &actor, AuditAction::PasswordSet, "user", row.user_id, serde_json::json!({}), now).await?;
     tx.commit().await?;
     Ok(row.user_email)
 }
@@ -220,7 +221,7 @@ pub async fn change_password(
     let mut tx = db.pool().begin().await?;
     users::set_password(&mut *tx, user_id, &hash).await?;
     let actor = Actor::User { id: user_id, email: user.email };
-    record(&mut tx, &actor, "password changed", "user", user_id, serde_json::json!({}), now).await?;
+    record(&mut tx, &actor, AuditAction::PasswordChanged, "user", user_id, serde_json::json!({}), now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -246,7 +247,7 @@ pub async fn create_partner(db: &Db, actor: &Actor, name: &str, now: DateTime<Ut
         }
         Err(e) => return Err(e.into()),
     };
-    record(&mut tx, actor, "created", "partner", id, serde_json::json!({ "name": name }), now).await?;
+    record(&mut tx, actor, AuditAction::Created, "partner", id, serde_json::json!({ "name": name }), now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -271,7 +272,16 @@ pub async fn rename_partner(
         }
         Err(e) => return Err(e.into()),
     }
-    record(&mut tx, actor, "renamed", "partner", id, serde_json::json!({ "from": org.name, "to": name }), now).await?;
+    record(
+        &mut tx,
+        actor,
+        AuditAction::Renamed,
+        "partner",
+        id,
+        serde_json::json!({ "from": org.name, "to": name }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::db::audit::{self, Actor};
 use crate::db::{orgs, sessions, users, Db, DbError};
+use crate::domain::audit::AuditAction;
 use crate::domain::email::Email;
 use crate::domain::throttle;
 use crate::domain::user::OrgKind;
@@ -115,7 +116,7 @@ pub async fn bootstrap(
     for (object_type, id) in [("organization", org), ("user", user)] {
         let entry = audit::Entry {
             actor: &Actor::System,
-            action: "created",
+            action: AuditAction::Created,
             object_type,
             object_id: Some(id.to_string()),
             detail: serde_json::json!({ "reason": "first start" }),

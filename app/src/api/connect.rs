@@ -33,7 +33,7 @@ pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
         connector_name: connector.name,
         display_name: connector.display_name,
         auth: connector.auth,
-        connected: row.status == "connected",
+        connected: row.status == hub_core::domain::connector::ConnectionStatus::Connected,
         fields: connector.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect(),
     })
 }

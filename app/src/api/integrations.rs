@@ -1,6 +1,7 @@
 //! Integrations and their releases.
 
 use hub_core::domain::integration::IntegrationInput;
+use hub_core::domain::release::ReleaseStatus;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ pub struct ReleaseSummary {
     pub name: String,
     pub git_ref: String,
     pub commit: Option<String>,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
     pub created_at: String,
     pub finished_at: Option<String>,
@@ -92,7 +93,7 @@ pub struct IntegrationForm {
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use hub_core::domain::manifest::Manifest;
-    use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
+    use hub_core::domain::release::ReleaseChoice;
     use hub_core::service::integrations::{Detail, ReleaseRow};
 
     use super::*;
@@ -106,7 +107,7 @@ pub(crate) mod server {
             name: r.name.clone(),
             git_ref: r.git_ref.clone(),
             commit: r.commit_sha.as_ref().map(|c| c.chars().take(12).collect()),
-            status: r.status.clone(),
+            status: r.status,
             error: r.error.clone(),
             created_at: show_time(r.created_at),
             finished_at: r.finished_at.map(show_time),
@@ -143,7 +144,7 @@ pub(crate) mod server {
                 paused: t.paused,
             })
             .collect();
-        let busy = d.releases.iter().any(|r| ReleaseStatus::parse(&r.status).is_some_and(|s| !s.is_finished()));
+        let busy = d.releases.iter().any(|r| !r.status.is_finished());
         IntegrationDetail {
             tenants,
             id: row.id,

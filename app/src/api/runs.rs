@@ -1,6 +1,7 @@
 //! Runs: asking for one now, one run in full (with its log), and the Activity page's
 //! list of runs across tenants.
 
+use hub_core::domain::run::{Mode, Phase, TriggerKind};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,12 +14,12 @@ pub struct RunItem {
     pub tenant_id: i64,
     pub tenant: String,
     pub integration: String,
-    pub mode: String,
+    pub mode: Mode,
     /// "Schedule", "Manual, Api": what caused it.
     pub triggers: String,
     pub phase: String,
     /// The stored phase, for styling (`succeeded`, `failed_timeout`, …).
-    pub phase_code: String,
+    pub phase_code: Phase,
     pub started: String,
     pub duration: Option<String>,
 }
@@ -31,7 +32,7 @@ pub struct RunView {
     pub release: Option<String>,
     pub active: bool,
     /// (kind, when, by whom, payload) of each trigger.
-    pub trigger_list: Vec<(String, String, String, Option<String>)>,
+    pub trigger_list: Vec<(TriggerKind, String, String, Option<String>)>,
     pub queued: String,
     pub finished: Option<String>,
     pub exit_code: Option<i32>,
@@ -118,7 +119,7 @@ pub const RUNS_PAGE: i64 = 50;
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use chrono::{DateTime, Utc};
-    use hub_core::domain::run::{phase_label, Phase};
+
     use hub_core::service::runs::{Activity, Detail, RunFilter};
 
     use super::*;
@@ -163,7 +164,7 @@ pub(crate) mod server {
             tenant: r.tenant_name,
             integration: r.integration_name,
             triggers: triggers_text(r.trigger_kinds.as_deref(), r.scheduled),
-            phase: phase_label(&r.phase),
+            phase: r.phase.label().to_owned(),
             started: show_time(r.started_at.unwrap_or(r.queued_at)),
             duration: duration(r.started_at, r.finished_at),
             mode: r.mode,
@@ -191,7 +192,7 @@ pub(crate) mod server {
         let (r, triggers) = (d.run, d.triggers);
         let (log, log_note) = tail(d.log);
         let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
-        let active = Phase::parse(&r.phase).is_some_and(Phase::is_active);
+        let active = r.phase.is_active();
         RunView {
             item: RunItem {
                 id: r.id,
@@ -200,8 +201,8 @@ pub(crate) mod server {
                 integration: r.integration_name,
                 mode: r.mode,
                 triggers: triggers_text(Some(&kinds.join(",")), r.scheduled),
-                phase: phase_label(&r.phase),
-                phase_code: r.phase.clone(),
+                phase: r.phase.label().to_owned(),
+                phase_code: r.phase,
                 started: r.started_at.map(show_time).unwrap_or_else(|| "Not started".to_owned()),
                 duration: duration(r.started_at, r.finished_at),
             },
@@ -230,7 +231,7 @@ pub(crate) mod server {
     /// The Activity page's filters as the core reads them.
     pub(super) fn filter(query: &RunQuery) -> RunFilter {
         RunFilter {
-            phase: (!query.phase.is_empty() && query.phase != "failed").then(|| query.phase.clone()),
+            phase: Phase::parse(&query.phase),
             failed: query.phase == "failed",
             integration_id: query.integration,
             tenant_id: query.tenant,
@@ -254,7 +255,7 @@ pub(crate) mod server {
                 id: f.id,
                 name: f.name,
                 integration: f.integration_name,
-                phase: phase_label(&f.last_run_phase),
+                phase: f.last_run_phase.label().to_owned(),
                 at: f.last_run_at.map(show_time).unwrap_or_default(),
             })
             .collect();

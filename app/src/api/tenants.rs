@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use hub_core::domain::connector::AuthKind;
+use hub_core::domain::connector::{AuthKind, ConnectionStatus};
 use hub_core::domain::form::{Form, Raw, Values};
-use hub_core::domain::tenant::{ListQuery, NewTenantInput, ScheduleInput, SetupStep, VersionInput};
+use hub_core::domain::tenant::{ListQuery, NewTenantInput, ScheduleInput, SetupStep, Source, VersionInput};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ pub struct TenantListItem {
     pub paused: bool,
     pub unfinished: bool,
     pub disconnected: i64,
-    pub source: String,
+    pub source: Source,
     /// The last run's phase label and time.
     pub last_run: Option<(String, String)>,
 }
@@ -61,7 +61,7 @@ pub struct ConnectionView {
     pub connector: String,
     pub display_name: String,
     pub auth: AuthKind,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub status_reason: Option<String>,
     pub changed_at: String,
     /// (name, label, secret) of each field an `api_key`/`basic` connector asks for.
@@ -91,7 +91,7 @@ pub struct TenantSetup {
     pub paused: bool,
     pub schedule_text: String,
     pub next_fire_at: Option<String>,
-    pub source: String,
+    pub source: Source,
     pub created_at: String,
     /// What an unfinished tenant still lacks, in words.
     pub lacks: Vec<String>,
@@ -158,26 +158,26 @@ pub(crate) mod server {
     /// One page of the tenants list, as the list shows it.
     pub(super) fn list_page(list: TenantList) -> TenantListPage {
         let TenantList { rows, total, page, integrations } = list;
-        let rows =
-            rows.into_iter()
-                .map(|r| TenantListItem {
-                    release: ReleaseChoice::label(r.choice(), r.release_name.as_deref()),
-                    schedule: Schedule::from_parts(&r.schedule_kind, &r.schedule, &r.timezone)
-                        .map(|s| s.describe())
-                        .unwrap_or_else(|| r.schedule.clone()),
-                    unfinished: r.setup_step != "done",
-                    last_run: r.last_run_phase.as_deref().map(|p| {
-                        (hub_core::domain::run::phase_label(p), r.last_run_at.map(show_time).unwrap_or_default())
-                    }),
-                    id: r.id,
-                    name: r.name,
-                    integration_id: r.integration_id,
-                    integration: r.integration_name,
-                    paused: r.paused,
-                    disconnected: r.disconnected,
-                    source: r.source,
-                })
-                .collect();
+        let rows = rows
+            .into_iter()
+            .map(|r| TenantListItem {
+                release: ReleaseChoice::label(r.choice(), r.release_name.as_deref()),
+                schedule: Schedule::from_parts(&r.schedule_kind, &r.schedule, &r.timezone)
+                    .map(|s| s.describe())
+                    .unwrap_or_else(|| r.schedule.clone()),
+                unfinished: r.setup_step != SetupStep::Done,
+                last_run: r
+                    .last_run_phase
+                    .map(|p| (p.label().to_owned(), r.last_run_at.map(show_time).unwrap_or_default())),
+                id: r.id,
+                name: r.name,
+                integration_id: r.integration_id,
+                integration: r.integration_name,
+                paused: r.paused,
+                disconnected: r.disconnected,
+                source: r.source,
+            })
+            .collect();
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         TenantListPage { rows, total, page, pages, integrations }
     }

@@ -1,6 +1,7 @@
 //! Badges for states and statuses: a tenant's (paused or running), a release's build
 //! status, and the badge class of a run's phase.
 
+use hub_core::domain::release::ReleaseStatus;
 use hub_core::domain::run::Phase;
 use leptos::prelude::*;
 
@@ -21,24 +22,22 @@ pub fn TenantStateBadge(
 
 /// A release's status as a badge.
 #[component]
-pub fn ReleaseStatusBadge(status: String) -> impl IntoView {
-    let label = match status.as_str() {
-        "queued" => "Queued",
-        "building" => "Building…",
-        "succeeded" => "Succeeded",
-        "failed" => "Failed",
-        other => other,
-    }
-    .to_owned();
-    view! { <span class=format!("badge {status}") data-testid="release-status">{label}</span> }
+pub fn ReleaseStatusBadge(status: ReleaseStatus) -> impl IntoView {
+    let label = match status {
+        ReleaseStatus::Queued => "Queued",
+        ReleaseStatus::Building => "Building…",
+        ReleaseStatus::Succeeded => "Succeeded",
+        ReleaseStatus::Failed => "Failed",
+    };
+    view! { <span class=format!("badge {}", status.as_str()) data-testid="release-status">{label}</span> }
 }
 
-/// The badge class of a run's phase, by its code.
-pub fn phase_class(code: &str) -> &'static str {
-    match Phase::parse(code) {
-        Some(Phase::Succeeded) => "badge succeeded",
-        Some(p) if p.is_failure() => "badge failed",
-        Some(Phase::Queued | Phase::Running) => "badge building",
+/// The badge class of a run's phase.
+pub fn phase_class(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Succeeded => "badge succeeded",
+        p if p.is_failure() => "badge failed",
+        Phase::Queued | Phase::Running => "badge building",
         _ => "badge",
     }
 }

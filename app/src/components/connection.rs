@@ -1,7 +1,7 @@
 //! A tenant's connection to one connector: its status badge, the block where its
 //! credentials are given (a form, or the OAuth consent link), and its magic link.
 
-use hub_core::domain::connector::AuthKind;
+use hub_core::domain::connector::{AuthKind, ConnectionStatus};
 use leptos::prelude::*;
 
 use crate::api::tenants::{ConnectionView, SaveTenantCredentials};
@@ -15,7 +15,7 @@ pub fn ConnectorBlock(
     action: ServerAction<SaveTenantCredentials>,
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let connected = c.status == "connected";
+    let connected = c.status == ConnectionStatus::Connected;
     let connector = c.connector.clone();
     let body = match c.auth {
         AuthKind::ApiKey | AuthKind::Basic => view! {
@@ -56,7 +56,7 @@ pub fn ConnectorBlock(
             <h2>
                 {c.display_name.clone()}
                 <span class="muted small">{format!(" · {}", c.auth.label())}</span>
-                <ConnectionBadge status=c.status.clone()/>
+                <ConnectionBadge status=c.status/>
             </h2>
             {body}
         </section>
@@ -65,11 +65,11 @@ pub fn ConnectorBlock(
 
 /// How a connection stands: connected, failing, or not connected.
 #[component]
-pub fn ConnectionBadge(status: String) -> impl IntoView {
-    let (class, text) = match status.as_str() {
-        "connected" => ("badge succeeded", "✓ Connected"),
-        "error" => ("badge failed", "Error"),
-        _ => ("badge", "Not connected"),
+pub fn ConnectionBadge(status: ConnectionStatus) -> impl IntoView {
+    let (class, text) = match status {
+        ConnectionStatus::Connected => ("badge succeeded", "✓ Connected"),
+        ConnectionStatus::Error => ("badge failed", "Error"),
+        ConnectionStatus::Disconnected => ("badge", "Not connected"),
     };
     view! { <span class=class data-testid="connection-status">{text}</span> }
 }

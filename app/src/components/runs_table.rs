@@ -22,15 +22,15 @@ pub fn RunsTable(runs: Vec<RunItem>, show_tenant: bool) -> impl IntoView {
                 </thead>
                 <tbody>
                     {runs.into_iter().map(|r| view! {
-                        <tr data-run=r.id data-phase=r.phase_code.clone()>
+                        <tr data-run=r.id data-phase=r.phase_code.as_str()>
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a></td>
                             {show_tenant.then(|| view! {
                                 <td><a href=format!("/tenants/{}", r.tenant_id)>{r.tenant.clone()}</a></td>
                                 <td>{r.integration.clone()}</td>
                             })}
-                            <td>{r.mode.clone()}</td>
+                            <td>{r.mode.as_str()}</td>
                             <td>{r.triggers.clone()}</td>
-                            <td><span class=phase_class(&r.phase_code)>{r.phase.clone()}</span></td>
+                            <td><span class=phase_class(r.phase_code)>{r.phase.clone()}</span></td>
                             <td class="nowrap">{r.started.clone()}</td>
                             <td class="nowrap">{r.duration.clone().unwrap_or_else(|| "—".to_owned())}</td>
                         </tr>

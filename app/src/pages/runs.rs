@@ -40,14 +40,14 @@ pub fn RunPage() -> impl IntoView {
                                 <a href="/tenants">"Tenants"</a>" / "
                                 <a href=format!("/tenants/{}", r.item.tenant_id)>{r.item.tenant.clone()}</a>
                             </p>
-                            <h1>{title}" "<span class=phase_class(&r.item.phase_code) data-testid="run-phase">{r.item.phase.clone()}</span></h1>
+                            <h1>{title}" "<span class=phase_class(r.item.phase_code) data-testid="run-phase">{r.item.phase.clone()}</span></h1>
                         </div>
                     </div>
                     {r.error.clone().map(|e| view! { <p class="notice warning" role="status" data-testid="run-error">{e}</p> })}
                     <dl class="facts">
                         <div><dt>"Integration"</dt><dd><a href=format!("/integrations/{}", r.integration_id)>{r.item.integration.clone()}</a></dd></div>
                         <div><dt>"Release"</dt><dd>{r.release.clone().unwrap_or_else(|| "—".to_owned())}</dd></div>
-                        <div><dt>"Mode"</dt><dd data-testid="run-mode">{r.item.mode.clone()}</dd></div>
+                        <div><dt>"Mode"</dt><dd data-testid="run-mode">{r.item.mode.as_str()}</dd></div>
                         <div><dt>"Triggers"</dt><dd>{r.item.triggers.clone()}</dd></div>
                         <div><dt>"Queued"</dt><dd>{r.queued.clone()}</dd></div>
                         <div><dt>"Started"</dt><dd>{r.item.started.clone()}</dd></div>
@@ -76,7 +76,7 @@ pub fn RunPage() -> impl IntoView {
                         <h2 id="trigger-heading">"Triggers"</h2>
                         <ul class="plain-list">
                             {r.trigger_list.iter().map(|(kind, at, by, payload)| view! {
-                                <li>{format!("{kind} · {at} · {by}")}{payload.clone().map(|p| view! { <code class="small">" "{p}</code> })}</li>
+                                <li>{format!("{} · {at} · {by}", kind.as_str())}{payload.clone().map(|p| view! { <code class="small">" "{p}</code> })}</li>
                             }).collect_view()}
                         </ul>
                     </section>

@@ -82,7 +82,7 @@ fn to_release(r: ReleaseRow) -> Release {
         name: r.name,
         git_ref: r.git_ref,
         commit_sha: r.commit_sha,
-        status: r.status,
+        status: r.status.as_str().to_owned(),
         error: r.error,
         run_command: r.run_command,
         created_at: r.created_at,

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use hub_core::domain::run::{phase_label, TriggerKind};
+use hub_core::domain::run::TriggerKind;
 use hub_core::domain::schedule::{parse_time_zone, CronExpr};
 use hub_core::service::runs::{self as svc, RunRow};
 use hub_core::service::Scope;
@@ -44,13 +44,13 @@ page_type!(RunPage, Run);
 fn to_run(r: RunRow) -> Run {
     Run {
         context: r.stdout_context.as_deref().and_then(|c| serde_json::from_str(c).ok()),
-        phase_label: phase_label(&r.phase).to_owned(),
+        phase_label: r.phase.label().to_owned(),
         id: r.id,
         tenant_id: r.tenant_id,
         integration_id: r.integration_id,
         release_name: r.release_name,
-        mode: r.mode,
-        phase: r.phase,
+        mode: r.mode.as_str().to_owned(),
+        phase: r.phase.as_str().to_owned(),
         scheduled: r.scheduled,
         queued_at: r.queued_at,
         started_at: r.started_at,
@@ -128,10 +128,10 @@ pub async fn trigger_status(
     Ok(Json(TriggerStatus {
         trigger_id: t.id,
         tenant_id: t.tenant_id,
-        kind: t.kind,
-        mode: t.mode,
+        kind: t.kind.as_str().to_owned(),
+        mode: t.mode.as_str().to_owned(),
         created_at: t.created_at,
-        status: t.phase.unwrap_or_else(|| "waiting".to_owned()),
+        status: t.phase.map_or("waiting", |p| p.as_str()).to_owned(),
         run_id: t.run_id,
     }))
 }

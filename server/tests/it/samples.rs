@@ -13,6 +13,13 @@ async fn a_new_hub_builds_every_sample() {
     for i in &list {
         let built = releases::list_for(db.pool(), i.id).await.expect("releases");
         assert_eq!(built.len(), 1, "{}", i.name);
-        assert_eq!(built[0].status, "succeeded", "{}: {:?}\n{}", i.name, built[0].error, built[0].build_log);
+        assert_eq!(
+            built[0].status,
+            hub_core::domain::release::ReleaseStatus::Succeeded,
+            "{}: {:?}\n{}",
+            i.name,
+            built[0].error,
+            built[0].build_log
+        );
     }
 }

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 
+use crate::domain::audit::AuditAction;
+
 /// Who did something.
 #[derive(Clone, Debug)]
 pub enum Actor {
@@ -24,7 +26,7 @@ pub enum Actor {
 
 pub struct Entry<'a> {
     pub actor: &'a Actor,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub object_type: &'a str,
     pub object_id: Option<String>,
     pub detail: serde_json::Value,
@@ -45,7 +47,7 @@ pub async fn record(db: impl SqliteExecutor<'_>, e: Entry<'_>, now: DateTime<Utc
     .bind(kind)
     .bind(user)
     .bind(label)
-    .bind(e.action)
+    .bind(e.action.as_str())
     .bind(e.object_type)
     .bind(e.object_id)
     .bind(e.detail.to_string())

@@ -1,6 +1,7 @@
 //! Connections (a tenant × a connector, the `connections` table): status, sealed
 //! credentials and the magic link token.
 
+use crate::domain::connector::{AuthKind, ConnectionStatus};
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
@@ -9,10 +10,10 @@ use sqlx::{FromRow, SqliteExecutor};
 pub struct ConnectionRow {
     pub connector_name: String,
     pub display_name: String,
-    pub auth: String,
+    pub auth: AuthKind,
     pub definition: String,
     pub info: String,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub status_reason: Option<String>,
     pub status_changed_at: DateTime<Utc>,
     pub magic_token: String,
@@ -84,7 +85,7 @@ pub struct MagicRow {
     pub connection_id: i64,
     pub tenant_id: i64,
     pub connector_name: String,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub integration_name: String,
     pub archived: bool,
 }

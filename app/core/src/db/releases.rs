@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::release::ReleaseChoice;
+use crate::domain::release::{ReleaseChoice, ReleaseStatus};
 
 /// The most build log kept per release; the rest is cut with a marker.
 pub const MAX_BUILD_LOG: i64 = 1_000_000;
@@ -15,7 +15,7 @@ pub struct ReleaseRow {
     pub name: String,
     pub git_ref: String,
     pub commit_sha: Option<String>,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub error: Option<String>,
     pub build_log: String,
     pub run_command: Option<String>,
@@ -189,5 +189,5 @@ pub async fn resolve(
     };
     let row = get(db, id).await?;
     // A pinned release must belong to this integration and have built.
-    Ok(row.filter(|r| r.integration_id == integration_id && r.status == "succeeded"))
+    Ok(row.filter(|r| r.integration_id == integration_id && r.status == ReleaseStatus::Succeeded))
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
-use crate::domain::run::{Mode, TriggerKind};
+use crate::domain::run::{Mode, Phase, TriggerKind};
 
 /// Adds a trigger that waits for its run; returns its id.
 pub async fn insert_trigger(
@@ -47,8 +47,8 @@ pub async fn ready_tenants(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Res
 #[derive(Debug, FromRow)]
 pub struct WaitingRow {
     pub id: i64,
-    pub kind: String,
-    pub mode: String,
+    pub kind: TriggerKind,
+    pub mode: Mode,
 }
 
 /// A tenant's waiting triggers, oldest first.
@@ -62,8 +62,8 @@ pub async fn waiting(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Resul
 /// One of the triggers a run was made of.
 #[derive(Debug, FromRow)]
 pub struct TriggerRow {
-    pub kind: String,
-    pub mode: String,
+    pub kind: TriggerKind,
+    pub mode: Mode,
     pub payload: Option<String>,
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -82,11 +82,11 @@ pub async fn triggers_of(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Resu
 pub struct TriggerStatusRow {
     pub id: i64,
     pub tenant_id: i64,
-    pub kind: String,
-    pub mode: String,
+    pub kind: TriggerKind,
+    pub mode: Mode,
     pub created_at: DateTime<Utc>,
     pub run_id: Option<i64>,
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
 }
 
 /// A trigger and its run's phase, by the trigger's id.

@@ -198,7 +198,7 @@ pub struct LaunchRow {
     pub integration_name: String,
     pub run_timeout_secs: Option<i64>,
     pub release_id: Option<i64>,
-    pub mode: String,
+    pub mode: Mode,
     pub configs: String,
     pub metadata: String,
     /// The tenant's context as its last successful run printed it (the next run's
@@ -209,7 +209,7 @@ pub struct LaunchRow {
     /// The last finished run before this one (skipped slots do not count).
     pub last_started_at: Option<DateTime<Utc>>,
     pub last_finished_at: Option<DateTime<Utc>>,
-    pub last_phase: Option<String>,
+    pub last_phase: Option<Phase>,
     /// The last successful run before this one.
     pub ok_started_at: Option<DateTime<Utc>>,
     pub ok_finished_at: Option<DateTime<Utc>>,
@@ -291,8 +291,8 @@ pub struct RunListRow {
     pub tenant_name: String,
     pub integration_id: i64,
     pub integration_name: String,
-    pub mode: String,
-    pub phase: String,
+    pub mode: Mode,
+    pub phase: Phase,
     pub scheduled: bool,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -304,7 +304,7 @@ pub struct RunListRow {
 /// What the Activity page filters on.
 #[derive(Clone, Debug, Default)]
 pub struct RunFilter {
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// `failed`: any failed phase.
     pub failed: bool,
     pub integration_id: Option<i64>,
@@ -324,8 +324,8 @@ pub async fn list(db: impl SqliteExecutor<'_>, f: &RunFilter, limit: i64) -> sql
          FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
          WHERE 1 = 1",
     );
-    if let Some(p) = &f.phase {
-        q.push(" AND r.phase = ").push_bind(p.clone());
+    if let Some(p) = f.phase {
+        q.push(" AND r.phase = ").push_bind(p);
     }
     if f.failed {
         q.push(" AND r.phase LIKE 'failed%'");
@@ -356,8 +356,8 @@ pub struct RunRow {
     pub integration_name: String,
     pub organization_id: i64,
     pub release_name: Option<String>,
-    pub mode: String,
-    pub phase: String,
+    pub mode: Mode,
+    pub phase: Phase,
     pub scheduled: bool,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -389,7 +389,7 @@ pub struct FailingRow {
     pub id: i64,
     pub name: String,
     pub integration_name: String,
-    pub last_run_phase: String,
+    pub last_run_phase: Phase,
     pub last_run_at: Option<DateTime<Utc>>,
 }
 
@@ -444,7 +444,7 @@ pub struct RunNames {
     pub tenant_name: String,
     pub integration_id: i64,
     pub integration_name: String,
-    pub mode: String,
+    pub mode: Mode,
 }
 
 pub async fn names(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Result<Option<RunNames>> {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use crate::domain::release::ReleaseChoice;
-use crate::domain::tenant::{ListQuery, SortOrder, StateFilter, PAGE_SIZE};
+use crate::domain::run::Phase;
+use crate::domain::tenant::{ListQuery, SetupStep, SortOrder, Source, StateFilter, PAGE_SIZE};
 
 /// One row of the tenants list.
 #[derive(Debug, FromRow)]
@@ -21,9 +22,9 @@ pub struct TenantListRow {
     pub schedule: String,
     pub timezone: String,
     pub paused: bool,
-    pub setup_step: String,
-    pub source: String,
-    pub last_run_phase: Option<String>,
+    pub setup_step: SetupStep,
+    pub source: Source,
+    pub last_run_phase: Option<Phase>,
     pub last_run_at: Option<DateTime<Utc>>,
     pub next_fire_at: Option<DateTime<Utc>>,
     pub disconnected: i64,

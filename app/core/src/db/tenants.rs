@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
 use crate::domain::release::ReleaseChoice;
+use crate::domain::run::Phase;
 use crate::domain::tenant::{SetupStep, Source};
 
 #[derive(Debug, FromRow)]
@@ -56,11 +57,11 @@ pub struct TenantRow {
     pub timezone: String,
     pub paused: bool,
     pub archived: bool,
-    pub source: String,
-    pub setup_step: String,
+    pub source: Source,
+    pub setup_step: SetupStep,
     pub draft: Option<String>,
     pub next_fire_at: Option<DateTime<Utc>>,
-    pub last_run_phase: Option<String>,
+    pub last_run_phase: Option<Phase>,
     pub last_run_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,7 +78,7 @@ impl TenantRow {
     }
 
     pub fn step(&self) -> SetupStep {
-        SetupStep::parse(&self.setup_step).unwrap_or(SetupStep::Done)
+        self.setup_step
     }
 }
 

@@ -6,6 +6,7 @@ use super::yaml;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum AuthKind {
     Oauth2,
     ApiKey,
@@ -30,6 +31,29 @@ impl AuthKind {
             Self::ApiKey => "API key",
             Self::Basic => "Username and password",
             Self::None => "No credentials",
+        }
+    }
+}
+
+/// Where a tenant's connection to a connector stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+pub enum ConnectionStatus {
+    /// Credentials are stored and were last known to work.
+    Connected,
+    /// No credentials yet, or they were removed.
+    Disconnected,
+    /// Credentials are stored but stopped working (a refresh failed).
+    Error,
+}
+
+impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Disconnected => "disconnected",
+            Self::Error => "error",
         }
     }
 }

@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 /// Where a run is in its life. Stored by [`Phase::as_str`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum Phase {
     Queued,
     Running,
@@ -78,13 +80,10 @@ impl Phase {
     }
 }
 
-/// The label of a stored phase; unknown text is shown as it is stored.
-pub fn phase_label(stored: &str) -> String {
-    Phase::parse(stored).map_or_else(|| stored.to_owned(), |p| p.label().to_owned())
-}
-
 /// What kind of run the program is asked to do (`PAN_CTX_RUN_MODE`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum Mode {
     /// Discover the tenant's dynamic configuration options.
     Init,
@@ -107,7 +106,9 @@ impl Mode {
 }
 
 /// Why a run happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum TriggerKind {
     Schedule,
     Manual,
@@ -339,7 +340,16 @@ mod tests {
         for p in Phase::ALL {
             assert_eq!(Phase::parse(p.as_str()), Some(p));
         }
-        assert_eq!(phase_label("failed_timeout"), "Failed (Timeout)");
+        // The text serde and the database use (the derives' snake_case) is `as_str`.
+        for p in Phase::ALL {
+            assert_eq!(serde_json::to_value(p).expect("json"), p.as_str());
+        }
+        for m in [Mode::Init, Mode::Normal, Mode::Webhook] {
+            assert_eq!(serde_json::to_value(m).expect("json"), m.as_str());
+        }
+        for k in [TriggerKind::Schedule, TriggerKind::Manual, TriggerKind::Api, TriggerKind::Webhook] {
+            assert_eq!(serde_json::to_value(k).expect("json"), k.as_str());
+        }
         assert!(Phase::FailedRefresh.is_failure() && !Phase::Skipped.is_failure());
     }
 }

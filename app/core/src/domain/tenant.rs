@@ -36,6 +36,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// Where a tenant came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum Source {
     Hub,
     Marketplace,
@@ -248,6 +249,7 @@ fn spread(tenant_id: i64, interval: Duration) -> Duration {
 /// The steps of the creation flow after Create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "backend", derive(sqlx::Type), sqlx(type_name = "TEXT", rename_all = "snake_case"))]
 pub enum SetupStep {
     Credentials,
     Configuration,

@@ -89,9 +89,7 @@ impl Engine {
             let waiting: Vec<Waiting> = run_triggers::waiting(self.pool(), tenant_id)
                 .await?
                 .into_iter()
-                .filter_map(|w| {
-                    Some(Waiting { id: w.id, kind: TriggerKind::parse(&w.kind)?, mode: Mode::parse(&w.mode)? })
-                })
+                .map(|w| Waiting { id: w.id, kind: w.kind, mode: w.mode })
                 .collect();
             let triggers = run::bundle(&waiting);
             let Some(first) = waiting.first() else { continue };

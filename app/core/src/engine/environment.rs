@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::runs::{Engine, INLINE_MAX};
 use crate::db::{connections, run_triggers, runs, DbError};
-use crate::domain::connector::AuthKind;
+use crate::domain::connector::{AuthKind, ConnectionStatus};
 use crate::domain::run::{self, TriggerKind};
 use crate::oauth::ready_credentials;
 
@@ -43,7 +43,7 @@ impl Engine {
             Vec::new()
         };
         for c in connections {
-            if c.status != "connected" || c.auth == "none" {
+            if c.status != ConnectionStatus::Connected || c.auth == AuthKind::None {
                 continue;
             }
             let i = &self.inner;
@@ -62,7 +62,7 @@ impl Engine {
                 Err(e) => return Ok(Err(format!("{}: {e}", c.display_name))),
             };
             collect_strings(&creds, &mut secrets);
-            let oauth2 = c.auth == AuthKind::Oauth2.as_str();
+            let oauth2 = c.auth == AuthKind::Oauth2;
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
         }
         let webhooks = self.webhooks_dir();
@@ -75,7 +75,7 @@ impl Engine {
                 // Only the hub's own webhook triggers name a body to link, and only a
                 // file in its webhooks folder: a payload sent through the API is the
                 // caller's text, never a path the hub follows.
-                if t.kind == TriggerKind::Webhook.as_str() {
+                if t.kind == TriggerKind::Webhook {
                     if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
                         *file = link_payload(file.as_str(), &webhooks, run_dir, n).map_or(Value::Null, |name| {
                             Value::String(inside.join(name).to_string_lossy().into_owned())
@@ -91,13 +91,13 @@ impl Engine {
         ctx.insert("INTEGRATION_NAME", launch.integration_name.clone());
         ctx.insert("TENANT_ID", launch.tenant_id.to_string());
         ctx.insert("TENANT_NAME", launch.tenant_name.clone());
-        ctx.insert("RUN_MODE", launch.mode.clone());
+        ctx.insert("RUN_MODE", launch.mode.as_str().to_owned());
         ctx.insert("RUN_TRIGGERS", Value::Array(triggers).to_string());
         ctx.insert("ENV", self.inner.settings.env_name.clone());
         if let Some(phase) = &launch.last_phase {
             ctx.insert("LAST_RUN_START_TIME", time(launch.last_started_at));
             ctx.insert("LAST_RUN_COMPLETION_TIME", time(launch.last_finished_at));
-            ctx.insert("LAST_RUN_PHASE", run::phase_label(phase).to_owned());
+            ctx.insert("LAST_RUN_PHASE", phase.label().to_owned());
         }
         if launch.had_success {
             ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(launch.ok_started_at));

@@ -214,7 +214,7 @@ impl Engine {
         let mut tx = self.pool().begin().await?;
         // A success leaves its context (and, from an init run, the options; and any
         // checked metadata) on the tenant, in the same statement as the phase.
-        let options = (phase == Phase::Succeeded && launch.mode == Mode::Init.as_str())
+        let options = (phase == Phase::Succeeded && launch.mode == Mode::Init)
             .then(|| run::init_options(context.as_deref()).map(|v| v.to_string()))
             .flatten();
         let metadata = metadata.and_then(Result::ok).flatten();

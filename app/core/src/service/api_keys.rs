@@ -8,6 +8,7 @@ use super::{invalid, ServiceError};
 use crate::db::api_keys;
 use crate::db::audit::{self, Actor};
 use crate::db::Db;
+use crate::domain::audit::AuditAction;
 use crate::secrets::{random_token, token_hash};
 
 /// What every key starts with, so a leaked one is easy to recognise.
@@ -33,7 +34,7 @@ pub async fn create(db: &Db, actor: &Actor, name: &str, now: DateTime<Utc>) -> R
     let id = api_keys::insert(&mut *tx, name, &key[..SHOWN], &token_hash(&key), creator, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "api key created",
+        action: AuditAction::ApiKeyCreated,
         object_type: "api_key",
         object_id: Some(id.to_string()),
         detail: json!({ "name": name }),
@@ -59,7 +60,7 @@ pub async fn revoke(db: &Db, actor: &Actor, id: i64, now: DateTime<Utc>) -> Resu
     }
     let entry = audit::Entry {
         actor,
-        action: "api key revoked",
+        action: AuditAction::ApiKeyRevoked,
         object_type: "api_key",
         object_id: Some(id.to_string()),
         detail: json!({}),

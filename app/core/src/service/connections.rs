@@ -14,6 +14,7 @@ use crate::connectors::Registry;
 use crate::db::audit::{self, Actor};
 use crate::db::connections::{self, MagicRow};
 use crate::db::{oauth_states, tenants, Db};
+use crate::domain::audit::AuditAction;
 use crate::domain::connector::{AuthKind, Connector};
 pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
@@ -138,7 +139,7 @@ pub async fn finish_oauth(
             .map_err(|_| ConnectError::Internal)?;
         let entry = audit::Entry {
             actor: &Actor::System,
-            action: "connected through the magic link",
+            action: AuditAction::ConnectedThroughMagicLink,
             object_type: "tenant",
             object_id: Some(row.tenant_id.to_string()),
             detail: json!({ "connector": row.connector_name }),
@@ -179,7 +180,7 @@ pub async fn disconnect(
     }
     let entry = audit::Entry {
         actor,
-        action: "disconnected",
+        action: AuditAction::Disconnected,
         object_type: "tenant",
         object_id: Some(tenant_id.to_string()),
         detail: json!({ "connector": connector }),

@@ -9,8 +9,9 @@ use super::{runs, tenants, Db, ServiceError};
 use crate::db::connections;
 use crate::db::integrations::ListingRow;
 use crate::db::tenants::TenantRow;
+use crate::domain::connector::ConnectionStatus;
 use crate::domain::marketplace::EndUser;
-use crate::domain::run::{Mode, Phase, TriggerKind};
+use crate::domain::run::{Mode, TriggerKind};
 use crate::domain::tenant::SetupStep;
 use crate::engine::runs::Engine;
 
@@ -51,7 +52,7 @@ pub fn status_of(t: &TenantRow) -> &'static str {
         SetupStep::Credentials => "Not connected yet",
         SetupStep::Configuration | SetupStep::Schedule => "Setup not finished",
         SetupStep::Done if t.paused => "Paused",
-        SetupStep::Done => match t.last_run_phase.as_deref().and_then(Phase::parse) {
+        SetupStep::Done => match t.last_run_phase {
             Some(p) if p.is_failure() => "Last sync failed",
             _ => "Active",
         },
@@ -88,7 +89,7 @@ pub async fn continue_setup(
     let open: Vec<String> = connections::connections(db.pool(), t.id)
         .await?
         .into_iter()
-        .filter(|c| c.status != "connected")
+        .filter(|c| c.status != ConnectionStatus::Connected)
         .map(|c| c.display_name)
         .collect();
     if !open.is_empty() {

@@ -8,9 +8,10 @@ use crate::db::integrations::{IntegrationListRow, ListingRow};
 use crate::db::tenants::TenantBriefRow;
 use crate::db::{audit, connectors, integrations, releases, tenants, Db};
 pub use crate::db::{IntegrationRow, ReleaseRow};
+use crate::domain::audit::AuditAction;
 use crate::domain::integration::{check_git_ref, IntegrationInput};
 use crate::domain::marketplace::ListingInput;
-use crate::domain::release::ReleaseChoice;
+use crate::domain::release::{ReleaseChoice, ReleaseStatus};
 use crate::engine::builder::Builder;
 
 /// The integration, when the scope may see it; otherwise not found (its existence is
@@ -150,7 +151,7 @@ pub async fn save_listing(
     }
     let entry = audit::Entry {
         actor,
-        action: "listing saved",
+        action: AuditAction::ListingSaved,
         object_type: "integration",
         object_id: Some(id.to_string()),
         detail: serde_json::json!({ "published": listing.published }),
@@ -188,7 +189,7 @@ pub async fn create(
     };
     let entry = audit::Entry {
         actor,
-        action: "created",
+        action: AuditAction::Created,
         object_type: "integration",
         object_id: Some(id.to_string()),
         detail: serde_json::json!({ "name": input.name, "repository": input.repository }),
@@ -222,7 +223,7 @@ pub async fn update(
     }
     let entry = audit::Entry {
         actor,
-        action: "updated",
+        action: AuditAction::Updated,
         object_type: "integration",
         object_id: Some(id.to_string()),
         detail: serde_json::json!({ "name": input.name }),
@@ -253,7 +254,7 @@ pub async fn build_release(
     let id = releases::insert_queued(&mut *tx, integration_id, &git_ref, user, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "build queued",
+        action: AuditAction::BuildQueued,
         object_type: "release",
         object_id: Some(id.to_string()),
         detail: serde_json::json!({ "integration": integration_id, "ref": git_ref }),
@@ -277,14 +278,14 @@ pub async fn set_default(
     if release.integration_id != integration_id {
         return Err(ServiceError::NotFound);
     }
-    if release.status != "succeeded" {
+    if release.status != ReleaseStatus::Succeeded {
         return Err(ServiceError::Conflict("Only a successful build can be the default release.".to_owned()));
     }
     let mut tx = db.pool().begin().await?;
     integrations::set_default_release(&mut *tx, integration_id, release_id, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "default release set",
+        action: AuditAction::DefaultReleaseSet,
         object_type: "integration",
         object_id: Some(integration_id.to_string()),
         detail: serde_json::json!({ "release": release_id, "name": release.name }),

@@ -16,6 +16,7 @@ pub use crate::db::integrations::ListingRow;
 use crate::db::tenants::{self, TenantRow};
 use crate::db::webhooks::{set_setting, setting};
 use crate::db::{integrations, Db};
+use crate::domain::audit::AuditAction;
 use crate::domain::marketplace::{
     check_grace_hours, tenant_name, Claims, EndUser, MarketplaceInput, CLOCK_LEEWAY_SECONDS, DEFAULT_ACCENT,
 };
@@ -100,7 +101,7 @@ pub async fn save_settings(
     store(&mut tx, &current, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "marketplace saved",
+        action: AuditAction::MarketplaceSaved,
         object_type: "settings",
         object_id: None,
         detail: json!({ "name": current.name, "origins": current.origins }),
@@ -133,7 +134,7 @@ pub async fn rotate_secret(
     store(&mut tx, &current, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "marketplace secret made",
+        action: AuditAction::MarketplaceSecretMade,
         object_type: "settings",
         object_id: None,
         detail: json!({ "grace_hours": hours, "replaced": current.previous_until.is_some() }),
@@ -152,7 +153,7 @@ pub async fn end_grace(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Result<(),
     store(&mut tx, &current, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "marketplace old secret ended",
+        action: AuditAction::MarketplaceOldSecretEnded,
         object_type: "settings",
         object_id: None,
         detail: json!({}),
@@ -369,7 +370,7 @@ pub async fn link(
     }
     let entry = audit::Entry {
         actor,
-        action: if sub.is_empty() { "marketplace user unlinked" } else { "marketplace user linked" },
+        action: if sub.is_empty() { AuditAction::MarketplaceUserUnlinked } else { AuditAction::MarketplaceUserLinked },
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "sub": sub }),

@@ -8,11 +8,10 @@ use crate::db::connections::{self, ConnectionRow};
 use crate::db::runs::{self, RunFilter, RunListRow};
 use crate::db::tenants::TenantRow;
 use crate::db::{integrations, releases, run_logs, run_triggers, tenant_list};
-use crate::domain::connector::AuthKind;
+use crate::domain::connector::{AuthKind, ConnectionStatus};
 use crate::domain::form::{Audience, FieldKind, Form, Raw, Values};
 use crate::domain::marketplace::EndUser;
 use crate::domain::release::{ReleaseChoice, ReleaseStatus};
-use crate::domain::run::Phase;
 use crate::domain::tenant::{Schedule, ScheduleInput, SetupStep};
 use crate::secrets::SecretKey;
 
@@ -133,7 +132,7 @@ pub async fn overview(
     }
     // Asked-for syncs wait as triggers until the dispatcher makes a run of them; the page
     // keeps refreshing while there are any, or the new run would never show up.
-    let busy = waiting > 0 || shown.iter().any(|(r, _)| Phase::parse(&r.phase).is_some_and(Phase::is_active));
+    let busy = waiting > 0 || shown.iter().any(|(r, _)| r.phase.is_active());
     let (releases, webhook_url) = match audience {
         Audience::Hub => {
             (succeeded_releases(db, t.integration_id).await?, webhook_of(db, key, public_url, t.id).await?)
@@ -167,7 +166,7 @@ fn connection(row: ConnectionRow) -> Connection {
     Connection {
         auth: def.as_ref().map_or(AuthKind::None, |d| d.auth),
         fields: def.map(|d| d.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect()).unwrap_or_default(),
-        connected: row.status == "connected",
+        connected: row.status == ConnectionStatus::Connected,
         row,
     }
 }
@@ -215,7 +214,7 @@ pub async fn succeeded_releases(db: &Db, integration_id: i64) -> Result<Vec<Rele
     let mut rows: Vec<_> = releases::list_for(db.pool(), integration_id)
         .await?
         .into_iter()
-        .filter(|r| ReleaseStatus::parse(&r.status) == Some(ReleaseStatus::Succeeded))
+        .filter(|r| r.status == ReleaseStatus::Succeeded)
         .collect();
     rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id)));
     Ok(rows.into_iter().map(|r| ReleaseOption { is_default: Some(r.id) == default, id: r.id, name: r.name }).collect())

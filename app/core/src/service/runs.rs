@@ -10,6 +10,7 @@ use crate::db::run_triggers::{self, TriggerRow, TriggerStatusRow};
 use crate::db::runs::{self, FailingRow};
 pub use crate::db::runs::{RunFilter, RunListRow, RunRow};
 use crate::db::{audit, integrations, run_logs, tenants};
+use crate::domain::audit::AuditAction;
 use crate::domain::run::{Mode, TriggerKind};
 use crate::engine::runs::Engine;
 
@@ -54,7 +55,7 @@ pub async fn request(
         run_triggers::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "tenant.run_requested",
+        action: AuditAction::RunRequested,
         object_type: "tenant",
         object_id: Some(tenant_id.to_string()),
         detail: json!({ "mode": mode.as_str(), "trigger": kind.as_str() }),

@@ -11,6 +11,7 @@ use super::tenants::{
 use super::{invalid, Actor, Db, Scope, ServiceError};
 use crate::db::audit;
 use crate::db::tenants::{self, TenantRow};
+use crate::domain::audit::AuditAction;
 use crate::domain::form::{raw_from_values, schema_defaults, Audience, Form, Values};
 use crate::domain::tenant::{NewTenantInput, Schedule, ScheduleInput, Source, VersionInput};
 use crate::engine::runs::Engine;
@@ -141,7 +142,7 @@ pub async fn patch_metadata(
     tenants::set_metadata(&mut *tx, tenant.id, &value.to_string(), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "metadata changed",
+        action: AuditAction::MetadataChanged,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "keys": patch.keys().collect::<Vec<_>>() }),

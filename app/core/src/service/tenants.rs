@@ -12,6 +12,7 @@ use crate::db::audit::{self, Actor};
 pub use crate::db::tenants::TenantRow;
 use crate::db::tenants::{self, NewTenant, ScheduleUpdate};
 use crate::db::{connections, connectors, inbound_hooks, integrations, releases, Db, IntegrationRow, ReleaseRow};
+use crate::domain::audit::AuditAction;
 use crate::domain::connector::{AuthKind, Connector};
 use crate::domain::form::{schema_defaults, Audience, Form, Raw, Values};
 use crate::domain::manifest::Manifest;
@@ -134,7 +135,7 @@ pub async fn create_owned(
     }
     let entry = audit::Entry {
         actor,
-        action: "created",
+        action: AuditAction::Created,
         object_type: "tenant",
         object_id: Some(id.to_string()),
         detail: json!({ "name": name, "integration": integration.id, "release": choice.kind(), "resolved": release.name }),
@@ -199,7 +200,7 @@ pub async fn save_credentials(
     }
     let entry = audit::Entry {
         actor,
-        action: "connected",
+        action: AuditAction::Connected,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "connector": connector }),
@@ -305,7 +306,7 @@ pub async fn save_configs_as(
     tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "configured",
+        action: AuditAction::Configured,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "fields": form.fields().iter().map(|f| f.name.clone()).collect::<Vec<_>>() }),
@@ -334,7 +335,7 @@ pub async fn save_settings(
     tenants::set_configs(&mut *tx, tenant.id, &text, tenant.step().furthest(SetupStep::Schedule), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "settings changed",
+        action: AuditAction::SettingsChanged,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "release": choice.kind(), "resolved": release.name }),
@@ -352,7 +353,7 @@ pub async fn archive(db: &Db, actor: &Actor, tenant: &TenantRow, now: DateTime<U
     }
     let entry = audit::Entry {
         actor,
-        action: "archived",
+        action: AuditAction::Archived,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "name": tenant.name }),
@@ -399,7 +400,7 @@ pub async fn save_schedule(
     tenants::set_schedule(&mut *tx, tenant.id, &update, now).await?;
     let entry = audit::Entry {
         actor,
-        action: "schedule saved",
+        action: AuditAction::ScheduleSaved,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({ "schedule": schedule.describe(), "paused": paused }),
@@ -436,7 +437,7 @@ pub async fn rotate_webhook(
     }
     let entry = audit::Entry {
         actor,
-        action: "webhook url made",
+        action: AuditAction::WebhookUrlMade,
         object_type: "tenant",
         object_id: Some(tenant.id.to_string()),
         detail: json!({}),

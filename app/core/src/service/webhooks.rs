@@ -10,6 +10,7 @@ use super::{invalid, ServiceError};
 use crate::db::audit::{self, Actor};
 use crate::db::webhooks as store;
 use crate::db::Db;
+use crate::domain::audit::AuditAction;
 use crate::domain::webhook::is_event;
 pub use crate::domain::webhook::EVENTS;
 use crate::outbox::SETTING;
@@ -64,7 +65,7 @@ pub async fn save_settings(
     store::set_setting(&mut *tx, SETTING, &serde_json::to_string(&current).unwrap_or_default(), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "notifications saved",
+        action: AuditAction::NotificationsSaved,
         object_type: "settings",
         object_id: None,
         detail: json!({ "url": current.url, "events": current.events }),
@@ -89,7 +90,7 @@ pub async fn rotate_secret(
     store::set_setting(&mut *tx, SETTING, &serde_json::to_string(&current).unwrap_or_default(), now).await?;
     let entry = audit::Entry {
         actor,
-        action: "webhook secret rotated",
+        action: AuditAction::WebhookSecretRotated,
         object_type: "settings",
         object_id: None,
         detail: json!({}),

@@ -8,7 +8,7 @@ use hub_core::db::audit::Actor;
 use hub_core::db::{connectors, releases, Db};
 use hub_core::domain::connector::Connector;
 use hub_core::domain::integration::IntegrationInput;
-use hub_core::domain::release::ReleaseChoice;
+use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::engine::builder::Builder;
 use hub_core::service;
 use hub_core::worker;
@@ -87,7 +87,7 @@ async fn a_good_build_records_commit_log_command_and_model() {
     let sha = commit(hub.repo.path(), GOOD);
     let integration = hub.integration(&hub.repo_path()).await;
     let r = hub.build(integration, None).await;
-    assert_eq!(r.status, "succeeded", "{:?} {}", r.error, r.build_log);
+    assert_eq!(r.status, ReleaseStatus::Succeeded, "{:?} {}", r.error, r.build_log);
     assert_eq!(r.commit_sha.as_deref(), Some(sha.as_str()));
     assert_eq!(r.git_ref, "main");
     assert_eq!(r.name, "v1 (main)");
@@ -118,7 +118,7 @@ async fn a_failing_build_command_fails_the_release_with_its_log() {
     commit(hub.repo.path(), &GOOD.replace("echo compiling >&2 && echo done > built.txt", "echo boom >&2; exit 4"));
     let integration = hub.integration(&hub.repo_path()).await;
     let r = hub.build(integration, None).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, ReleaseStatus::Failed);
     assert_eq!(r.error.as_deref(), Some("The build command failed with exit code 4; see the log."));
     assert!(r.build_log.contains("boom"));
     // A failed build is not a candidate for latest, and cannot be the default.
@@ -144,7 +144,7 @@ async fn a_broken_manifest_fails_with_line_and_column() {
     commit(hub.repo.path(), "version: 0.5\nrun: ./sync\n  build: make\n");
     let integration = hub.integration(&hub.repo_path()).await;
     let r = hub.build(integration, None).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, ReleaseStatus::Failed);
     let error = r.error.unwrap_or_default();
     assert!(error.starts_with("PANDIUM.yaml line 3, column 8: mapping values are not allowed"), "{error}");
     assert!(r.commit_sha.is_some(), "the commit is still recorded");
@@ -170,7 +170,7 @@ async fn a_tag_builds_the_tagged_commit() {
     commit(hub.repo.path(), &GOOD.replace("./sync", "./sync --v2"));
     let integration = hub.integration(&hub.repo_path()).await;
     let r = hub.build(integration, Some("v1.0")).await;
-    assert_eq!(r.status, "succeeded", "{:?}", r.error);
+    assert_eq!(r.status, ReleaseStatus::Succeeded, "{:?}", r.error);
     assert_eq!(r.commit_sha.as_deref(), Some(tagged.as_str()));
     assert_eq!(r.run_command.as_deref(), Some("./sync"));
     assert_eq!(r.name, "v1 (v1.0)");
@@ -200,7 +200,7 @@ async fn a_missing_branch_fails_the_release() {
     commit(hub.repo.path(), GOOD);
     let integration = hub.integration(&hub.repo_path()).await;
     let r = hub.build(integration, Some("nope")).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, ReleaseStatus::Failed);
     let error = r.error.unwrap_or_default();
     assert!(error.starts_with("There is no branch, tag or commit named \"nope\" in "), "{error}");
 }
@@ -210,7 +210,7 @@ async fn an_unreachable_repository_fails_the_release() {
     let hub = hub(Duration::from_secs(60)).await;
     let integration = hub.integration("/nonexistent/repository").await;
     let r = hub.build(integration, None).await;
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, ReleaseStatus::Failed);
     let error = r.error.unwrap_or_default();
     assert!(error.starts_with("Cannot fetch the repository /nonexistent/repository: "), "{error}");
 }
@@ -234,7 +234,7 @@ async fn a_build_cut_short_by_a_stop_is_failed_on_the_next_start() {
     assert!(releases::claim(hub.db.pool(), id, Utc::now()).await.expect("claimed"));
     assert_eq!(releases::fail_interrupted(hub.db.pool(), Utc::now()).await.expect("db"), 1);
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
-    assert_eq!(r.status, "failed");
+    assert_eq!(r.status, ReleaseStatus::Failed);
 }
 
 /// Regression: with a relative data directory (the default `./data`), git resolved the
@@ -262,6 +262,6 @@ async fn a_relative_data_directory_still_builds() {
     .expect("queued");
     worker::run_until_idle(&builder, Utc::now()).await.expect("built");
     let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
-    assert_eq!(r.status, "succeeded", "{:?}", r.error);
+    assert_eq!(r.status, ReleaseStatus::Succeeded, "{:?}", r.error);
     assert!(data.path().join("releases").join(id.to_string()).join("built.txt").exists());
 }

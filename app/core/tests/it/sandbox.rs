@@ -12,7 +12,7 @@ use hub_core::connectors::Registry;
 use hub_core::db::audit::Actor;
 use hub_core::db::{releases, run_logs, runs, tenants, Db, DB_FILE};
 use hub_core::domain::integration::IntegrationInput;
-use hub_core::domain::release::ReleaseChoice;
+use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
 use hub_core::domain::tenant::{SetupStep, Source};
 use hub_core::engine::builder::Builder;
@@ -228,7 +228,7 @@ async fn a_hostile_integration_reaches_nothing_in_its_build_or_its_runs() {
     // Another integration's release, and another tenant's metadata file.
     let other = repository(&[("PANDIUM.yaml", "version: 1\nrun: echo other\n"), ("secret.txt", MARKER)]);
     let (_, other_release) = hub.release("Other", other.path()).await;
-    assert_eq!(other_release.status, "succeeded", "{:?}", other_release.error);
+    assert_eq!(other_release.status, ReleaseStatus::Succeeded, "{:?}", other_release.error);
     let other_metadata = hub.data.path().join("runs/999/metadata.json");
     std::fs::create_dir_all(other_metadata.parent().expect("dir")).expect("dir");
     std::fs::write(&other_metadata, MARKER).expect("metadata");
@@ -257,7 +257,7 @@ async fn a_hostile_integration_reaches_nothing_in_its_build_or_its_runs() {
     ]);
 
     let (integration, release) = hub.release("Hostile", repo.path()).await;
-    assert_eq!(release.status, "succeeded", "{:?}\n{}", release.error, release.build_log);
+    assert_eq!(release.status, ReleaseStatus::Succeeded, "{:?}\n{}", release.error, release.build_log);
     assert_all_blocked(&verdicts(&release.build_log), "build", as_root);
     assert!(release.sandbox.as_deref().is_some_and(|s| s.contains("bubblewrap")), "{:?}", release.sandbox);
     hub.healthy().await;
@@ -266,7 +266,7 @@ async fn a_hostile_integration_reaches_nothing_in_its_build_or_its_runs() {
     for attempt in 0..2 {
         let run = hub.run(tenant).await;
         let log = hub.log(run.id).await;
-        assert_eq!(Phase::parse(&run.phase), Some(Phase::Succeeded), "{:?}\n{log}", run.error);
+        assert_eq!(run.phase, Phase::Succeeded, "{:?}\n{log}", run.error);
         assert_all_blocked(&verdicts(&log), "run", as_root);
         // The checkout is what the release built: a run cannot poison the next one.
         assert!(log.ends_with("clean\n") && !log.contains("poisoned"), "attempt {attempt}: {log}");
@@ -287,7 +287,7 @@ async fn a_manifest_that_is_a_link_is_refused_without_showing_its_target() {
         git(repo.path(), &["add", "--all"]);
         git(repo.path(), &["commit", "--quiet", "-m", "link"]);
         let (_, release) = hub.release(&format!("Link {}", target.display()), repo.path()).await;
-        assert_eq!(release.status, "failed");
+        assert_eq!(release.status, ReleaseStatus::Failed);
         let error = release.error.unwrap_or_default();
         assert!(error.starts_with("PANDIUM.yaml is a symbolic link"), "{error}");
         assert!(!release.build_log.contains(MARKER) && !error.contains(MARKER));
@@ -297,7 +297,7 @@ async fn a_manifest_that_is_a_link_is_refused_without_showing_its_target() {
     // quoting it.
     let repo = repository(&[("PANDIUM.yaml", MARKER)]);
     let (_, release) = hub.release("Scalar", repo.path()).await;
-    assert_eq!(release.status, "failed");
+    assert_eq!(release.status, ReleaseStatus::Failed);
     assert!(!release.error.unwrap_or_default().contains(MARKER) && !release.build_log.contains(MARKER));
     // Alias expansion is bounded: a billion laughs fails fast.
     let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
@@ -309,7 +309,7 @@ async fn a_manifest_that_is_a_link_is_refused_without_showing_its_target() {
     }
     let repo = repository(&[("PANDIUM.yaml", &laughs)]);
     let (_, release) = hub.release("Laughs", repo.path()).await;
-    assert_eq!(release.status, "failed", "{:?}", release.error);
+    assert_eq!(release.status, ReleaseStatus::Failed, "{:?}", release.error);
 }
 
 #[tokio::test]
@@ -333,12 +333,12 @@ fi
 "#;
     let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: sh run.sh\n"), ("run.sh", script)]);
     let (integration, release) = hub.release("Large", repo.path()).await;
-    assert_eq!(release.status, "succeeded", "{:?}", release.error);
+    assert_eq!(release.status, ReleaseStatus::Succeeded, "{:?}", release.error);
     let tenant = hub.tenant(integration, "big").await;
     let first = hub.run(tenant).await;
-    assert_eq!(Phase::parse(&first.phase), Some(Phase::Succeeded), "{:?}", first.error);
+    assert_eq!(first.phase, Phase::Succeeded, "{:?}", first.error);
     let second = hub.run(tenant).await;
-    assert_eq!(Phase::parse(&second.phase), Some(Phase::Succeeded), "{:?}", second.error);
+    assert_eq!(second.phase, Phase::Succeeded, "{:?}", second.error);
     let log = hub.log(second.id).await;
     assert!(log.starts_with("inline=0 file=2000"), "{log}");
 
@@ -352,12 +352,12 @@ fi
         .await
         .expect("list")
         .into_iter()
-        .filter(|r| r.mode == "webhook")
+        .filter(|r| r.mode == Mode::Webhook)
         .collect();
     assert_eq!(webhook_runs.len(), 2, "a bundle is capped at 500 triggers");
     let mut logs = Vec::new();
     for r in &webhook_runs {
-        assert_eq!(Phase::parse(&r.phase), Some(Phase::Succeeded), "run {}", r.id);
+        assert_eq!(r.phase, Phase::Succeeded, "run {}", r.id);
         logs.push(hub.log(r.id).await);
     }
     logs.sort();
@@ -382,7 +382,7 @@ async fn a_sandbox_that_cannot_be_built_fails_builds_and_runs_instead_of_running
     let hub = hub(sandbox).await;
     let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: touch /tmp/ran-bare\n")]);
     let (_, release) = hub.release("Bare", repo.path()).await;
-    assert_eq!(release.status, "failed");
+    assert_eq!(release.status, ReleaseStatus::Failed);
     assert!(release.error.unwrap_or_default().starts_with("sandbox unavailable: "));
 }
 
@@ -395,7 +395,7 @@ async fn a_repository_inside_the_hubs_data_directory_is_refused() {
     std::fs::rename(repo.path(), &inside).expect("move");
     for path in [hub.data.path().to_path_buf(), inside] {
         let (_, release) = hub.release(&format!("Inside {}", path.display()), &path).await;
-        assert_eq!(release.status, "failed");
+        assert_eq!(release.status, ReleaseStatus::Failed);
         let error = release.error.unwrap_or_default();
         assert!(
             error.contains("not be inside the hub's data directory") || error.starts_with("Cannot fetch"),
@@ -415,11 +415,11 @@ async fn a_repository_the_sandbox_may_not_read_is_not_cloned_with_the_hubs_right
     if nix::unistd::geteuid().is_root() {
         // The sandbox's uid cannot enter a directory of mode 700, and the hub does not
         // lend it root's rights for a path an integration chose.
-        assert_eq!(release.status, "failed", "{}", release.build_log);
+        assert_eq!(release.status, ReleaseStatus::Failed, "{}", release.build_log);
         assert!(release.error.unwrap_or_default().starts_with("Cannot fetch the repository"));
     } else {
         // As an ordinary user the sandbox has the hub's uid, which owns the directory.
-        assert_eq!(release.status, "succeeded", "{:?}", release.error);
+        assert_eq!(release.status, ReleaseStatus::Succeeded, "{:?}", release.error);
     }
 }
 
@@ -429,7 +429,7 @@ async fn a_payload_that_names_a_hub_file_is_never_linked_into_a_run() {
     let script = "cat \"$PAN_CTX_RUN_TRIGGERS_FILE\" >&2; cat /hub/payload-* >&2 || true\n";
     let repo = repository(&[("PANDIUM.yaml", "version: 1\nrun: sh run.sh\n"), ("run.sh", script)]);
     let (integration, release) = hub.release("Payload", repo.path()).await;
-    assert_eq!(release.status, "succeeded", "{:?}", release.error);
+    assert_eq!(release.status, ReleaseStatus::Succeeded, "{:?}", release.error);
     let tenant = hub.tenant(integration, "caller").await;
     // What an API caller may send as a sync's payload, and a webhook trigger forged
     // to name the key: neither is followed.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use hub_core::domain::connector::AuthKind;
 use hub_core::domain::form::{Form, Raw, Values};
+use hub_core::domain::run::{Mode, Phase};
 use hub_core::domain::tenant::SetupStep;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,9 +32,9 @@ pub struct EmbedConnection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketRun {
     pub id: i64,
-    pub mode: String,
+    pub mode: Mode,
     pub phase: String,
-    pub phase_code: String,
+    pub phase_code: Phase,
     pub started: String,
     pub duration: Option<String>,
     /// The end of the run's log.

@@ -1,7 +1,7 @@
 //! `/embed/apps/:id`: one of the user's installed integrations: its connections,
 //! settings, schedule and syncs, and Uninstall.
 
-use hub_core::domain::connector::AuthKind;
+use hub_core::domain::connector::{AuthKind, ConnectionStatus};
 use hub_core::domain::schedule::Preset;
 use hub_core::domain::tenant::SetupStep;
 use leptos::prelude::*;
@@ -137,7 +137,7 @@ fn ConnectionCard(
     let e2 = e.clone();
     let name = c.connector.clone();
     // The same badge as in the console: connected, or not.
-    let status = if c.connected { "connected" } else { "not_connected" };
+    let status = if c.connected { ConnectionStatus::Connected } else { ConnectionStatus::Disconnected };
     let body = match c.auth {
         AuthKind::Oauth2 => view! {
             <p>
@@ -171,7 +171,7 @@ fn ConnectionCard(
     view! {
         <div class="card connector-block" data-connector=c.connector.clone()>
             <h3>{c.display_name.clone()}" "
-                <ConnectionBadge status=status.to_owned()/>
+                <ConnectionBadge status=status/>
             </h3>
             {c.status_reason.clone().map(|r| view! { <p class="muted small">{r}</p> })}
             {body}
@@ -278,11 +278,11 @@ fn RunsSection(a: MarketApp, e: Embed, run: ServerAction<EmbedRun>) -> impl Into
                 view! {
                     <ul class="embed-runs" data-testid="runs">
                         {runs.into_iter().map(|r| view! {
-                            <li data-run=r.id data-phase=r.phase_code.clone()>
+                            <li data-run=r.id data-phase=r.phase_code.as_str()>
                                 <details>
                                     <summary>
                                         <span data-testid="run-phase">{r.phase.clone()}</span>
-                                        {format!(" · {} · {}{}", r.mode, r.started, r.duration.clone().map(|d| format!(" · {d}")).unwrap_or_default())}
+                                        {format!(" · {} · {}{}", r.mode.as_str(), r.started, r.duration.clone().map(|d| format!(" · {d}")).unwrap_or_default())}
                                     </summary>
                                     <pre class="log" data-testid="run-log">{if r.log.is_empty() { "(no log)".to_owned() } else { r.log.clone() }}</pre>
                                 </details>

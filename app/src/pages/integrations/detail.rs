@@ -1,6 +1,7 @@
 //! `/integrations/:id`: one integration, with its source, releases, tenants and
 //! marketplace listing.
 
+use hub_core::domain::release::ReleaseStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -209,10 +210,10 @@ fn ReleasesTable(
                                 {r.error.clone().map(|e| view! { <div class="field-error small" data-testid="release-error">{e}</div> })}
                             </td>
                             <td class="mono">{r.commit.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                            <td><ReleaseStatusBadge status=r.status.clone()/></td>
+                            <td><ReleaseStatusBadge status=r.status/></td>
                             <td class="nowrap">{r.finished_at.clone().unwrap_or_else(|| "—".to_owned())}</td>
                             <td class="actions">
-                                {(r.status == "succeeded" && !r.is_default).then(|| view! {
+                                {(r.status == ReleaseStatus::Succeeded && !r.is_default).then(|| view! {
                                     <ActionForm action=action>
                                         <input type="hidden" name="integration_id" value=integration_id/>
                                         <input type="hidden" name="release_id" value=r.id/>

@@ -1,5 +1,6 @@
 //! `/releases/:id`: one release of an integration, with its manifest and build log.
 
+use hub_core::domain::release::ReleaseStatus;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -32,7 +33,7 @@ pub fn ReleasePage() -> impl IntoView {
                     Err(e) => return view! { <PageHeader title="Release"/><ErrorNotice error=e/> }.into_any(),
                 };
                 let r = d.release.clone();
-                let busy = r.status == "queued" || r.status == "building";
+                let busy = !r.status.is_finished();
                 view! {
                     <leptos_meta::Title text=format!("{} · {}", r.name, d.integration_name)/>
                     <div class="page-header">
@@ -41,10 +42,10 @@ pub fn ReleasePage() -> impl IntoView {
                                 <a href="/integrations">"Integrations"</a>" / "
                                 <A href=format!("/integrations/{}", d.integration_id)>{d.integration_name.clone()}</A>
                             </p>
-                            <h1>{r.name.clone()}" "<ReleaseStatusBadge status=r.status.clone()/></h1>
+                            <h1>{r.name.clone()}" "<ReleaseStatusBadge status=r.status/></h1>
                         </div>
                         <div class="page-actions">
-                            {(r.status == "succeeded" && !r.is_default).then(|| view! {
+                            {(r.status == ReleaseStatus::Succeeded && !r.is_default).then(|| view! {
                                 <ActionForm action=make_default>
                                     <input type="hidden" name="integration_id" value=d.integration_id/>
                                     <input type="hidden" name="release_id" value=r.id/>

@@ -1,7 +1,7 @@
 //! `/tenants/:id`: the tenant's page, with its connections, runs, marketplace user and
 //! inbound webhook.
 
-use hub_core::domain::connector::AuthKind;
+use hub_core::domain::connector::{AuthKind, ConnectionStatus};
 use hub_core::domain::tenant::SetupStep;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -246,7 +246,7 @@ fn ConnectionStatus(
     disconnect: ServerAction<DisconnectConnection>,
 ) -> impl IntoView {
     let has_info = !c.info.trim().is_empty();
-    let connected = c.status == "connected";
+    let connected = c.status == ConnectionStatus::Connected;
     let connector = c.connector.clone();
     let confirm_text =
         format!("Remove the stored {} credentials? Syncs fail until it is connected again.", c.display_name);
@@ -258,13 +258,13 @@ fn ConnectionStatus(
         <div class="card connector-block" data-connector=c.connector.clone()>
             <h3 class="connector-title">
                 {c.display_name.clone()}" "
-                <ConnectionBadge status=c.status.clone()/>
+                <ConnectionBadge status=c.status/>
             </h3>
             <p class="muted small" data-testid="connection-changed">
-                {match c.status.as_str() {
-                    "connected" => format!("Connected since {}", c.changed_at),
-                    "error" => format!("Failing since {}: {}", c.changed_at, c.status_reason.clone().unwrap_or_default()),
-                    _ => format!("Not connected since {}", c.changed_at),
+                {match c.status {
+                    ConnectionStatus::Connected => format!("Connected since {}", c.changed_at),
+                    ConnectionStatus::Error => format!("Failing since {}: {}", c.changed_at, c.status_reason.clone().unwrap_or_default()),
+                    ConnectionStatus::Disconnected => format!("Not connected since {}", c.changed_at),
                 }}
             </p>
             <div class="row-actions">

@@ -1,6 +1,6 @@
 //! `/tenants`: the list, with its search, filters, order and page all in the URL.
 
-use hub_core::domain::tenant::{ListQuery, SortOrder, StateFilter};
+use hub_core::domain::tenant::{ListQuery, SortOrder, Source, StateFilter};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -106,7 +106,7 @@ fn TenantsList(q: ListQuery, page: TenantListPage) -> impl IntoView {
                                     <td>
                                         <a class="strong" href=format!("/tenants/{}", t.id)>{t.name.clone()}</a>
                                         {t.unfinished.then_some(view! { <span class="badge warning">"Setup unfinished"</span> })}
-                                        {(t.source != "hub").then(|| view! { <span class="badge">{t.source.clone()}</span> })}
+                                        {(t.source != Source::Hub).then(|| view! { <span class="badge">{t.source.as_str()}</span> })}
                                     </td>
                                     <td><a href=format!("/integrations/{}", t.integration_id)>{t.integration.clone()}</a></td>
                                     <td>{t.release.clone()}</td>

@@ -77,24 +77,11 @@ pub async fn get_marketplace_settings() -> Result<MarketplaceAdmin, AppError> {
     let user = require_admin().await?;
     let st = state()?;
     let now = chrono::Utc::now();
-    let preview = hub_core::service::marketplace::preview_token(
-        &st.db,
-        &st.key,
-        &format!("preview-{}", user.id),
-        &user.name,
-        &user.email,
-        now,
-    )
-    .await
-    .map_err(|e| service_error(e, Vec::new()))?;
-    let s = hub_core::service::marketplace::settings(st.db.pool()).await.map_err(|e| service_error(e, Vec::new()))?;
-    let published = hub_core::service::integrations::published(&st.db)
+    let a = hub_core::service::marketplace::admin(&st.db, &st.key, &user, now)
         .await
-        .map_err(|e| service_error(e, Vec::new()))?
-        .into_iter()
-        .map(|l| (l.id, l.name))
-        .collect();
-    Ok(server::admin_view(&s, now, &st.public_url, published, preview))
+        .map_err(|e| service_error(e, Vec::new()))?;
+    let published = a.published.into_iter().map(|l| (l.id, l.name)).collect();
+    Ok(server::admin_view(&a.settings, now, &st.public_url, published, a.preview))
 }
 
 #[server(endpoint = "save_marketplace")]

@@ -1,4 +1,7 @@
 //! Tenants: the list, the creation flow's steps, and a tenant's summary.
+//!
+//! It is one file because the view types here are what the tenant pages share; the
+//! server functions themselves are short, and the row-to-view mapping is in `server`.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,8 @@
 //! Runs (the `runs` table): made from waiting triggers, started, finished onto their
 //! tenant, listed and read; and the tenants the scheduler must fire or that failed.
+//!
+//! It is one file because these queries share the `runs` table's columns and its
+//! indexes; triggers and log lines, which have tables of their own, are beside it.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::marketplace::{actor, app, apps, install, offered, offered_one, settings, Settings};
+use super::overview::{self, Overview, Viewer};
 use super::{runs, tenants, Db, ServiceError};
 use crate::db::connections;
 use crate::db::integrations::ListingRow;
@@ -14,6 +15,7 @@ use crate::domain::marketplace::EndUser;
 use crate::domain::run::{Mode, TriggerKind};
 use crate::domain::tenant::SetupStep;
 use crate::engine::runs::Engine;
+use crate::secrets::SecretKey;
 
 /// The marketplace's home: its look, what it offers the user, and their apps.
 pub struct Home {
@@ -41,9 +43,23 @@ pub async fn listing(db: &Db, user: &EndUser, integration_id: i64) -> Result<Lis
     })
 }
 
-/// The marketplace's look, for pages that show one app.
-pub async fn look(db: &Db) -> Result<Settings, ServiceError> {
-    settings(db.pool()).await
+/// One installed app as its page shows it: the tenant for its end user, and the
+/// marketplace's look.
+pub struct AppPage {
+    pub overview: Overview,
+    pub look: Settings,
+}
+
+/// The page of one of `user`'s apps (not found for anybody else's tenant).
+pub async fn app_page(
+    db: &Db,
+    key: &SecretKey,
+    public_url: &str,
+    user: &EndUser,
+    tenant_id: i64,
+) -> Result<AppPage, ServiceError> {
+    let overview = overview::overview(db, key, public_url, Viewer::EndUser(user), tenant_id).await?;
+    Ok(AppPage { overview, look: settings(db.pool()).await? })
 }
 
 /// How an installed app's state reads in the marketplace.

@@ -1,6 +1,9 @@
 //! The embedded marketplace: its settings and signing secret, the check of the
 //! company's tokens, and what an end user may do. Installing goes through the same
 //! `service::tenants` steps as the console; this module only decides who may.
+//!
+//! It is one file because the token check and the rules it feeds (which tenants an
+//! end user sees, how many installs they may make) change together.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -11,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{invalid, ServiceError};
+use crate::auth::SessionUser;
 use crate::db::audit::{self, Actor};
 pub use crate::db::integrations::ListingRow;
 use crate::db::tenants::{self, TenantRow};
@@ -165,6 +169,22 @@ pub async fn end_grace(db: &Db, actor: &Actor, now: DateTime<Utc>) -> Result<(),
 
 /// A token for trying the marketplace as `sub` (an hour long), signed with the current
 /// secret as the company's backend would sign one; `None` before there is a secret.
+/// Settings → Marketplace as an admin sees it.
+pub struct Admin {
+    pub settings: Settings,
+    /// The integrations end users are offered.
+    pub published: Vec<ListingRow>,
+    /// A token signed for the admin, for the preview (none before a secret exists).
+    pub preview: Option<String>,
+}
+
+/// Settings → Marketplace for `user` (a company admin, checked by the caller).
+pub async fn admin(db: &Db, key: &SecretKey, user: &SessionUser, now: DateTime<Utc>) -> Result<Admin, ServiceError> {
+    let sub = format!("preview-{}", user.id);
+    let preview = preview_token(db, key, &sub, &user.name, &user.email, now).await?;
+    Ok(Admin { settings: settings(db.pool()).await?, published: integrations::published(db.pool()).await?, preview })
+}
+
 pub async fn preview_token(
     db: &Db,
     key: &SecretKey,

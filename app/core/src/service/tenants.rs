@@ -1,6 +1,9 @@
 //! Operations that change tenants: the creation flow's steps, each validated, written
 //! and audited together. The console and (later) the marketplace and the REST API
 //! share this one copy.
+//!
+//! It is one file because the steps share one validation and audit shape; the patch of
+//! an existing tenant's settings is in `tenant_patch`.
 
 use std::collections::BTreeMap;
 

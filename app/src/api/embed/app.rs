@@ -129,16 +129,14 @@ mod views {
 
 #[server(endpoint = "embed_app")]
 pub async fn embed_app(token: String, tenant_id: i64) -> Result<MarketApp, AppError> {
-    use hub_core::service::overview::{overview, Viewer};
+    use hub_core::service::embed::app_page;
 
     use crate::api::ctx::{service_error, state};
     let user = server::end_user(&token).await?;
     let st = state()?;
-    let o = overview(&st.db, &st.key, &st.public_url, Viewer::EndUser(&user), tenant_id)
-        .await
-        .map_err(|e| service_error(e, Vec::new()))?;
-    let look = hub_core::service::embed::look(&st.db).await.map_err(|e| service_error(e, Vec::new()))?;
-    Ok(views::market_app(o, &look, &user))
+    let page =
+        app_page(&st.db, &st.key, &st.public_url, &user, tenant_id).await.map_err(|e| service_error(e, Vec::new()))?;
+    Ok(views::market_app(page.overview, &page.look, &user))
 }
 
 /// Saves an `api_key`/`basic` connector's fields for the user's tenant.

@@ -2,6 +2,9 @@
 //! release's repository, the build command, and every run. Integration code is
 //! untrusted; the hub holds other companies' credentials.
 //!
+//! It is one file (beside the helper process and the system-call filter) so the whole
+//! confinement of a process can be read, and reviewed, in one place.
+//!
 //! The layers, outermost first (ARCHITECTURE.md says what each one stops):
 //! 1. a cleared environment and no inherited descriptors (the helper's outside step);
 //! 2. resource limits (open files, processes, file size, CPU time, memory);

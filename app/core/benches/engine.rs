@@ -19,12 +19,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Timelike, Utc};
 use hub_core::connectors::Registry;
+use hub_core::db::audit::Actor;
 use hub_core::db::{releases, Db, DB_FILE};
 use hub_core::domain::run::{Mode, TriggerKind};
 use hub_core::engine::builder::Builder;
 use hub_core::engine::runs::{Engine, Settings};
 use hub_core::engine::sandbox::{Job, Mount, Policy, Sandbox};
 use hub_core::secrets::SecretKey;
+use hub_core::service;
 use hub_core::worker::{self, Clock};
 
 const NOOP: &str = "true";
@@ -130,7 +132,18 @@ async fn engine_rate(n: usize, concurrency: usize, sandbox: Arc<Sandbox>) -> (f6
     let b = bench(concurrency, sandbox).await;
     b.tenants(n, "preset", "daily", |_| None).await;
     for id in 1..=n as i64 {
-        b.engine.trigger(id, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("trigger");
+        service::runs::request(
+            &b.db,
+            &b.engine,
+            &Actor::System,
+            id,
+            TriggerKind::Manual,
+            Mode::Normal,
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("trigger");
     }
     // The engine's own loop, as the hub runs it: each finished run wakes it to start
     // the next. Done when every run is recorded as succeeded.

@@ -91,7 +91,8 @@ pub async fn bootstrap(
     admin_password: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Bootstrapped>, AuthError> {
-    let mut tx = db.pool().begin().await?;
+    // Reads, then writes: two hubs started on one database must not both make an admin.
+    let mut tx = db.begin_write().await?;
     if users::count(&mut *tx).await? > 0 {
         return Ok(None);
     }

@@ -21,8 +21,7 @@ use super::builder::Builder;
 use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
 use crate::connectors::Registry;
-use crate::db::{run_triggers, Db, DbError};
-use crate::domain::run::{Mode, TriggerKind};
+use crate::db::{Db, DbError};
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker, MAX_SLEEP};
 
@@ -172,24 +171,6 @@ impl Engine {
         self.inner.signal.raise();
     }
 
-    /// Adds a trigger for a tenant's next run (the Run buttons, the API, webhooks);
-    /// it is bundled with others that wait. Returns the trigger's id.
-    pub async fn trigger(
-        &self,
-        tenant_id: i64,
-        kind: TriggerKind,
-        mode: Mode,
-        payload: Option<&Value>,
-        created_by: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<i64, DbError> {
-        let payload = payload.map(Value::to_string);
-        let id = run_triggers::insert_trigger(self.pool(), tenant_id, kind, mode, payload.as_deref(), created_by, now)
-            .await?;
-        self.wake();
-        Ok(id)
-    }
-
     /// Keeps an inbound webhook's body in a file under `data_dir/webhooks` and returns
     /// the payload of the `webhook` trigger that hands it to the tenant's next run
     /// (`payload_file`, with the content type and size).
@@ -205,27 +186,6 @@ impl Engine {
     pub async fn forget_webhook_body(&self, payload: &Value) {
         if let Some(file) = payload["payload_file"].as_str() {
             let _ = tokio::fs::remove_file(file).await;
-        }
-    }
-
-    /// An inbound webhook without an audit entry: the body kept and a `webhook`
-    /// trigger made. Returns the trigger's id. (The hub's front door is
-    /// `service::runs::webhook`.)
-    pub async fn webhook(
-        &self,
-        tenant_id: i64,
-        body: &[u8],
-        content_type: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<i64, DbError> {
-        let payload = self.keep_webhook_body(body, content_type).await.map_err(DbError::Io)?;
-        let made = self.trigger(tenant_id, TriggerKind::Webhook, Mode::Webhook, Some(&payload), Some("webhook"), now);
-        match made.await {
-            Ok(id) => Ok(id),
-            Err(e) => {
-                self.forget_webhook_body(&payload).await;
-                Err(e)
-            }
         }
     }
 

@@ -31,6 +31,24 @@ async fn bootstrap_runs_once_and_generates_a_password_when_none_is_given() {
 }
 
 #[tokio::test]
+async fn two_hubs_starting_at_once_on_one_database_make_one_admin() {
+    let (db, dir) = crate::file_db().await;
+    // A second pool on the same file, as a second hub process would open.
+    let other = Db::open(&dir.path().join(hub_core::db::DB_FILE)).await.expect("db");
+    let email = Email::parse("root@example.com").expect("email");
+    let (a, b) = tokio::join!(
+        auth::bootstrap(&db, "Acme", &email, Some("correct horse battery"), now()),
+        auth::bootstrap(&other, "Acme", &email, Some("correct horse battery"), now()),
+    );
+    let made = [a.expect("first start"), b.expect("second start")].into_iter().flatten().count();
+    assert_eq!(made, 1);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(db.pool()).await.expect("n");
+    let companies: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM organizations").fetch_one(db.pool()).await.expect("n");
+    assert_eq!((users, companies), (1, 1));
+}
+
+#[tokio::test]
 async fn sign_in_opens_a_session_that_sign_out_closes() {
     let (db, _dir) = hub_with_admin().await;
     let token = auth::sign_in(&db, " Admin@Example.com ", "correct horse battery", now()).await.expect("ok");

@@ -110,10 +110,18 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
 impl Hub {
     /// Asks for a run and runs it to its end; returns the run.
     async fn run(&self, mode: Mode) -> runs::RunRow {
-        self.engine
-            .trigger(self.tenant, TriggerKind::Manual, mode, None, Some("test"), Utc::now())
-            .await
-            .expect("trigger");
+        service::runs::request(
+            &self.db,
+            &self.engine,
+            &Actor::System,
+            self.tenant,
+            TriggerKind::Manual,
+            mode,
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("trigger");
         worker::run_until_idle(&self.engine, Utc::now()).await.expect("ran");
         self.last_run().await
     }
@@ -439,8 +447,18 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
     let hub = hub("true\n", None, Settings::default()).await;
     set_schedule(&hub, "cron", "* * * * *", "UTC", Some(at(2026, 11, 22, 10, 0))).await;
     // A manual run is in progress (made, not yet executed).
-    let manual =
-        hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let manual = service::runs::request(
+        &hub.db,
+        &hub.engine,
+        &Actor::System,
+        hub.tenant,
+        TriggerKind::Manual,
+        Mode::Normal,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("t");
     let mut tx = hub.db.pool().begin().await.expect("tx");
     let new = runs::NewRun {
         tenant_id: hub.tenant,
@@ -455,7 +473,18 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
     // Two slots and an API call arrive meanwhile.
     hub.engine.fire_due(at(2026, 11, 22, 10, 0)).await.expect("tick");
     hub.engine.fire_due(at(2026, 11, 22, 10, 1)).await.expect("tick");
-    hub.engine.trigger(hub.tenant, TriggerKind::Api, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    service::runs::request(
+        &hub.db,
+        &hub.engine,
+        &Actor::System,
+        hub.tenant,
+        TriggerKind::Api,
+        Mode::Normal,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("t");
     assert_eq!(waiting(&hub).await, vec!["schedule", "schedule", "api"]);
     // No second run while the first is active: dispatch makes nothing.
     assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
@@ -521,7 +550,18 @@ async fn cron_in_a_daylight_saving_zone_fires_at_valid_local_times_once() {
 #[tokio::test]
 async fn concurrent_dispatchers_never_make_two_runs_of_one_trigger() {
     let hub = hub("true\n", None, Settings::default()).await;
-    hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    service::runs::request(
+        &hub.db,
+        &hub.engine,
+        &Actor::System,
+        hub.tenant,
+        TriggerKind::Manual,
+        Mode::Normal,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("t");
     let (a, b) = tokio::join!(hub.engine.dispatch(Utc::now()), hub.engine.dispatch(Utc::now()));
     let tasks: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
     assert_eq!(tasks.len(), 1);
@@ -540,8 +580,18 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
     std::os::unix::process::CommandExt::process_group(&mut orphan, 0);
     let mut orphan = orphan.args(["-c", "sleep 60"]).spawn().expect("spawn");
     let pid = i32::try_from(orphan.id()).expect("pid");
-    let manual =
-        hub.engine.trigger(hub.tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("t");
+    let manual = service::runs::request(
+        &hub.db,
+        &hub.engine,
+        &Actor::System,
+        hub.tenant,
+        TriggerKind::Manual,
+        Mode::Normal,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("t");
     let mut tx = hub.db.pool().begin().await.expect("tx");
     let new = runs::NewRun {
         tenant_id: hub.tenant,
@@ -648,7 +698,18 @@ async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slo
     }
     let name_of = |id: i64| ours.iter().find(|t| t.0 == id).map(|t| t.1.clone()).expect("a tenant of the test");
     for (id, _) in &ours {
-        hub.engine.trigger(*id, TriggerKind::Manual, Mode::Normal, None, Some("test"), Utc::now()).await.expect("t");
+        service::runs::request(
+            &hub.db,
+            &hub.engine,
+            &Actor::System,
+            *id,
+            TriggerKind::Manual,
+            Mode::Normal,
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("t");
     }
 
     // Only MAX runs are made and started; the other tenants' triggers wait.

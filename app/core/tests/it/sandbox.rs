@@ -72,6 +72,7 @@ struct Hub {
     db: Db,
     builder: Builder,
     engine: Engine,
+    key: Arc<SecretKey>,
     data: tempfile::TempDir,
 }
 
@@ -86,16 +87,17 @@ async fn hub(sandbox: Arc<Sandbox>) -> Hub {
     std::fs::write(data.path().join("secret.key"), MARKER).expect("key");
     std::fs::write(data.path().join(".env"), format!("HUB_SECRET_KEY={MARKER}")).expect("env");
     let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(120), sandbox.clone());
+    let key = Arc::new(SecretKey::generate());
     let engine = Engine::new(
         db.clone(),
-        Arc::new(SecretKey::generate()),
+        key.clone(),
         Arc::new(Registry { connectors: BTreeMap::new() }),
         "http://127.0.0.1:1",
         data.path(),
         &builder,
         Settings { default_timeout: Duration::from_secs(120), ..Settings::default() },
     );
-    Hub { db, builder, engine, data }
+    Hub { db, builder, engine, key, data }
 }
 
 impl Hub {
@@ -141,7 +143,18 @@ impl Hub {
     }
 
     async fn run(&self, tenant: i64) -> runs::RunRow {
-        self.engine.trigger(tenant, TriggerKind::Manual, Mode::Normal, None, None, Utc::now()).await.expect("trigger");
+        service::runs::request(
+            &self.db,
+            &self.engine,
+            &Actor::System,
+            tenant,
+            TriggerKind::Manual,
+            Mode::Normal,
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("trigger");
         worker::run_until_idle(&self.engine, Utc::now()).await.expect("ran");
         let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
         let id = runs::list(self.db.pool(), &filter, 1).await.expect("list")[0].id;
@@ -342,9 +355,16 @@ fi
     let log = hub.log(second.id).await;
     assert!(log.starts_with("inline=0 file=2000"), "{log}");
 
+    let row = tenants::get(hub.db.pool(), tenant).await.expect("read").expect("tenant");
+    let url = service::tenants::rotate_webhook(&hub.db, &hub.key, "http://hub", &Actor::System, &row, Utc::now())
+        .await
+        .expect("webhook url");
+    let token = url.rsplit('/').next().expect("token");
     for n in 0..1000 {
         let body = format!("{{\"n\": {n}}}");
-        hub.engine.webhook(tenant, body.as_bytes(), Some("application/json"), Utc::now()).await.expect("webhook");
+        service::runs::webhook(&hub.db, &hub.engine, token, body.as_bytes(), Some("application/json"), Utc::now())
+            .await
+            .expect("webhook");
     }
     worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
     let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };
@@ -436,7 +456,18 @@ async fn a_payload_that_names_a_hub_file_is_never_linked_into_a_run() {
     let key = hub.data.path().join("secret.key").to_string_lossy().into_owned();
     for kind in [TriggerKind::Api, TriggerKind::Webhook] {
         let payload = json!({ "payload_file": key });
-        hub.engine.trigger(tenant, kind, Mode::Normal, Some(&payload), None, Utc::now()).await.expect("trigger");
+        service::runs::request(
+            &hub.db,
+            &hub.engine,
+            &Actor::System,
+            tenant,
+            kind,
+            Mode::Normal,
+            Some(&payload),
+            Utc::now(),
+        )
+        .await
+        .expect("trigger");
     }
     worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
     let filter = runs::RunFilter { tenant_id: Some(tenant), ..Default::default() };

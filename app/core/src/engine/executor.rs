@@ -11,8 +11,8 @@ use super::builder::CHECKOUT;
 use super::environment::prepare_run_dir;
 use super::files::{self, ReadError};
 use super::output::{self, Log, Tail};
-use super::process::{self, Stream, SHELL};
-use super::runs::{Engine, METADATA_MAX, RUN_FILES};
+use super::process::{self, GroupGuard, Identity, Stream, SHELL};
+use super::runs::{Engine, LEASE, METADATA_MAX, RUN_FILES};
 use super::sandbox::{Job, Mount};
 use crate::db::{run_logs, runs, DbError};
 use crate::domain::run::{self, Mode, Phase};
@@ -23,6 +23,15 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// How much log is held before it is written, however soon.
 const FLUSH_SIZE: usize = 256 * 1024;
+
+/// How often a running run's lease is renewed: three times a lease, so two failed
+/// writes in a row still leave it held.
+const RENEW_EVERY: Duration = Duration::from_secs(LEASE.as_secs() / 3);
+
+/// The lease as a span of the hub's clock.
+fn lease_span() -> chrono::Duration {
+    chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60))
+}
 
 /// How long the output of a program that has exited may keep coming (from children it
 /// left behind) before its process group is killed.
@@ -108,15 +117,27 @@ impl Engine {
 
         let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata];
         let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
+        // Running (and leased) before the program starts: a stop of the hub in between
+        // leaves a lease that lapses, never a queued run that would start it twice.
+        {
+            let now = self.now();
+            let _turn = self.inner.writes.lock().await;
+            let attestation = sandbox.attestation(lease.uid());
+            if !runs::start(self.pool(), run_id, &names, &attestation, now, now + lease_span()).await? {
+                return Ok(Phase::FailedPlatform);
+            }
+        }
         let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
         let mut started = match started {
             Ok(s) => s,
             Err(e) => return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await,
         };
+        // From here every way out, an error included, kills the program's group.
+        let _group = GroupGuard(started.pid);
         {
+            let identity = started.pid.and_then(Identity::of).map(|i| i.to_text());
             let _turn = self.inner.writes.lock().await;
-            runs::start(self.pool(), run_id, started.pid, &names, &sandbox.attestation(lease.uid()), self.now())
-                .await?;
+            runs::set_process(self.pool(), run_id, started.pid, identity.as_deref()).await?;
         }
         let limit = launch
             .run_timeout_secs
@@ -129,6 +150,8 @@ impl Engine {
         let deadline = tokio::time::sleep(limit);
         tokio::pin!(deadline);
         let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+        let mut lease_lost = false;
         let mut status: Option<std::io::Result<std::process::ExitStatus>> = None;
         let mut output_open = true;
         let mut timed_out = false;
@@ -157,6 +180,12 @@ impl Engine {
                         seq += 1;
                     }
                 }
+                _ = renew.tick() => {
+                    if !self.renew(run_id).await {
+                        lease_lost = true;
+                        break;
+                    }
+                }
                 s = started.child.wait(), if status.is_none() => {
                     status = Some(s);
                     drain.as_mut().reset(tokio::time::Instant::now() + DRAIN_LIMIT);
@@ -170,6 +199,10 @@ impl Engine {
         // writing after the program exited) is killed.
         if let Some(pid) = started.pid {
             process::kill_group(pid);
+        }
+        if lease_lost {
+            // The run was failed by whoever found its lease lapsed; nothing to record.
+            return Ok(Phase::FailedPlatform);
         }
         if status.is_none() {
             status = tokio::time::timeout(Duration::from_secs(5), started.child.wait()).await.ok();
@@ -238,6 +271,21 @@ impl Engine {
         tx.commit().await?;
         self.inner.db.outbox_written();
         Ok(phase)
+    }
+
+    /// Extends the run's lease; false when the run was failed meanwhile (its lease
+    /// lapsed), so its program must stop. A failed write keeps the run going: the
+    /// lease has room for the next tries.
+    async fn renew(&self, run_id: i64) -> bool {
+        let until = self.now() + lease_span();
+        let _turn = self.inner.writes.lock().await;
+        match runs::renew(self.pool(), run_id, until).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(run = run_id, "cannot renew the run's lease: {e}");
+                true
+            }
+        }
     }
 
     async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {

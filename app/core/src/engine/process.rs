@@ -150,6 +150,69 @@ pub fn kill_group(pid: i32) {
     let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
 }
 
+/// A process named by more than its pid: the boot it belongs to and its start time
+/// (in clock ticks since boot), so a pid the kernel has since given to another process
+/// is never taken for it. Stored as `"<boot id> <pid> <start>"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    boot: String,
+    pid: i32,
+    start: u64,
+}
+
+impl Identity {
+    /// The identity of the live process `pid`, if it exists.
+    pub fn of(pid: i32) -> Option<Self> {
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_owned();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces; the start
+        // time is field 22, the 20th after the name.
+        let start = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()?;
+        Some(Self { boot, pid, start })
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(' ');
+        let (boot, pid, start) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+        Some(Self { boot: boot.to_owned(), pid, start })
+    }
+
+    pub fn to_text(&self) -> String {
+        format!("{} {} {}", self.boot, self.pid, self.start)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Whether this very process is still alive (not another one with its pid).
+    pub fn is_alive(&self) -> bool {
+        Self::of(self.pid).as_ref() == Some(self)
+    }
+
+    /// Kills the process group this process leads, if it is still this process.
+    /// Returns whether it did.
+    pub fn kill_group(&self) -> bool {
+        if self.pid <= 1 || !self.is_alive() {
+            return false;
+        }
+        kill_group(self.pid);
+        true
+    }
+}
+
+/// Kills a process group when dropped: held by the executor from the spawn on, so
+/// every way out of a run (an error included) stops its program.
+pub struct GroupGuard(pub Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.filter(|p| *p > 1) {
+            kill_group(pid);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +255,17 @@ mod tests {
         assert_eq!(exit, Exit::TimedOut);
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(!marker.exists(), "the background child survived");
+    }
+
+    #[test]
+    fn an_identity_names_one_process_and_not_a_later_one_with_its_pid() {
+        let me = Identity::of(std::process::id() as i32).expect("this process");
+        assert!(me.is_alive());
+        assert_eq!(Identity::parse(&me.to_text()), Some(me.clone()));
+        // The same pid started at another time is another process.
+        let reused = Identity { start: me.start + 1, ..me.clone() };
+        assert!(!reused.is_alive());
+        assert!(!reused.kill_group(), "nothing is killed for a process that is gone");
+        assert_eq!(Identity::parse("not an identity"), None);
     }
 }

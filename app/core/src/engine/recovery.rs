@@ -1,39 +1,48 @@
-//! Recovery at start: what a stop of the hub left running.
+//! Recovery: runs whose lease lapsed (their hub stopped or hung) are failed as a
+//! platform issue and their programs stopped, at start and whenever a lease ends.
 
 use chrono::{DateTime, Utc};
 
 use super::executor::close;
-use super::process;
+use super::process::Identity;
 use super::runs::Engine;
 use crate::db::{runs, DbError};
 use crate::domain::run::Phase;
 
 impl Engine {
-    /// At start: runs a stopped hub left `running` become `Failed (Platform Issue)`
-    /// and their processes, if still alive, are killed. Returns the queued runs that
-    /// never started, for the caller to start.
+    /// At start: fails the runs whose lease has lapsed by `now` (see [`Engine::sweep`])
+    /// and returns the queued runs that never started, for the caller to start.
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
-        for (id, pid) in runs::running(self.pool()).await? {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
-                if process::group_alive(pid) {
-                    process::kill_group(pid);
-                }
-            }
-            let mut tx = self.pool().begin().await?;
+        self.sweep(now).await?;
+        runs::queued(self.pool()).await
+    }
+
+    /// Fails every running run whose lease ended before `now` as `Failed (Platform
+    /// Issue)`, and kills its program's process group when that program, by its
+    /// recorded identity, is still alive (a pid since reused is left alone). Returns
+    /// the failed runs.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
+        let mut failed = Vec::new();
+        for (id, process) in runs::lapsed(self.pool(), now).await? {
+            let killed = process.as_deref().and_then(Identity::parse).is_some_and(|p| p.kill_group());
             let outcome = runs::Outcome {
                 phase: Phase::FailedPlatform,
                 exit_code: None,
                 stdout_context: None,
-                error: Some("The hub stopped while this run was going; its process was stopped."),
+                error: Some("The hub stopped renewing this run's lease (it stopped or hung); the run was ended."),
                 log_truncated: false,
                 kept: None,
             };
-            close(&mut tx, id, &outcome, now).await?;
+            let _turn = self.inner.writes.lock().await;
+            let mut tx = self.pool().begin().await?;
+            if close(&mut tx, id, &outcome, now).await? {
+                failed.push(id);
+            }
             tx.commit().await?;
             self.inner.db.outbox_written();
             let _ = std::fs::remove_dir_all(self.inner.work_dir.join(id.to_string()));
-            tracing::warn!(run = id, "a run was cut short by a stop of the hub");
+            tracing::warn!(run = id, killed, "a run's lease lapsed; it is failed as a platform issue");
         }
-        runs::queued(self.pool()).await
+        Ok(failed)
     }
 }

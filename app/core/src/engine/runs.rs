@@ -21,7 +21,7 @@ use super::builder::Builder;
 use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
 use crate::connectors::Registry;
-use crate::db::{Db, DbError};
+use crate::db::{runs, Db, DbError};
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker, MAX_SLEEP};
 
@@ -57,6 +57,10 @@ pub const RUN_FILES: &str = "/hub";
 /// (Linux refuses any one variable over 128 KiB). A larger one is only in the file
 /// named by `<NAME>_FILE`.
 pub const INLINE_MAX: usize = 32 * 1024;
+
+/// How long a running run is owned without a renewal. Its executor renews it while
+/// the program runs; a run whose lease lapses is failed as a platform issue.
+pub const LEASE: Duration = Duration::from_secs(60);
 
 /// The largest metadata file the hub reads back.
 pub const METADATA_MAX: u64 = 1024 * 1024;
@@ -210,7 +214,9 @@ impl Worker for Engine {
     }
 
     /// Fires due schedules (when the schedule may have changed, a fire time has come,
-    /// or it was not read for [`MAX_SLEEP`]), then starts what the free slots allow.
+    /// or it was not read for [`MAX_SLEEP`]), fails runs whose lease lapsed, then starts
+    /// what the free slots allow. The next step is due at the next fire time or the
+    /// first lease end, whichever comes first.
     /// A run that ends raises the signal, for the tenant's waiting triggers.
     async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
         let looked = self.inner.schedule.lock().map(|l| *l).unwrap_or_default();
@@ -229,9 +235,16 @@ impl Worker for Engine {
                 *l = Looked { at: Some(now), next };
             }
         }
+        // Runs whose lease lapsed (a hub that stopped or hung) are failed before the
+        // dispatcher looks, so their tenants can run again.
+        self.sweep(now).await?;
         let started = self.dispatch(now).await?;
         self.keep_going(started);
-        Ok(Step::idle(next))
+        let lease_end = runs::next_lease_end(self.pool()).await?;
+        Ok(Step::idle(match (next, lease_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }))
     }
 
     fn signal(&self) -> &Signal {

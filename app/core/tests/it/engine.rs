@@ -16,7 +16,9 @@ use hub_core::domain::release::ReleaseChoice;
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
 use hub_core::domain::tenant::{SetupStep, Source};
 use hub_core::engine::builder::Builder;
-use hub_core::engine::runs::{Engine, Settings};
+use hub_core::engine::process::Identity;
+use hub_core::engine::runs::{Engine, Settings, LEASE};
+use hub_core::engine::sandbox::Sandbox;
 use hub_core::secrets::SecretKey;
 use hub_core::service;
 use hub_core::worker;
@@ -41,6 +43,11 @@ const STRIPE: &str =
 /// A hub with one integration whose release runs `script` (a shell script), and one
 /// tenant of it with `configs`.
 async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) -> Hub {
+    hub_in(script, metadata_schema, settings, crate::sandbox()).await
+}
+
+/// [`hub`] with its builds and runs in `sandbox`.
+async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings, sandbox: Arc<Sandbox>) -> Hub {
     let (db, db_dir) = crate::file_db().await;
     let (stripe, missing) = Connector::parse(STRIPE, |_| None).expect("connector");
     connectors::upsert(db.pool(), &stripe, &missing, Utc::now()).await.expect("stored");
@@ -60,7 +67,7 @@ async fn hub(script: &str, metadata_schema: Option<&str>, settings: Settings) ->
     git(repo.path(), &["add", "--all"]);
     git(repo.path(), &["commit", "--quiet", "-m", "first"]);
 
-    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(60), crate::sandbox());
+    let builder = Builder::new(db.clone(), data.path(), Duration::from_secs(60), sandbox);
     let input = IntegrationInput {
         name: "Engine test".into(),
         connectors: vec!["stripe".into()],
@@ -572,14 +579,11 @@ async fn concurrent_dispatchers_never_make_two_runs_of_one_trigger() {
     assert_eq!(total, 1);
 }
 
-#[tokio::test]
-async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_process_is_killed() {
-    let hub = hub("true\n", None, Settings::default()).await;
-    // A process that outlives "the old hub": its own process group.
-    let mut orphan = Command::new("sh");
-    std::os::unix::process::CommandExt::process_group(&mut orphan, 0);
-    let mut orphan = orphan.args(["-c", "sleep 60"]).spawn().expect("spawn");
-    let pid = i32::try_from(orphan.id()).expect("pid");
+// --- Leases: runs whose hub stopped or hung ---------------------------------------
+
+/// A run of the hub's tenant, made and marked running (leased from `now`) as the
+/// executor does just before it starts the program, with `process` as its program.
+async fn leased_run(hub: &Hub, now: DateTime<Utc>, process: Option<&Identity>) -> i64 {
     let manual = service::runs::request(
         &hub.db,
         &hub.engine,
@@ -588,7 +592,7 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
         TriggerKind::Manual,
         Mode::Normal,
         None,
-        Utc::now(),
+        now,
     )
     .await
     .expect("t");
@@ -601,20 +605,142 @@ async fn a_run_left_running_by_a_stopped_hub_fails_as_a_platform_issue_and_its_p
         scheduled: false,
         triggers: &[manual],
     };
-    let id = runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
+    let id = runs::create(&mut tx, &new, now).await.expect("create").expect("run");
     tx.commit().await.expect("commit");
-    runs::start(hub.db.pool(), id, Some(pid), "[]", "test", Utc::now()).await.expect("start");
+    let lease = chrono::Duration::from_std(LEASE).expect("lease");
+    assert!(runs::start(hub.db.pool(), id, "[]", "test", now, now + lease).await.expect("start"));
+    if let Some(p) = process {
+        runs::set_process(hub.db.pool(), id, Some(p.pid()), Some(&p.to_text())).await.expect("process");
+    }
+    id
+}
 
-    let queued = hub.engine.recover(Utc::now()).await.expect("recover");
-    assert!(queued.is_empty());
-    let status = orphan.wait().expect("wait");
-    assert!(!status.success(), "the orphan was killed");
+/// A program in a process group of its own, as a run's would be.
+fn program() -> (std::process::Child, Identity) {
+    let mut cmd = Command::new("sh");
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.args(["-c", "sleep 60"]).spawn().expect("spawn");
+    let identity = Identity::of(i32::try_from(child.id()).expect("pid")).expect("identity");
+    (child, identity)
+}
+
+/// Whether process group `pgid` has no live member within a few seconds (a killed
+/// process dies when the kernel next runs it; a zombie is dead).
+async fn group_ends(pgid: i32) -> bool {
+    let live = || {
+        std::fs::read_dir("/proc").into_iter().flatten().flatten().any(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace().collect();
+            fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) && fields.first() != Some(&"Z")
+        })
+    };
+    for _ in 0..100 {
+        if !live() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn run_count(hub: &Hub) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count")
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_lapses_is_failed_and_its_program_killed_without_a_restart() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    let now = Utc::now();
+    let (mut child, identity) = program();
+    let id = leased_run(&hub, now, Some(&identity)).await;
+    let lease = chrono::Duration::from_std(LEASE).expect("lease");
+
+    // While the lease holds, nothing happens to the run or its program.
+    worker::run_until_idle(&hub.engine, now + lease - chrono::Duration::seconds(1)).await.expect("step");
+    assert_eq!(runs::get(hub.db.pool(), id).await.expect("get").expect("run").phase, Phase::Running);
+    assert!(identity.is_alive());
+    // Once it lapses, the engine's next step fails the run and kills the program.
+    worker::run_until_idle(&hub.engine, now + lease + chrono::Duration::seconds(1)).await.expect("step");
     let run = runs::get(hub.db.pool(), id).await.expect("get").expect("run");
-    assert_eq!(phase(&run), Phase::FailedPlatform);
-    // Its trigger is not run again.
-    worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(hub.db.pool()).await.expect("count");
-    assert_eq!(total, 1);
+    assert_eq!(run.phase, Phase::FailedPlatform);
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("lease")), "{:?}", run.error);
+    assert!(!child.wait().expect("wait").success(), "the program was killed");
+    // Its trigger is not run again, and the tenant runs again when asked.
+    assert_eq!(run_count(&hub).await, 1);
+    assert_eq!(hub.run(Mode::Normal).await.phase, Phase::Succeeded);
+}
+
+#[tokio::test]
+async fn a_pid_given_to_another_process_is_never_killed() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    let now = Utc::now();
+    let (mut child, identity) = program();
+    // The run's program had this pid, but started at another time: the live process
+    // with the pid now is not the run's.
+    let text = identity.to_text();
+    let (rest, start) = text.rsplit_once(' ').expect("start");
+    let other = Identity::parse(&format!("{rest} {}", start.parse::<u64>().expect("ticks") + 1)).expect("identity");
+    let id = leased_run(&hub, now, Some(&other)).await;
+    let lapsed = now + chrono::Duration::from_std(LEASE).expect("lease") + chrono::Duration::seconds(1);
+    assert_eq!(hub.engine.recover(lapsed).await.expect("recover"), Vec::<i64>::new());
+    assert_eq!(runs::get(hub.db.pool(), id).await.expect("get").expect("run").phase, Phase::FailedPlatform);
+    assert!(identity.is_alive(), "the unrelated process was left alone");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
+#[tokio::test]
+async fn a_stop_between_the_running_mark_and_the_spawn_never_runs_the_program_twice() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    let now = Utc::now();
+    // The hub stopped right after marking the run running, before its program started.
+    let id = leased_run(&hub, now, None).await;
+    // On the next start the run is not queued again (a second copy could start).
+    assert_eq!(hub.engine.recover(now).await.expect("recover"), Vec::<i64>::new());
+    worker::run_until_idle(&hub.engine, now).await.expect("step");
+    assert_eq!(run_count(&hub).await, 1);
+    // Its lease lapses, and the run is failed.
+    let lapsed = now + chrono::Duration::from_std(LEASE).expect("lease") + chrono::Duration::seconds(1);
+    worker::run_until_idle(&hub.engine, lapsed).await.expect("step");
+    assert_eq!(runs::get(hub.db.pool(), id).await.expect("get").expect("run").phase, Phase::FailedPlatform);
+    assert_eq!(run_count(&hub).await, 1);
+}
+
+#[tokio::test]
+async fn a_log_write_that_fails_mid_run_stops_the_program_and_frees_the_tenant() {
+    // Writes to its log, leaves a child in the background, then waits for `go-acme`
+    // (never written in the first run). Outside the sandbox, whose namespace would end
+    // the child with the program: here only a kill of the whole group does.
+    let script = format!("echo working >&2\nsleep 600 &\n{WAIT_FOR_GO}");
+    let hub = hub_in(&script, None, Settings::default(), Arc::new(Sandbox::off())).await;
+    // The log's table is away while the run goes: its first log write fails.
+    sqlx::query("ALTER TABLE run_log_chunks RENAME TO run_log_chunks_away")
+        .execute(hub.db.pool())
+        .await
+        .expect("rename");
+    let run = tokio::time::timeout(PATIENCE, hub.run(Mode::Normal)).await.expect("the run ended");
+    assert_eq!(run.phase, Phase::FailedPlatform);
+    let process: Option<String> = sqlx::query_scalar("SELECT process FROM runs WHERE id = ?")
+        .bind(run.id)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("process");
+    let process = Identity::parse(&process.expect("recorded")).expect("identity");
+    assert!(!process.is_alive(), "the program was stopped");
+    assert!(group_ends(process.pid()).await, "and everything it started");
+    // The tenant is free: with the log back, its next run goes to the end.
+    sqlx::query("ALTER TABLE run_log_chunks_away RENAME TO run_log_chunks")
+        .execute(hub.db.pool())
+        .await
+        .expect("rename");
+    let release: i64 = sqlx::query_scalar("SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded'")
+        .bind(hub.integration)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("release");
+    std::fs::write(hub.data.path().join("releases").join(release.to_string()).join("go-acme"), "").expect("go");
+    let again = tokio::time::timeout(PATIENCE, hub.run(Mode::Normal)).await.expect("the run ended");
+    assert_eq!(again.phase, Phase::Succeeded, "{:?}", again.error);
 }
 
 // --- The cap on runs at the same time (`HUB_MAX_RUNS`) ----------------------------

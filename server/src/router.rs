@@ -1,5 +1,7 @@
 //! The HTTP router: console pages, server functions, health check, static files.
 
+use std::sync::OnceLock;
+
 use app::api::ctx::{session_token, AppState};
 use app::{shell, App};
 use axum::body::Body;
@@ -10,10 +12,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+
+/// The app's routes, listed once per process. Listing them renders the app with
+/// resource loading switched off, and leptos keeps that switch in one process-wide
+/// flag: a page rendered elsewhere in the process meanwhile (another hub starting in
+/// the same process, as the tests do) would wait for its data forever.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 pub fn build(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))

@@ -94,14 +94,14 @@ pub struct IntegrationForm {
 pub(crate) mod server {
     use hub_core::domain::manifest::Manifest;
     use hub_core::domain::release::ReleaseChoice;
-    use hub_core::service::integrations::{Detail, ReleaseRow};
+    use hub_core::service::integrations::{Detail, ReleaseListRow};
 
     use super::*;
     use crate::api::ctx::show_time;
 
     pub use crate::api::ctx::service_error;
 
-    pub fn summary(r: &ReleaseRow, default: Option<i64>, latest: Option<i64>) -> ReleaseSummary {
+    pub fn summary(r: &ReleaseListRow, default: Option<i64>, latest: Option<i64>) -> ReleaseSummary {
         ReleaseSummary {
             id: r.id,
             name: r.name.clone(),
@@ -325,7 +325,7 @@ pub async fn get_release(id: i64) -> Result<ReleaseDetail, AppError> {
         .map_err(|e| service_error(e, Vec::new()))?;
     let row = d.release;
     Ok(ReleaseDetail {
-        release: server::summary(&row, d.integration.default_release_id, d.latest),
+        release: server::summary(&row.summary(), d.integration.default_release_id, d.latest),
         integration_id: d.integration.id,
         integration_name: d.integration.name,
         manifest: row.manifest.as_deref().and_then(server::brief),

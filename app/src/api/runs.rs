@@ -172,25 +172,17 @@ pub(crate) mod server {
         }
     }
 
-    /// The end of a log that is longer than `SHOWN`, and a note saying so.
-    fn tail(mut log: String) -> (String, Option<String>) {
-        const SHOWN: usize = 1024 * 1024;
-        let mut log_note = None;
-        if log.len() > SHOWN {
-            let mut at = log.len() - SHOWN;
-            while !log.is_char_boundary(at) {
-                at += 1;
-            }
-            log_note = Some(format!("The log is {} KB; the last {} KB are shown.", log.len() / 1024, SHOWN / 1024));
-            log = log.split_off(at);
-        }
-        (log, log_note)
+    /// A note when the page shows only the end of the log.
+    fn log_note(log_bytes: i64) -> Option<String> {
+        let shown = hub_core::service::runs::LOG_SHOWN;
+        (usize::try_from(log_bytes).unwrap_or(usize::MAX) > shown)
+            .then(|| format!("The log is {} KB; the last {} KB are shown.", log_bytes / 1024, shown / 1024))
     }
 
     /// One run in full, with the end of its log.
     pub(super) fn run_view(d: Detail) -> RunView {
         let (r, triggers) = (d.run, d.triggers);
-        let (log, log_note) = tail(d.log);
+        let (log, log_note) = (d.log, log_note(r.log_bytes));
         let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
         let active = r.phase.is_active();
         RunView {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use hub_core::domain::release::ReleaseChoice;
-use hub_core::service::integrations::{self as svc, IntegrationRow, ReleaseRow};
+use hub_core::service::integrations::{self as svc, IntegrationRow, ReleaseListRow};
 use hub_core::service::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -75,7 +75,7 @@ fn to_integration((i, connectors): (IntegrationRow, Vec<String>)) -> Integration
     }
 }
 
-fn to_release(r: ReleaseRow) -> Release {
+fn to_release(r: ReleaseListRow) -> Release {
     Release {
         id: r.id,
         integration_id: r.integration_id,
@@ -158,7 +158,7 @@ pub async fn release(
     _: Caller,
     Path((raw, release_raw)): Path<(String, String)>,
 ) -> ApiResult<Json<Release>> {
-    Ok(Json(to_release(svc::release_of(&state.db, Scope::All, id(&raw)?, id(&release_raw)?).await?)))
+    Ok(Json(to_release(svc::release_of(&state.db, Scope::All, id(&raw)?, id(&release_raw)?).await?.summary())))
 }
 
 /// Gets the integration's default release.
@@ -173,7 +173,7 @@ pub async fn default_release(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Release>> {
     let r = svc::channel(&state.db, Scope::All, id(&raw)?, ReleaseChoice::Default).await?;
-    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?.summary())))
 }
 
 /// Gets the integration's latest successful release.
@@ -188,7 +188,7 @@ pub async fn latest_release(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Release>> {
     let r = svc::channel(&state.db, Scope::All, id(&raw)?, ReleaseChoice::Latest).await?;
-    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?)))
+    Ok(Json(to_release(r.ok_or_else(ApiError::not_found)?.summary())))
 }
 
 /// Queues a build of a new release (the tracking branch, or a given branch or tag).

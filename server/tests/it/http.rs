@@ -96,6 +96,33 @@ impl Hub {
     }
 }
 
+/// Regression: listing the app's routes switches resource loading off in a flag leptos
+/// keeps for the whole process, so a page rendered while another hub in the process
+/// was starting (as parallel tests do) waited for its data forever.
+#[tokio::test]
+async fn pages_render_while_other_hubs_start_in_the_same_process() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let others = std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        for _ in 0..6 {
+            drop(rt.block_on(prepared(false)));
+        }
+    });
+    let mut pages = 0;
+    while !others.is_finished() {
+        let req = Request::get("/tenants").header(header::COOKIE, &cookie).body(Body::empty()).expect("request");
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), hub.router.clone().oneshot(req))
+            .await
+            .expect("a page answers while another hub starts")
+            .expect("answered");
+        assert_eq!(answer.status(), StatusCode::OK);
+        pages += 1;
+    }
+    others.join().expect("the other hubs started");
+    assert!(pages > 0);
+}
+
 #[tokio::test]
 async fn healthz_answers_when_the_database_is_up() {
     let hub = hub().await;

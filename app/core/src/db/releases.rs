@@ -30,6 +30,44 @@ pub struct ReleaseRow {
 const COLUMNS: &str = "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, \
                        manifest, created_at, started_at, finished_at, sandbox";
 
+/// A release as lists show it: without its build log (up to 1 MB) and manifest.
+#[derive(Clone, Debug, FromRow)]
+pub struct ReleaseListRow {
+    pub id: i64,
+    pub integration_id: i64,
+    pub name: String,
+    pub git_ref: String,
+    pub commit_sha: Option<String>,
+    pub status: ReleaseStatus,
+    pub error: Option<String>,
+    pub run_command: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const LIST_COLUMNS: &str =
+    "id, integration_id, name, git_ref, commit_sha, status, error, run_command, created_at, started_at, finished_at";
+
+impl ReleaseRow {
+    /// The release as lists show it.
+    pub fn summary(&self) -> ReleaseListRow {
+        ReleaseListRow {
+            id: self.id,
+            integration_id: self.integration_id,
+            name: self.name.clone(),
+            git_ref: self.git_ref.clone(),
+            commit_sha: self.commit_sha.clone(),
+            status: self.status,
+            error: self.error.clone(),
+            run_command: self.run_command.clone(),
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        }
+    }
+}
+
 pub async fn insert_queued(
     db: impl SqliteExecutor<'_>,
     integration_id: i64,
@@ -56,8 +94,8 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Re
 }
 
 /// An integration's releases, newest first.
-pub async fn list_for(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx::Result<Vec<ReleaseRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM releases WHERE integration_id = ? ORDER BY id DESC"))
+pub async fn list_for(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx::Result<Vec<ReleaseListRow>> {
+    sqlx::query_as(&format!("SELECT {LIST_COLUMNS} FROM releases WHERE integration_id = ? ORDER BY id DESC"))
         .bind(integration_id)
         .fetch_all(db)
         .await

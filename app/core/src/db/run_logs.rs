@@ -33,3 +33,39 @@ pub async fn log(db: impl SqliteExecutor<'_>, id: i64, from_seq: i64) -> sqlx::R
     let next = rows.last().map_or(from_seq, |(s, _)| s + 1);
     Ok((rows.into_iter().map(|(_, t)| t).collect(), next))
 }
+
+/// How many pieces [`tail`] reads at a time, newest first.
+const TAIL_BATCH: i64 = 8;
+
+/// The last `max` bytes (or a little less, to end on a character) of a run's log,
+/// reading pieces newest first until it has enough: a 10 MB log is not read to show
+/// its end.
+pub async fn tail(db: &sqlx::SqlitePool, id: i64, max: usize) -> sqlx::Result<String> {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut have = 0;
+    let mut before = i64::MAX;
+    while have < max {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, text FROM run_log_chunks WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(id)
+        .bind(before)
+        .bind(TAIL_BATCH)
+        .fetch_all(db)
+        .await?;
+        let Some((last, _)) = rows.last() else { break };
+        before = *last;
+        for (_, text) in rows {
+            have += text.len();
+            pieces.push(text);
+            if have >= max {
+                break;
+            }
+        }
+    }
+    pieces.reverse();
+    let log: String = pieces.concat();
+    let cut = log.len().saturating_sub(max);
+    let start = (cut..log.len()).find(|i| log.is_char_boundary(*i)).unwrap_or(log.len());
+    Ok(log[start..].to_owned())
+}

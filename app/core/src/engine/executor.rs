@@ -12,7 +12,7 @@ use super::environment::prepare_run_dir;
 use super::files::{self, ReadError};
 use super::output::{self, Log, Tail};
 use super::process::{self, GroupGuard, Identity, Stream, SHELL};
-use super::runs::{Engine, LEASE, METADATA_MAX, RUN_FILES};
+use super::runs::{Engine, METADATA_MAX, RUN_FILES};
 use super::sandbox::{Job, Mount};
 use crate::db::{run_logs, runs, DbError};
 use crate::domain::run::{self, Mode, Phase};
@@ -23,15 +23,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// How much log is held before it is written, however soon.
 const FLUSH_SIZE: usize = 256 * 1024;
-
-/// How often a running run's lease is renewed: three times a lease, so two failed
-/// writes in a row still leave it held.
-const RENEW_EVERY: Duration = Duration::from_secs(LEASE.as_secs() / 3);
-
-/// The lease as a span of the hub's clock.
-fn lease_span() -> chrono::Duration {
-    chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60))
-}
 
 /// How long the output of a program that has exited may keep coming (from children it
 /// left behind) before its process group is killed.
@@ -123,7 +114,7 @@ impl Engine {
             let now = self.now();
             let _turn = self.inner.writes.lock().await;
             let attestation = sandbox.attestation(lease.uid());
-            if !runs::start(self.pool(), run_id, &names, &attestation, now, now + lease_span()).await? {
+            if !runs::start(self.pool(), run_id, &names, &attestation, now, now + self.lease_span()).await? {
                 return Ok(Phase::FailedPlatform);
             }
         }
@@ -150,7 +141,9 @@ impl Engine {
         let deadline = tokio::time::sleep(limit);
         tokio::pin!(deadline);
         let mut flush = tokio::time::interval(FLUSH_EVERY);
-        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+        // Three renewals a lease, so two failed writes in a row still leave it held.
+        let every = self.inner.settings.lease / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut lease_lost = false;
         let mut status: Option<std::io::Result<std::process::ExitStatus>> = None;
         let mut output_open = true;
@@ -277,7 +270,7 @@ impl Engine {
     /// lapsed), so its program must stop. A failed write keeps the run going: the
     /// lease has room for the next tries.
     async fn renew(&self, run_id: i64) -> bool {
-        let until = self.now() + lease_span();
+        let until = self.now() + self.lease_span();
         let _turn = self.inner.writes.lock().await;
         match runs::renew(self.pool(), run_id, until).await {
             Ok(held) => held,
@@ -286,6 +279,11 @@ impl Engine {
                 true
             }
         }
+    }
+
+    /// The lease as a span of the hub's clock.
+    fn lease_span(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.inner.settings.lease).unwrap_or(chrono::Duration::seconds(60))
     }
 
     async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {

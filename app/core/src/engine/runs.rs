@@ -36,6 +36,8 @@ pub struct Settings {
     pub log_cap: usize,
     /// `PAN_CTX_ENV`: the name of this hub's environment.
     pub env_name: String,
+    /// How long a running run is owned without a renewal (see [`LEASE`]).
+    pub lease: Duration,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             default_timeout: Duration::from_secs(600),
             log_cap: super::output::LOG_CAP,
             env_name: "production".to_owned(),
+            lease: LEASE,
         }
     }
 }
@@ -58,8 +61,9 @@ pub const RUN_FILES: &str = "/hub";
 /// named by `<NAME>_FILE`.
 pub const INLINE_MAX: usize = 32 * 1024;
 
-/// How long a running run is owned without a renewal. Its executor renews it while
-/// the program runs; a run whose lease lapses is failed as a platform issue.
+/// How long a running run is owned without a renewal, unless the settings say
+/// otherwise. Its executor renews it (three times a lease) while the program runs; a
+/// run whose lease lapses is failed as a platform issue.
 pub const LEASE: Duration = Duration::from_secs(60);
 
 /// The largest metadata file the hub reads back.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{invalid, is_unique_violation, Actor, Scope, ServiceError};
 use crate::db::integrations::{IntegrationListRow, ListingRow};
+pub use crate::db::releases::ReleaseListRow;
 use crate::db::tenants::TenantBriefRow;
 use crate::db::{audit, connectors, integrations, releases, tenants, Db};
 pub use crate::db::{IntegrationRow, ReleaseRow};
@@ -38,7 +39,7 @@ pub struct Detail {
     pub integration: IntegrationRow,
     pub connectors: Vec<String>,
     /// Newest first.
-    pub releases: Vec<ReleaseRow>,
+    pub releases: Vec<ReleaseListRow>,
     pub latest: Option<i64>,
     pub tenants: Vec<TenantBriefRow>,
 }
@@ -85,7 +86,7 @@ pub async fn release(db: &Db, scope: Scope, id: i64) -> Result<ReleaseDetail, Se
 }
 
 /// An integration's releases, newest first.
-pub async fn releases_of(db: &Db, scope: Scope, integration_id: i64) -> Result<Vec<ReleaseRow>, ServiceError> {
+pub async fn releases_of(db: &Db, scope: Scope, integration_id: i64) -> Result<Vec<ReleaseListRow>, ServiceError> {
     visible(db, scope, integration_id).await?;
     Ok(releases::list_for(db.pool(), integration_id).await?)
 }

@@ -125,7 +125,7 @@ pub async fn overview(
     let mut shown = Vec::new();
     for r in runs::list(db.pool(), &filter, run_count).await? {
         let tail = match audience {
-            Audience::EndUser => Some(log_tail(run_logs::log(db.pool(), r.id, 0).await?.0, END_USER_LOG)),
+            Audience::EndUser => Some(run_logs::tail(db.pool(), r.id, END_USER_LOG).await?),
             Audience::Hub => None,
         };
         shown.push((r, tail));
@@ -202,12 +202,6 @@ fn lacks(
 }
 
 /// The last `max` bytes of a log, cut at a character boundary.
-fn log_tail(log: String, max: usize) -> String {
-    let cut = log.len().saturating_sub(max);
-    let start = (cut..log.len()).find(|i| log.is_char_boundary(*i)).unwrap_or(log.len());
-    log[start..].to_owned()
-}
-
 /// An integration's successful releases, newest first, the default marked.
 pub async fn succeeded_releases(db: &Db, integration_id: i64) -> Result<Vec<ReleaseOption>, ServiceError> {
     let default = integrations::get(db.pool(), integration_id).await?.and_then(|i| i.default_release_id);

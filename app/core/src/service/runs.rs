@@ -120,7 +120,11 @@ pub async fn get(db: &Db, scope: Scope, id: i64) -> Result<RunRow, ServiceError>
     }
 }
 
-/// One run in full: its triggers and its whole log.
+/// The most of a run's log its page shows: the end of it.
+pub const LOG_SHOWN: usize = 1024 * 1024;
+
+/// One run in full: its triggers and the end of its log (at most [`LOG_SHOWN`]; the
+/// run's `log_bytes` says how long the whole log is).
 pub struct Detail {
     pub run: RunRow,
     pub triggers: Vec<TriggerRow>,
@@ -130,7 +134,7 @@ pub struct Detail {
 pub async fn detail(db: &Db, scope: Scope, id: i64) -> Result<Detail, ServiceError> {
     let run = get(db, scope, id).await?;
     let triggers = run_triggers::triggers_of(db.pool(), id).await?;
-    let (log, _) = run_logs::log(db.pool(), id, 0).await?;
+    let log = run_logs::tail(db.pool(), id, LOG_SHOWN).await?;
     Ok(Detail { run, triggers, log })
 }
 

@@ -903,3 +903,30 @@ async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slo
         assert!(at_once <= MAX, "{at_once} runs went at once: {spans:?}");
     }
 }
+
+// --- Reads of large logs -------------------------------------------------------------
+
+#[tokio::test]
+async fn the_end_of_a_long_log_is_read_without_reading_the_rest() {
+    let hub = hub("echo start >&2\n", None, Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    // 10 MB more, in 40 pieces of 256 KB, each piece's lines naming it.
+    let mut whole = hub.log(run.id).await;
+    for n in 0..40 {
+        let line = format!("piece {n:02} é\n");
+        let piece = line.repeat(256 * 1024 / line.len());
+        run_logs::append_log(hub.db.pool(), run.id, 1 + n, &piece, Utc::now()).await.expect("append");
+        whole.push_str(&piece);
+    }
+    let tail = run_logs::tail(hub.db.pool(), run.id, 4096).await.expect("tail");
+    assert!(tail.len() <= 4096 && tail.len() > 4090, "{}", tail.len());
+    assert!(whole.ends_with(&tail));
+    // The run page's end of the log: 1 MB, cut on a character.
+    let detail = service::runs::detail(&hub.db, service::Scope::All, run.id).await.expect("detail");
+    assert!(detail.log.len() <= service::runs::LOG_SHOWN && detail.log.len() > service::runs::LOG_SHOWN - 4);
+    assert!(whole.ends_with(&detail.log));
+    assert!(detail.log.starts_with(|c: char| c != '\u{FFFD}'));
+    // A short log is read whole.
+    let short = hub.run(Mode::Normal).await;
+    assert_eq!(run_logs::tail(hub.db.pool(), short.id, 4096).await.expect("tail"), hub.log(short.id).await);
+}

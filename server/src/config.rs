@@ -29,7 +29,8 @@ pub struct Config {
     /// How long a release's build command may run.
     pub build_timeout: std::time::Duration,
     /// The run engine: concurrent runs (`HUB_MAX_RUNS`), the run lease
-    /// (`HUB_RUN_LEASE_SECS`) and `PAN_CTX_ENV` (`HUB_ENV`).
+    /// (`HUB_RUN_LEASE_SECS`), retries of platform failures (`HUB_RUN_RETRIES`) and
+    /// `PAN_CTX_ENV` (`HUB_ENV`).
     pub runs: hub_core::engine::runs::Settings,
     /// Where mail goes; `None` keeps messages in the console's Sent mail page.
     pub smtp: Option<SmtpSettings>,
@@ -126,6 +127,15 @@ impl Config {
         let runs = hub_core::engine::runs::Settings {
             max_concurrent: usize::try_from(number("HUB_MAX_RUNS", 8, 1024)?).unwrap_or(8),
             lease: std::time::Duration::from_secs(number("HUB_RUN_LEASE_SECS", 60, 3600)?),
+            retries: match get("HUB_RUN_RETRIES") {
+                None => 2,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 10)
+                    .ok_or_else(|| err("HUB_RUN_RETRIES", format!("{v:?} is not a whole number from 0 to 10")))?,
+            },
             env_name: get("HUB_ENV").map_or_else(|| "production".to_owned(), |v| v.trim().to_owned()),
             ..hub_core::engine::runs::Settings::default()
         };

@@ -163,12 +163,20 @@ pub(crate) mod server {
             tenant_id: r.tenant_id,
             tenant: r.tenant_name,
             integration: r.integration_name,
-            triggers: triggers_text(r.trigger_kinds.as_deref(), r.scheduled),
+            triggers: attempt_text(triggers_text(r.trigger_kinds.as_deref(), r.scheduled), r.attempt, r.first_run),
             phase: r.phase.label().to_owned(),
             started: show_time(r.started_at.unwrap_or(r.queued_at)),
             duration: duration(r.started_at, r.finished_at),
             mode: r.mode,
             phase_code: r.phase,
+        }
+    }
+
+    /// The triggers' words, and for a retry which try it is and of which run.
+    fn attempt_text(triggers: String, attempt: i64, first: Option<i64>) -> String {
+        match first {
+            Some(first) => format!("{triggers} · try {attempt} (run #{first} failed on the hub's side)"),
+            None => triggers,
         }
     }
 
@@ -192,7 +200,7 @@ pub(crate) mod server {
                 tenant: r.tenant_name,
                 integration: r.integration_name,
                 mode: r.mode,
-                triggers: triggers_text(Some(&kinds.join(",")), r.scheduled),
+                triggers: attempt_text(triggers_text(Some(&kinds.join(",")), r.scheduled), r.attempt, r.first_run),
                 phase: r.phase.label().to_owned(),
                 phase_code: r.phase,
                 started: r.started_at.map(show_time).unwrap_or_else(|| "Not started".to_owned()),

@@ -37,6 +37,11 @@ pub struct Run {
     #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
     pub error: Option<String>,
+    /// Which try of its triggers this run is: 1, or more for a retry after a failure
+    /// of the platform.
+    pub attempt: i64,
+    /// For a retry, the run of the first try.
+    pub retry_of: Option<i64>,
 }
 
 page_type!(RunPage, Run);
@@ -57,6 +62,8 @@ fn to_run(r: RunRow) -> Run {
         finished_at: r.finished_at,
         exit_code: r.exit_code,
         error: r.error,
+        attempt: r.attempt,
+        retry_of: r.first_run,
     }
 }
 

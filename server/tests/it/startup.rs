@@ -179,7 +179,11 @@ async fn a_hub_stopped_mid_run_fails_the_run_when_its_lease_lapses_and_runs_noth
     wait_for(pool, dir.path(), "SELECT count(*) FROM runs WHERE phase = 'failed_platform'", |n| n == 1).await;
     // Give the engine a moment in which a second run would have started.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(pool).await.expect("count");
+    let runs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM runs WHERE attempt = 1").fetch_one(pool).await.expect("count");
+    // The failure was the platform's: one retry of the same trigger waits (30 s).
+    let retries: Vec<(String, i64)> =
+        sqlx::query_as("SELECT phase, attempt FROM runs WHERE attempt > 1").fetch_all(pool).await.expect("retries");
     let next: Option<String> = sqlx::query_scalar("SELECT next_fire_at FROM tenants WHERE id = ?")
         .bind(tenant)
         .fetch_one(pool)
@@ -189,5 +193,6 @@ async fn a_hub_stopped_mid_run_fails_the_run_when_its_lease_lapses_and_runs_noth
     second.wait().expect("reaped");
     assert!(gone, "the old run's processes died with the hub");
     assert_eq!(runs, 1, "the trigger ran once");
+    assert_eq!(retries, [("queued".to_owned(), 2)], "and waits for its retry");
     assert!(next.is_some(), "the schedule goes on");
 }

@@ -71,13 +71,17 @@ pub struct TriggerRow {
 
 /// The triggers a run was made of, oldest first.
 pub async fn triggers_of(db: impl SqliteExecutor<'_>, run_id: i64) -> sqlx::Result<Vec<TriggerRow>> {
-    sqlx::query_as("SELECT kind, mode, payload, created_by, created_at FROM run_triggers WHERE run_id = ? ORDER BY id")
-        .bind(run_id)
-        .fetch_all(db)
-        .await
+    // A retry runs the triggers of its first try.
+    sqlx::query_as(
+        "SELECT kind, mode, payload, created_by, created_at FROM run_triggers
+         WHERE run_id = (SELECT coalesce(first_run, id) FROM runs WHERE id = ?) ORDER BY id",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await
 }
 
-/// A trigger and, once it was made into one, its run.
+/// A trigger and, once it was made into one, its run (its latest try).
 #[derive(Debug, FromRow)]
 pub struct TriggerStatusRow {
     pub id: i64,
@@ -92,8 +96,13 @@ pub struct TriggerStatusRow {
 /// A trigger and its run's phase, by the trigger's id.
 pub async fn trigger_status(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TriggerStatusRow>> {
     sqlx::query_as(
-        "SELECT w.id, w.tenant_id, w.kind, w.mode, w.created_at, w.run_id, r.phase
-         FROM run_triggers w LEFT JOIN runs r ON r.id = w.run_id WHERE w.id = ?",
+        // The run is the latest try of the trigger's run (a retry, after a platform
+        // failure).
+        "SELECT w.id, w.tenant_id, w.kind, w.mode, w.created_at, r.id AS run_id, r.phase
+         FROM run_triggers w
+         LEFT JOIN runs r ON r.id = (SELECT x.id FROM runs x WHERE x.id = w.run_id OR x.first_run = w.run_id
+                                     ORDER BY x.attempt DESC LIMIT 1)
+         WHERE w.id = ?",
     )
     .bind(id)
     .fetch_optional(db)

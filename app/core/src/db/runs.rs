@@ -88,11 +88,82 @@ pub async fn insert_skipped(
     .await
 }
 
-/// Queued runs, oldest first (after a restart, those never started).
-pub async fn queued(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued' ORDER BY id")
-        .fetch_all(db)
+/// Queued runs that may start by `now`, oldest first: after a restart, those never
+/// started; at any time, retries whose wait is over.
+pub async fn queued(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued'
+           AND (not_before IS NULL OR not_before <= ?) ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await
+}
+
+/// Which try of its triggers run `id` is.
+pub async fn attempt(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT attempt FROM runs WHERE id = ?").bind(id).fetch_optional(db).await
+}
+
+/// Retries whose wait is over by `now`, oldest first, at most `limit`.
+pub async fn due_retries(db: impl SqliteExecutor<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued'
+           AND not_before IS NOT NULL AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Takes a due retry for one executor: false when another dispatcher took it.
+pub async fn claim_retry(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE runs SET not_before = NULL WHERE id = ? AND phase = 'queued' AND not_before IS NOT NULL")
+        .bind(id)
+        .execute(db)
         .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// When the first waiting retry may start, if one waits.
+pub async fn next_retry(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("SELECT min(not_before) FROM runs WHERE phase = 'queued' AND not_before IS NOT NULL")
+        .fetch_one(db)
+        .await
+}
+
+/// Queues the next attempt of run `id` (which the platform failed), to start at
+/// `not_before`, unless `max_attempts` were made or its tenant is archived. The new run
+/// keeps the first attempt's triggers. Returns the new run.
+pub async fn retry(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    max_attempts: i64,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO runs (tenant_id, integration_id, release_id, mode, phase, queued_at, scheduled,
+                           attempt, first_run, not_before)
+         SELECT r.tenant_id, r.integration_id, r.release_id, r.mode, 'queued', ?, r.scheduled,
+                r.attempt + 1, coalesce(r.first_run, r.id), ?
+         FROM runs r JOIN tenants t ON t.id = r.tenant_id
+         WHERE r.id = ? AND r.attempt < ? AND NOT t.archived
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(not_before)
+    .bind(id)
+    .bind(max_attempts)
+    .fetch_optional(&mut *tx)
+    .await;
+    match inserted {
+        Ok(id) => Ok(id),
+        // `runs_one_active`: the tenant has another run already; its triggers wait.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Running runs whose lease ended before `now` (their hub stopped or hung), with the
@@ -341,6 +412,10 @@ pub struct RunListRow {
     pub finished_at: Option<DateTime<Utc>>,
     /// The kinds of its triggers, comma-separated.
     pub trigger_kinds: Option<String>,
+    /// Which try of its triggers this run is (1 for the first).
+    pub attempt: i64,
+    /// For a retry, the run of the first try.
+    pub first_run: Option<i64>,
 }
 
 /// What the Activity page filters on.
@@ -361,8 +436,9 @@ pub struct RunFilter {
 pub async fn list(db: impl SqliteExecutor<'_>, f: &RunFilter, limit: i64) -> sqlx::Result<Vec<RunListRow>> {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name, r.mode,
-                r.phase, r.scheduled, r.queued_at, r.started_at, r.finished_at,
-                (SELECT group_concat(kind) FROM run_triggers g WHERE g.run_id = r.id) AS trigger_kinds
+                r.phase, r.scheduled, r.queued_at, r.started_at, r.finished_at, r.attempt, r.first_run,
+                (SELECT group_concat(kind) FROM run_triggers g WHERE g.run_id = coalesce(r.first_run, r.id))
+                    AS trigger_kinds
          FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
          WHERE 1 = 1",
     );
@@ -412,12 +488,17 @@ pub struct RunRow {
     pub env_names: Option<String>,
     /// What sandbox the run had.
     pub sandbox: Option<String>,
+    /// Which try of its triggers this run is (1 for the first).
+    pub attempt: i64,
+    /// For a retry, the run of the first try.
+    pub first_run: Option<i64>,
 }
 
 /// The select of a `RunRow`, to which a query adds its WHERE clause.
 const RUN_ROW: &str = "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
         i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
-        r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names, r.sandbox
+        r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names, r.sandbox,
+        r.attempt, r.first_run
     FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
     LEFT JOIN releases rel ON rel.id = r.release_id";
 

@@ -35,6 +35,19 @@ impl Engine {
     /// there are free slots, and starts them. Returns the started runs' tasks.
     pub async fn dispatch(&self, now: DateTime<Utc>) -> Result<Vec<tokio::task::JoinHandle<()>>, DbError> {
         let mut started = Vec::new();
+        // Retries whose wait is over go first; their tenants' new triggers wait behind
+        // them. Each is claimed, so two dispatchers never start one twice.
+        let free = self.inner.slots.available_permits() as i64;
+        for id in runs::due_retries(self.pool(), now, free).await? {
+            let Ok(permit) = self.inner.slots.clone().try_acquire_owned() else { break };
+            let claimed = {
+                let _turn = self.inner.writes.lock().await;
+                runs::claim_retry(self.pool(), id).await?
+            };
+            if claimed {
+                started.push(self.spawn_run(id, permit));
+            }
+        }
         loop {
             let free = self.inner.slots.available_permits();
             if free == 0 {

@@ -36,12 +36,41 @@ impl Engine {
             Ok(phase) => phase,
             Err(e) => {
                 tracing::error!(run = run_id, "run failed inside the hub: {e}");
-                let _ = self
-                    .finish(run_id, Phase::FailedPlatform, None, None, Some("The hub could not run this."), false)
-                    .await;
+                let _ = self.fail_platform(run_id, "The hub could not run this.", self.now()).await;
                 Phase::FailedPlatform
             }
         }
+    }
+
+    /// Fails a run as a platform issue and queues its next attempt, if the settings
+    /// allow one more: the hub stopped or hung, the sandbox or the start of the program
+    /// failed. A retry waits `retry_after`, doubled at each attempt.
+    pub(super) async fn fail_platform(&self, run_id: i64, message: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+        let outcome = runs::Outcome {
+            phase: Phase::FailedPlatform,
+            exit_code: None,
+            stdout_context: None,
+            error: Some(message),
+            log_truncated: false,
+            kept: None,
+        };
+        let settings = &self.inner.settings;
+        let _turn = self.inner.writes.lock().await;
+        let mut tx = self.pool().begin().await?;
+        if close(&mut tx, run_id, &outcome, now).await? {
+            let attempt = runs::attempt(&mut *tx, run_id).await?.unwrap_or(1);
+            let wait = settings.retry_after.saturating_mul(1 << attempt.clamp(1, 16).saturating_sub(1));
+            let not_before = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+            let max_attempts = 1 + i64::from(settings.retries);
+            if let Some(next) = runs::retry(&mut tx, run_id, max_attempts, not_before, now).await? {
+                tracing::info!(run = run_id, retry = next, attempt = attempt + 1, "a platform failure is tried again");
+            }
+        }
+        tx.commit().await?;
+        self.inner.db.outbox_written();
+        // The retry's time is a wake-up the loop must know of.
+        self.slot_freed();
+        Ok(())
     }
 
     async fn finish(
@@ -69,6 +98,10 @@ impl Engine {
         let fail = |phase: Phase, message: String| async move {
             self.finish(run_id, phase, None, None, Some(&message), false).await.map(|()| phase)
         };
+        // A failure of the hub's own machinery is tried again (see `fail_platform`).
+        let fail_platform = |message: String| async move {
+            self.fail_platform(run_id, &message, self.now()).await.map(|()| Phase::FailedPlatform)
+        };
         let release = match launch.release_id {
             Some(id) => self.release(id).await?,
             None => None,
@@ -86,7 +119,7 @@ impl Engine {
         }
         let sandbox = &self.inner.sandbox;
         if let Some(why) = sandbox.unavailable() {
-            return fail(Phase::FailedPlatform, format!("sandbox unavailable: {why}")).await;
+            return fail_platform(format!("sandbox unavailable: {why}")).await;
         }
         let lease = sandbox.lease();
         // Removed however the run ends (after its process, declared later, is gone).
@@ -121,7 +154,7 @@ impl Engine {
         let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
         let mut started = match started {
             Ok(s) => s,
-            Err(e) => return fail(Phase::FailedPlatform, format!("The run command could not be started: {e}")).await,
+            Err(e) => return fail_platform(format!("The run command could not be started: {e}")).await,
         };
         // From here every way out, an error included, kills the program's group.
         let _group = GroupGuard(started.pid);

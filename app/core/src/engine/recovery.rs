@@ -3,43 +3,29 @@
 
 use chrono::{DateTime, Utc};
 
-use super::executor::close;
 use super::process::Identity;
 use super::runs::Engine;
 use crate::db::{runs, DbError};
-use crate::domain::run::Phase;
 
 impl Engine {
     /// At start: fails the runs whose lease has lapsed by `now` (see [`Engine::sweep`])
     /// and returns the queued runs that never started, for the caller to start.
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
         self.sweep(now).await?;
-        runs::queued(self.pool()).await
+        runs::queued(self.pool(), now).await
     }
 
     /// Fails every running run whose lease ended before `now` as `Failed (Platform
-    /// Issue)`, and kills its program's process group when that program, by its
-    /// recorded identity, is still alive (a pid since reused is left alone). Returns
-    /// the failed runs.
+    /// Issue)` (with its next attempt queued, see `fail_platform`), and kills its
+    /// program's process group when that program, by its recorded identity, is still
+    /// alive (a pid since reused is left alone). Returns the failed runs.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
         let mut failed = Vec::new();
         for (id, process) in runs::lapsed(self.pool(), now).await? {
             let killed = process.as_deref().and_then(Identity::parse).is_some_and(|p| p.kill_group());
-            let outcome = runs::Outcome {
-                phase: Phase::FailedPlatform,
-                exit_code: None,
-                stdout_context: None,
-                error: Some("The hub stopped renewing this run's lease (it stopped or hung); the run was ended."),
-                log_truncated: false,
-                kept: None,
-            };
-            let _turn = self.inner.writes.lock().await;
-            let mut tx = self.pool().begin().await?;
-            if close(&mut tx, id, &outcome, now).await? {
-                failed.push(id);
-            }
-            tx.commit().await?;
-            self.inner.db.outbox_written();
+            let why = "The hub stopped renewing this run's lease (it stopped or hung); the run was ended.";
+            self.fail_platform(id, why, now).await?;
+            failed.push(id);
             let _ = std::fs::remove_dir_all(self.inner.work_dir.join(id.to_string()));
             tracing::warn!(run = id, killed, "a run's lease lapsed; it is failed as a platform issue");
         }

@@ -38,6 +38,10 @@ pub struct Settings {
     pub env_name: String,
     /// How long a running run is owned without a renewal (see [`LEASE`]).
     pub lease: Duration,
+    /// How many times a run the platform failed is tried again.
+    pub retries: u32,
+    /// The wait before the first retry; each later one waits twice as long.
+    pub retry_after: Duration,
 }
 
 impl Default for Settings {
@@ -48,6 +52,8 @@ impl Default for Settings {
             log_cap: super::output::LOG_CAP,
             env_name: "production".to_owned(),
             lease: LEASE,
+            retries: 2,
+            retry_after: Duration::from_secs(30),
         }
     }
 }
@@ -219,8 +225,8 @@ impl Worker for Engine {
 
     /// Fires due schedules (when the schedule may have changed, a fire time has come,
     /// or it was not read for [`MAX_SLEEP`]), fails runs whose lease lapsed, then starts
-    /// what the free slots allow. The next step is due at the next fire time or the
-    /// first lease end, whichever comes first.
+    /// what the free slots allow (due retries first). The next step is due at the next
+    /// fire time, the first lease end or the first retry, whichever comes first.
     /// A run that ends raises the signal, for the tenant's waiting triggers.
     async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
         let looked = self.inner.schedule.lock().map(|l| *l).unwrap_or_default();
@@ -245,10 +251,8 @@ impl Worker for Engine {
         let started = self.dispatch(now).await?;
         self.keep_going(started);
         let lease_end = runs::next_lease_end(self.pool()).await?;
-        Ok(Step::idle(match (next, lease_end) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }))
+        let retry = runs::next_retry(self.pool()).await?;
+        Ok(Step::idle([next, lease_end, retry].into_iter().flatten().min()))
     }
 
     fn signal(&self) -> &Signal {

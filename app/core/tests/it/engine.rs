@@ -133,6 +133,15 @@ impl Hub {
         self.last_run().await
     }
 
+    /// The integration's built release.
+    async fn release(&self) -> i64 {
+        sqlx::query_scalar("SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded'")
+            .bind(self.integration)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("release")
+    }
+
     async fn last_run(&self) -> runs::RunRow {
         let filter = runs::RunFilter { tenant_id: Some(self.tenant), ..Default::default() };
         let id = runs::list(self.db.pool(), &filter, 1).await.expect("list")[0].id;
@@ -600,7 +609,7 @@ async fn leased_run(hub: &Hub, now: DateTime<Utc>, process: Option<&Identity>) -
     let new = runs::NewRun {
         tenant_id: hub.tenant,
         integration_id: hub.integration,
-        release_id: None,
+        release_id: Some(hub.release().await),
         mode: Mode::Normal,
         scheduled: false,
         triggers: &[manual],
@@ -665,9 +674,53 @@ async fn a_run_whose_lease_lapses_is_failed_and_its_program_killed_without_a_res
     assert_eq!(run.phase, Phase::FailedPlatform);
     assert!(run.error.as_deref().is_some_and(|e| e.contains("lease")), "{:?}", run.error);
     assert!(!child.wait().expect("wait").success(), "the program was killed");
-    // Its trigger is not run again, and the tenant runs again when asked.
+    // A platform failure is tried again as a new run of the same triggers, after a
+    // wait (30 s for the first retry): not before.
+    let lapsed = now + lease + chrono::Duration::seconds(1);
+    worker::run_until_idle(&hub.engine, lapsed + chrono::Duration::seconds(29)).await.expect("step");
+    let retry = hub.last_run().await;
+    assert_eq!((retry.phase, retry.attempt, retry.first_run), (Phase::Queued, 2, Some(id)));
+    worker::run_until_idle(&hub.engine, lapsed + chrono::Duration::seconds(31)).await.expect("step");
+    let retry = runs::get(hub.db.pool(), retry.id).await.expect("get").expect("run");
+    assert_eq!(retry.phase, Phase::Succeeded, "{:?}", retry.error);
+    // It ran the first try's trigger, and the trigger reports the retry's outcome.
+    let detail = service::runs::detail(&hub.db, service::Scope::All, retry.id).await.expect("detail");
+    assert_eq!(detail.triggers.iter().map(|t| t.kind).collect::<Vec<_>>(), [TriggerKind::Manual]);
+    let trigger: i64 = sqlx::query_scalar("SELECT id FROM run_triggers WHERE run_id = ?")
+        .bind(id)
+        .fetch_one(hub.db.pool())
+        .await
+        .expect("trigger");
+    let status = service::runs::trigger_status(&hub.db, trigger).await.expect("status");
+    assert_eq!((status.run_id, status.phase), (Some(retry.id), Some(Phase::Succeeded)));
+    assert_eq!(run_count(&hub).await, 2);
+}
+
+#[tokio::test]
+async fn platform_failures_are_retried_a_bounded_number_of_times_and_integration_failures_never() {
+    let settings = Settings { retries: 1, ..Settings::default() };
+    let hub = hub("exit 3\n", None, settings).await;
+    // The integration's own failure: no retry.
+    assert_eq!(hub.run(Mode::Normal).await.phase, Phase::FailedIntegration);
     assert_eq!(run_count(&hub).await, 1);
-    assert_eq!(hub.run(Mode::Normal).await.phase, Phase::Succeeded);
+    // A platform failure (a lapsed lease) is retried once; the retry's lease lapses too.
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(LEASE).expect("lease");
+    let first = leased_run(&hub, now, None).await;
+    let at = now + lease + chrono::Duration::seconds(1);
+    hub.engine.sweep(at).await.expect("sweep");
+    let retry = hub.last_run().await;
+    assert_eq!((retry.phase, retry.attempt, retry.first_run), (Phase::Queued, 2, Some(first)));
+    // The retry starts (as a dispatcher claims it), and its hub stops too.
+    assert!(runs::claim_retry(hub.db.pool(), retry.id).await.expect("claim"));
+    assert!(runs::start(hub.db.pool(), retry.id, "[]", "test", at, at + lease).await.expect("start"));
+    hub.engine.sweep(at + lease + lease).await.expect("sweep");
+    let retry = runs::get(hub.db.pool(), retry.id).await.expect("get").expect("run");
+    assert_eq!(retry.phase, Phase::FailedPlatform);
+    // No third try: the one retry allowed was made.
+    assert_eq!(run_count(&hub).await, 3);
+    worker::run_until_idle(&hub.engine, at + chrono::Duration::hours(2)).await.expect("step");
+    assert_eq!(run_count(&hub).await, 3);
 }
 
 #[tokio::test]
@@ -699,11 +752,12 @@ async fn a_stop_between_the_running_mark_and_the_spawn_never_runs_the_program_tw
     assert_eq!(hub.engine.recover(now).await.expect("recover"), Vec::<i64>::new());
     worker::run_until_idle(&hub.engine, now).await.expect("step");
     assert_eq!(run_count(&hub).await, 1);
-    // Its lease lapses, and the run is failed.
+    // Its lease lapses, and the run is failed; its triggers get one new try, later.
     let lapsed = now + chrono::Duration::from_std(LEASE).expect("lease") + chrono::Duration::seconds(1);
     worker::run_until_idle(&hub.engine, lapsed).await.expect("step");
     assert_eq!(runs::get(hub.db.pool(), id).await.expect("get").expect("run").phase, Phase::FailedPlatform);
-    assert_eq!(run_count(&hub).await, 1);
+    let retry = hub.last_run().await;
+    assert_eq!((retry.phase, retry.attempt, run_count(&hub).await), (Phase::Queued, 2, 2));
 }
 
 #[tokio::test]
@@ -718,7 +772,9 @@ async fn a_log_write_that_fails_mid_run_stops_the_program_and_frees_the_tenant()
         .execute(hub.db.pool())
         .await
         .expect("rename");
-    let run = tokio::time::timeout(PATIENCE, hub.run(Mode::Normal)).await.expect("the run ended");
+    let retry = tokio::time::timeout(PATIENCE, hub.run(Mode::Normal)).await.expect("the run ended");
+    assert_eq!((retry.phase, retry.attempt), (Phase::Queued, 2), "a retry waits");
+    let run = runs::get(hub.db.pool(), retry.first_run.expect("first")).await.expect("get").expect("run");
     assert_eq!(run.phase, Phase::FailedPlatform);
     let process: Option<String> = sqlx::query_scalar("SELECT process FROM runs WHERE id = ?")
         .bind(run.id)
@@ -728,19 +784,17 @@ async fn a_log_write_that_fails_mid_run_stops_the_program_and_frees_the_tenant()
     let process = Identity::parse(&process.expect("recorded")).expect("identity");
     assert!(!process.is_alive(), "the program was stopped");
     assert!(group_ends(process.pid()).await, "and everything it started");
-    // The tenant is free: with the log back, its next run goes to the end.
+    // A failure of the hub is tried again: with the log back, the retry goes to the end.
     sqlx::query("ALTER TABLE run_log_chunks_away RENAME TO run_log_chunks")
         .execute(hub.db.pool())
         .await
         .expect("rename");
-    let release: i64 = sqlx::query_scalar("SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded'")
-        .bind(hub.integration)
-        .fetch_one(hub.db.pool())
-        .await
-        .expect("release");
+    let release = hub.release().await;
     std::fs::write(hub.data.path().join("releases").join(release.to_string()).join("go-acme"), "").expect("go");
-    let again = tokio::time::timeout(PATIENCE, hub.run(Mode::Normal)).await.expect("the run ended");
-    assert_eq!(again.phase, Phase::Succeeded, "{:?}", again.error);
+    let later = Utc::now() + chrono::Duration::seconds(31);
+    tokio::time::timeout(PATIENCE, worker::run_until_idle(&hub.engine, later)).await.expect("in time").expect("ran");
+    let again = hub.last_run().await;
+    assert_eq!((again.phase, again.attempt), (Phase::Succeeded, 2), "{:?}", again.error);
 }
 
 // --- The cap on runs at the same time (`HUB_MAX_RUNS`) ----------------------------

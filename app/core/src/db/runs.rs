@@ -2,7 +2,8 @@
 //! tenant, listed and read; and the tenants the scheduler must fire or that failed.
 //!
 //! It is one file because these queries share the `runs` table's columns and its
-//! indexes; triggers and log lines, which have tables of their own, are beside it.
+//! indexes; triggers and log lines (tables of their own), leases and retries are in
+//! the modules beside it.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
@@ -98,141 +99,6 @@ pub async fn queued(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Re
     .bind(now)
     .fetch_all(db)
     .await
-}
-
-/// Which try of its triggers run `id` is.
-pub async fn attempt(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT attempt FROM runs WHERE id = ?").bind(id).fetch_optional(db).await
-}
-
-/// Retries whose wait is over by `now`, oldest first, at most `limit`.
-pub async fn due_retries(db: impl SqliteExecutor<'_>, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued'
-           AND not_before IS NOT NULL AND not_before <= ? ORDER BY not_before, id LIMIT ?",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
-/// Takes a due retry for one executor: false when another dispatcher took it.
-pub async fn claim_retry(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE runs SET not_before = NULL WHERE id = ? AND phase = 'queued' AND not_before IS NOT NULL")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected() == 1)
-}
-
-/// When the first waiting retry may start, if one waits.
-pub async fn next_retry(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar("SELECT min(not_before) FROM runs WHERE phase = 'queued' AND not_before IS NOT NULL")
-        .fetch_one(db)
-        .await
-}
-
-/// Queues the next attempt of run `id` (which the platform failed), to start at
-/// `not_before`, unless `max_attempts` were made or its tenant is archived. The new run
-/// keeps the first attempt's triggers. Returns the new run.
-pub async fn retry(
-    tx: &mut sqlx::SqliteConnection,
-    id: i64,
-    max_attempts: i64,
-    not_before: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Option<i64>> {
-    let inserted: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO runs (tenant_id, integration_id, release_id, mode, phase, queued_at, scheduled,
-                           attempt, first_run, not_before)
-         SELECT r.tenant_id, r.integration_id, r.release_id, r.mode, 'queued', ?, r.scheduled,
-                r.attempt + 1, coalesce(r.first_run, r.id), ?
-         FROM runs r JOIN tenants t ON t.id = r.tenant_id
-         WHERE r.id = ? AND r.attempt < ? AND NOT t.archived
-         RETURNING id",
-    )
-    .bind(now)
-    .bind(not_before)
-    .bind(id)
-    .bind(max_attempts)
-    .fetch_optional(&mut *tx)
-    .await;
-    match inserted {
-        Ok(id) => Ok(id),
-        // `runs_one_active`: the tenant has another run already; its triggers wait.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Running runs whose lease ended before `now` (their hub stopped or hung), with the
-/// identity of their program when it was recorded. A run from before leases has none,
-/// and counts as lapsed.
-pub async fn lapsed(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<Vec<(i64, Option<String>)>> {
-    sqlx::query_as(
-        "SELECT id, process FROM runs WHERE phase = 'running' AND (lease_until IS NULL OR lease_until < ?) ORDER BY id",
-    )
-    .bind(now)
-    .fetch_all(db)
-    .await
-}
-
-/// When the first lease of a running run ends, if any run is running.
-pub async fn next_lease_end(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar("SELECT min(lease_until) FROM runs WHERE phase = 'running'").fetch_one(db).await
-}
-
-/// Marks a queued run as running, leased until `lease_until`, before its program is
-/// started: a hub that stops between the two leaves a lease that lapses, never a
-/// queued run that would start a second copy.
-pub async fn start(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    env_names: &str,
-    sandbox: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    sqlx::query(
-        "UPDATE runs SET phase = 'running', started_at = ?, lease_until = ?, env_names = ?, sandbox = ?
-         WHERE id = ? AND phase = 'queued'",
-    )
-    .bind(now)
-    .bind(lease_until)
-    .bind(env_names)
-    .bind(sandbox)
-    .bind(id)
-    .execute(db)
-    .await
-    .map(|r| r.rows_affected() == 1)
-}
-
-/// Records the started program: its process group and its identity.
-pub async fn set_process(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    pid: Option<i32>,
-    process: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE runs SET pid = ?, process = ? WHERE id = ? AND phase = 'running'")
-        .bind(pid)
-        .bind(process)
-        .bind(id)
-        .execute(db)
-        .await
-        .map(drop)
-}
-
-/// Extends a running run's lease; false when the run is no longer running (its lease
-/// lapsed and it was failed), so its executor must stop the program.
-pub async fn renew(db: impl SqliteExecutor<'_>, id: i64, until: DateTime<Utc>) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE runs SET lease_until = ? WHERE id = ? AND phase = 'running'")
-        .bind(until)
-        .bind(id)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected() == 1)
 }
 
 /// How a run ended.

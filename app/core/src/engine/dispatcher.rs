@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::executor::close;
 use super::runs::Engine;
-use crate::db::{releases, run_triggers, runs, tenants, DbError};
+use crate::db::{releases, run_retries, run_triggers, runs, tenants, DbError};
 use crate::domain::run::{self, Mode, Phase, TriggerKind, Waiting};
 
 /// A run to make for one tenant: what its waiting triggers and its release say.
@@ -38,11 +38,11 @@ impl Engine {
         // Retries whose wait is over go first; their tenants' new triggers wait behind
         // them. Each is claimed, so two dispatchers never start one twice.
         let free = self.inner.slots.available_permits() as i64;
-        for id in runs::due_retries(self.pool(), now, free).await? {
+        for id in run_retries::due_retries(self.pool(), now, free).await? {
             let Ok(permit) = self.inner.slots.clone().try_acquire_owned() else { break };
             let claimed = {
                 let _turn = self.inner.writes.lock().await;
-                runs::claim_retry(self.pool(), id).await?
+                run_retries::claim_retry(self.pool(), id).await?
             };
             if claimed {
                 started.push(self.spawn_run(id, permit));

@@ -14,8 +14,8 @@ use super::output::{self, Log, Tail};
 use super::process::{self, GroupGuard, Identity, Stream, SHELL};
 use super::runs::{Engine, METADATA_MAX, RUN_FILES};
 use super::sandbox::{Job, Mount};
-use crate::db::{run_logs, runs, DbError};
-use crate::domain::run::{self, Mode, Phase};
+use crate::db::{run_leases, run_logs, run_retries, run_triggers, runs, DbError};
+use crate::domain::run::{self, Mode, Phase, TriggerKind};
 use crate::outbox;
 
 /// How often a running program's log is written to the database.
@@ -55,19 +55,26 @@ impl Engine {
             kept: None,
         };
         let settings = &self.inner.settings;
-        let _turn = self.inner.writes.lock().await;
+        let turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
+        let mut retried = false;
         if close(&mut tx, run_id, &outcome, now).await? {
-            let attempt = runs::attempt(&mut *tx, run_id).await?.unwrap_or(1);
+            let attempt = run_retries::attempt(&mut *tx, run_id).await?.unwrap_or(1);
             let wait = settings.retry_after.saturating_mul(1 << attempt.clamp(1, 16).saturating_sub(1));
             let not_before = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
             let max_attempts = 1 + i64::from(settings.retries);
-            if let Some(next) = runs::retry(&mut tx, run_id, max_attempts, not_before, now).await? {
+            if let Some(next) = run_retries::retry(&mut tx, run_id, max_attempts, not_before, now).await? {
                 tracing::info!(run = run_id, retry = next, attempt = attempt + 1, "a platform failure is tried again");
+                retried = true;
             }
         }
         tx.commit().await?;
+        drop(turn);
         self.inner.db.outbox_written();
+        // A retry still needs the webhook bodies its triggers name.
+        if !retried {
+            self.release_bodies(run_id).await?;
+        }
         // The retry's time is a wake-up the loop must know of.
         self.slot_freed();
         Ok(())
@@ -82,12 +89,28 @@ impl Engine {
         error: Option<&str>,
         log_truncated: bool,
     ) -> Result<(), DbError> {
-        let _turn = self.inner.writes.lock().await;
-        let mut tx = self.pool().begin().await?;
-        let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
-        close(&mut tx, run_id, &outcome, self.now()).await?;
-        tx.commit().await?;
+        {
+            let _turn = self.inner.writes.lock().await;
+            let mut tx = self.pool().begin().await?;
+            let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
+            close(&mut tx, run_id, &outcome, self.now()).await?;
+            tx.commit().await?;
+        }
         self.inner.db.outbox_written();
+        self.release_bodies(run_id).await
+    }
+
+    /// Removes the inbound webhook bodies a finished run's triggers named (only files
+    /// in the hub's webhooks folder), once no later attempt needs them.
+    pub(super) async fn release_bodies(&self, run_id: i64) -> Result<(), DbError> {
+        let webhooks = self.webhooks_dir();
+        for t in run_triggers::triggers_of(self.pool(), run_id).await? {
+            let payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
+            let file = payload.as_ref().and_then(|p| p["payload_file"].as_str()).map(Path::new);
+            if let Some(file) = file.filter(|f| t.kind == TriggerKind::Webhook && f.parent() == Some(&webhooks)) {
+                let _ = tokio::fs::remove_file(file).await;
+            }
+        }
         Ok(())
     }
 
@@ -147,7 +170,7 @@ impl Engine {
             let now = self.now();
             let _turn = self.inner.writes.lock().await;
             let attestation = sandbox.attestation(lease.uid());
-            if !runs::start(self.pool(), run_id, &names, &attestation, now, now + self.lease_span()).await? {
+            if !run_leases::start(self.pool(), run_id, &names, &attestation, now, now + self.lease_span()).await? {
                 return Ok(Phase::FailedPlatform);
             }
         }
@@ -161,7 +184,7 @@ impl Engine {
         {
             let identity = started.pid.and_then(Identity::of).map(|i| i.to_text());
             let _turn = self.inner.writes.lock().await;
-            runs::set_process(self.pool(), run_id, started.pid, identity.as_deref()).await?;
+            run_leases::set_process(self.pool(), run_id, started.pid, identity.as_deref()).await?;
         }
         let limit = launch
             .run_timeout_secs
@@ -295,7 +318,9 @@ impl Engine {
         };
         close(&mut tx, run_id, &outcome, self.now()).await?;
         tx.commit().await?;
+        drop(_turn);
         self.inner.db.outbox_written();
+        self.release_bodies(run_id).await?;
         Ok(phase)
     }
 
@@ -305,7 +330,7 @@ impl Engine {
     async fn renew(&self, run_id: i64) -> bool {
         let until = self.now() + self.lease_span();
         let _turn = self.inner.writes.lock().await;
-        match runs::renew(self.pool(), run_id, until).await {
+        match run_leases::renew(self.pool(), run_id, until).await {
             Ok(held) => held,
             Err(e) => {
                 tracing::warn!(run = run_id, "cannot renew the run's lease: {e}");

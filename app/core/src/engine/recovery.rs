@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::process::Identity;
 use super::runs::Engine;
-use crate::db::{runs, DbError};
+use crate::db::{run_leases, runs, DbError};
 
 impl Engine {
     /// At start: fails the runs whose lease has lapsed by `now` (see [`Engine::sweep`])
@@ -21,7 +21,7 @@ impl Engine {
     /// alive (a pid since reused is left alone). Returns the failed runs.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
         let mut failed = Vec::new();
-        for (id, process) in runs::lapsed(self.pool(), now).await? {
+        for (id, process) in run_leases::lapsed(self.pool(), now).await? {
             let killed = process.as_deref().and_then(Identity::parse).is_some_and(|p| p.kill_group());
             let why = "The hub stopped renewing this run's lease (it stopped or hung); the run was ended.";
             self.fail_platform(id, why, now).await?;

@@ -21,7 +21,7 @@ use super::builder::Builder;
 use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
 use crate::connectors::Registry;
-use crate::db::{runs, Db, DbError};
+use crate::db::{run_leases, run_retries, Db, DbError};
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker, MAX_SLEEP};
 
@@ -250,8 +250,8 @@ impl Worker for Engine {
         self.sweep(now).await?;
         let started = self.dispatch(now).await?;
         self.keep_going(started);
-        let lease_end = runs::next_lease_end(self.pool()).await?;
-        let retry = runs::next_retry(self.pool()).await?;
+        let lease_end = run_leases::next_lease_end(self.pool()).await?;
+        let retry = run_retries::next_retry(self.pool()).await?;
         Ok(Step::idle([next, lease_end, retry].into_iter().flatten().min()))
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use hub_core::connectors::{Loaded, Registry};
 use hub_core::db::audit::Actor;
-use hub_core::db::{connections, connectors, run_logs, run_triggers, runs, tenants, Db};
+use hub_core::db::{connections, connectors, run_leases, run_logs, run_retries, run_triggers, runs, tenants, Db};
 use hub_core::domain::connector::Connector;
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::ReleaseChoice;
@@ -624,9 +624,9 @@ async fn leased_run(hub: &Hub, now: DateTime<Utc>, process: Option<&Identity>) -
     let id = runs::create(&mut tx, &new, now).await.expect("create").expect("run");
     tx.commit().await.expect("commit");
     let lease = chrono::Duration::from_std(LEASE).expect("lease");
-    assert!(runs::start(hub.db.pool(), id, "[]", "test", now, now + lease).await.expect("start"));
+    assert!(run_leases::start(hub.db.pool(), id, "[]", "test", now, now + lease).await.expect("start"));
     if let Some(p) = process {
-        runs::set_process(hub.db.pool(), id, Some(p.pid()), Some(&p.to_text())).await.expect("process");
+        run_leases::set_process(hub.db.pool(), id, Some(p.pid()), Some(&p.to_text())).await.expect("process");
     }
     id
 }
@@ -719,8 +719,8 @@ async fn platform_failures_are_retried_a_bounded_number_of_times_and_integration
     let retry = hub.last_run().await;
     assert_eq!((retry.phase, retry.attempt, retry.first_run), (Phase::Queued, 2, Some(first)));
     // The retry starts (as a dispatcher claims it), and its hub stops too.
-    assert!(runs::claim_retry(hub.db.pool(), retry.id).await.expect("claim"));
-    assert!(runs::start(hub.db.pool(), retry.id, "[]", "test", at, at + lease).await.expect("start"));
+    assert!(run_retries::claim_retry(hub.db.pool(), retry.id).await.expect("claim"));
+    assert!(run_leases::start(hub.db.pool(), retry.id, "[]", "test", at, at + lease).await.expect("start"));
     hub.engine.sweep(at + lease + lease).await.expect("sweep");
     let retry = runs::get(hub.db.pool(), retry.id).await.expect("get").expect("run");
     assert_eq!(retry.phase, Phase::FailedPlatform);
@@ -995,4 +995,24 @@ async fn the_end_of_a_long_log_is_read_without_reading_the_rest() {
     // A short log is read whole.
     let short = hub.run(Mode::Normal).await;
     assert_eq!(run_logs::tail(hub.db.pool(), short.id, 4096).await.expect("tail"), hub.log(short.id).await);
+}
+
+#[tokio::test]
+async fn an_inbound_webhook_body_is_deleted_once_its_run_has_finished() {
+    let hub = hub("test -s \"$(printf '%s' \"$PAN_CTX_RUN_TRIGGERS\" | sed -n 's/.*\"payload_file\": *\"\\([^\"]*\\)\".*/\\1/p')\"\n", None, Settings::default()).await;
+    let row = tenants::get(hub.db.pool(), hub.tenant).await.expect("read").expect("tenant");
+    let url = service::tenants::rotate_webhook(&hub.db, &hub.key, "http://hub", &Actor::System, &row, Utc::now())
+        .await
+        .expect("webhook url");
+    let token = url.rsplit('/').next().expect("token");
+    service::runs::webhook(&hub.db, &hub.engine, token, b"{\"order\": 1}", Some("application/json"), Utc::now())
+        .await
+        .expect("webhook");
+    let bodies = || std::fs::read_dir(hub.data.path().join("webhooks")).map_or(0, |d| d.count());
+    assert_eq!(bodies(), 1, "kept until its run");
+    worker::run_until_idle(&hub.engine, Utc::now()).await.expect("ran");
+    // The run saw the body (its program checks the file is there and not empty).
+    let run = hub.last_run().await;
+    assert_eq!(run.phase, Phase::Succeeded, "{:?}\n{}", run.error, hub.log(run.id).await);
+    assert_eq!(bodies(), 0, "deleted once the run finished");
 }

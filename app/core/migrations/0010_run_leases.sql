@@ -2,6 +2,6 @@
 -- a run whose lease has lapsed (its hub stopped or hung) is failed by the engine that
 -- sees it. `process` names the program by more than its pid:
 -- "<boot id> <pid> <start time in clock ticks>", so a reused pid is never killed.
+-- Lease sweeps find running runs through `runs_phase`.
 ALTER TABLE runs ADD COLUMN lease_until TEXT;
 ALTER TABLE runs ADD COLUMN process TEXT;
-CREATE INDEX runs_leases ON runs (lease_until) WHERE phase = 'running';

@@ -11,7 +11,6 @@ use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::engine::builder::Builder;
 use hub_core::service;
-use hub_core::worker;
 
 use crate::git;
 
@@ -61,19 +60,7 @@ impl Hub {
     }
 
     async fn build(&self, integration: i64, git_ref: Option<&str>) -> releases::ReleaseRow {
-        let id = service::integrations::build_release(
-            &self.db,
-            &self.builder,
-            &Actor::System,
-            service::Scope::All,
-            integration,
-            git_ref,
-            Utc::now(),
-        )
-        .await
-        .expect("queued");
-        worker::run_until_idle(&self.builder, Utc::now()).await.expect("built");
-        releases::get(self.db.pool(), id).await.expect("db").expect("release")
+        crate::build(&self.db, &self.builder, integration, git_ref).await
     }
 
     fn repo_path(&self) -> String {
@@ -249,19 +236,8 @@ async fn a_relative_data_directory_still_builds() {
     assert!(relative.is_relative());
     let builder = Builder::new(hub.db.clone(), &relative, Duration::from_secs(60), crate::sandbox());
     let integration = hub.integration(&hub.repo_path()).await;
-    let id = service::integrations::build_release(
-        &hub.db,
-        &builder,
-        &Actor::System,
-        service::Scope::All,
-        integration,
-        None,
-        Utc::now(),
-    )
-    .await
-    .expect("queued");
-    worker::run_until_idle(&builder, Utc::now()).await.expect("built");
-    let r = releases::get(hub.db.pool(), id).await.expect("db").expect("row");
+    let r = crate::build(&hub.db, &builder, integration, None).await;
+    let id = r.id;
     assert_eq!(r.status, ReleaseStatus::Succeeded, "{:?}", r.error);
     assert!(data.path().join("releases").join(id.to_string()).join("built.txt").exists());
 }

@@ -12,7 +12,7 @@ use hub_core::db::audit::Actor;
 use hub_core::db::{connections, connectors, run_leases, run_logs, run_retries, run_triggers, runs, tenants, Db};
 use hub_core::domain::connector::Connector;
 use hub_core::domain::integration::IntegrationInput;
-use hub_core::domain::release::ReleaseChoice;
+use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
 use hub_core::domain::tenant::{SetupStep, Source};
 use hub_core::engine::builder::Builder;
@@ -75,25 +75,8 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
         ..Default::default()
     };
     let integration = service::integrations::create(&db, &Actor::System, 1, input, Utc::now()).await.expect("created");
-    service::integrations::build_release(
-        &db,
-        &builder,
-        &Actor::System,
-        service::Scope::All,
-        integration,
-        None,
-        Utc::now(),
-    )
-    .await
-    .expect("queued");
-    worker::run_until_idle(&builder, Utc::now()).await.expect("built");
-    let built: (String, Option<String>, String) =
-        sqlx::query_as("SELECT status, error, build_log FROM releases WHERE integration_id = ?")
-            .bind(integration)
-            .fetch_one(db.pool())
-            .await
-            .expect("release");
-    assert_eq!(built.0, "succeeded", "{:?}\n{}", built.1, built.2);
+    let built = crate::build(&db, &builder, integration, None).await;
+    assert_eq!(built.status, ReleaseStatus::Succeeded, "{:?}\n{}", built.error, built.build_log);
     let tenant = tenants::insert(
         db.pool(),
         &tenants::NewTenant {
@@ -122,20 +105,34 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
 }
 
 impl Hub {
+    /// Asks for a run of `tenant` as the front doors do; returns the trigger.
+    async fn ask(&self, tenant: i64, kind: TriggerKind, mode: Mode, now: DateTime<Utc>) -> i64 {
+        service::runs::request(&self.db, &self.engine, &Actor::System, tenant, kind, mode, None, now)
+            .await
+            .expect("trigger")
+    }
+
+    /// A queued run of the hub's tenant, made from one manual trigger as the
+    /// dispatcher makes it, but not started.
+    async fn queued_run(&self, release_id: Option<i64>, now: DateTime<Utc>) -> i64 {
+        let manual = self.ask(self.tenant, TriggerKind::Manual, Mode::Normal, now).await;
+        let mut tx = self.db.pool().begin().await.expect("tx");
+        let new = runs::NewRun {
+            tenant_id: self.tenant,
+            integration_id: self.integration,
+            release_id,
+            mode: Mode::Normal,
+            scheduled: false,
+            triggers: &[manual],
+        };
+        let id = runs::create(&mut tx, &new, now).await.expect("create").expect("run");
+        tx.commit().await.expect("commit");
+        id
+    }
+
     /// Asks for a run and runs it to its end; returns the run.
     async fn run(&self, mode: Mode) -> runs::RunRow {
-        service::runs::request(
-            &self.db,
-            &self.engine,
-            &Actor::System,
-            self.tenant,
-            TriggerKind::Manual,
-            mode,
-            None,
-            Utc::now(),
-        )
-        .await
-        .expect("trigger");
+        self.ask(self.tenant, TriggerKind::Manual, mode, Utc::now()).await;
         worker::run_until_idle(&self.engine, Utc::now()).await.expect("ran");
         self.last_run().await
     }
@@ -470,44 +467,11 @@ async fn a_slot_during_a_run_is_bundled_and_the_skip_is_shown() {
     let hub = hub("true\n", None, Settings::default()).await;
     set_schedule(&hub, "cron", "* * * * *", "UTC", Some(at(2026, 11, 22, 10, 0))).await;
     // A manual run is in progress (made, not yet executed).
-    let manual = service::runs::request(
-        &hub.db,
-        &hub.engine,
-        &Actor::System,
-        hub.tenant,
-        TriggerKind::Manual,
-        Mode::Normal,
-        None,
-        Utc::now(),
-    )
-    .await
-    .expect("t");
-    let mut tx = hub.db.pool().begin().await.expect("tx");
-    let new = runs::NewRun {
-        tenant_id: hub.tenant,
-        integration_id: hub.integration,
-        release_id: None,
-        mode: Mode::Normal,
-        scheduled: false,
-        triggers: &[manual],
-    };
-    let active = runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
-    tx.commit().await.expect("commit");
+    let active = hub.queued_run(None, Utc::now()).await;
     // Two slots and an API call arrive meanwhile.
     hub.engine.fire_due(at(2026, 11, 22, 10, 0)).await.expect("tick");
     hub.engine.fire_due(at(2026, 11, 22, 10, 1)).await.expect("tick");
-    service::runs::request(
-        &hub.db,
-        &hub.engine,
-        &Actor::System,
-        hub.tenant,
-        TriggerKind::Api,
-        Mode::Normal,
-        None,
-        Utc::now(),
-    )
-    .await
-    .expect("t");
+    hub.ask(hub.tenant, TriggerKind::Api, Mode::Normal, Utc::now()).await;
     assert_eq!(waiting(&hub).await, vec!["schedule", "schedule", "api"]);
     // No second run while the first is active: dispatch makes nothing.
     assert!(hub.engine.dispatch(Utc::now()).await.expect("dispatch").is_empty());
@@ -573,18 +537,7 @@ async fn cron_in_a_daylight_saving_zone_fires_at_valid_local_times_once() {
 #[tokio::test]
 async fn concurrent_dispatchers_never_make_two_runs_of_one_trigger() {
     let hub = hub("true\n", None, Settings::default()).await;
-    service::runs::request(
-        &hub.db,
-        &hub.engine,
-        &Actor::System,
-        hub.tenant,
-        TriggerKind::Manual,
-        Mode::Normal,
-        None,
-        Utc::now(),
-    )
-    .await
-    .expect("t");
+    hub.ask(hub.tenant, TriggerKind::Manual, Mode::Normal, Utc::now()).await;
     let (a, b) = tokio::join!(hub.engine.dispatch(Utc::now()), hub.engine.dispatch(Utc::now()));
     let tasks: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
     assert_eq!(tasks.len(), 1);
@@ -600,29 +553,7 @@ async fn concurrent_dispatchers_never_make_two_runs_of_one_trigger() {
 /// A run of the hub's tenant, made and marked running (leased from `now`) as the
 /// executor does just before it starts the program, with `process` as its program.
 async fn leased_run(hub: &Hub, now: DateTime<Utc>, process: Option<&Identity>) -> i64 {
-    let manual = service::runs::request(
-        &hub.db,
-        &hub.engine,
-        &Actor::System,
-        hub.tenant,
-        TriggerKind::Manual,
-        Mode::Normal,
-        None,
-        now,
-    )
-    .await
-    .expect("t");
-    let mut tx = hub.db.pool().begin().await.expect("tx");
-    let new = runs::NewRun {
-        tenant_id: hub.tenant,
-        integration_id: hub.integration,
-        release_id: Some(hub.release().await),
-        mode: Mode::Normal,
-        scheduled: false,
-        triggers: &[manual],
-    };
-    let id = runs::create(&mut tx, &new, now).await.expect("create").expect("run");
-    tx.commit().await.expect("commit");
+    let id = hub.queued_run(Some(hub.release().await), now).await;
     let lease = chrono::Duration::from_std(LEASE).expect("lease");
     assert!(run_leases::start(hub.db.pool(), id, "[]", "test", now, now + lease).await.expect("start"));
     if let Some(p) = process {
@@ -890,18 +821,7 @@ async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slo
     }
     let name_of = |id: i64| ours.iter().find(|t| t.0 == id).map(|t| t.1.clone()).expect("a tenant of the test");
     for (id, _) in &ours {
-        service::runs::request(
-            &hub.db,
-            &hub.engine,
-            &Actor::System,
-            *id,
-            TriggerKind::Manual,
-            Mode::Normal,
-            None,
-            Utc::now(),
-        )
-        .await
-        .expect("t");
+        hub.ask(*id, TriggerKind::Manual, Mode::Normal, Utc::now()).await;
     }
 
     // Only MAX runs are made and started; the other tenants' triggers wait.

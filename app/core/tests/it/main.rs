@@ -13,8 +13,12 @@ mod settings;
 
 use std::sync::{Arc, OnceLock};
 
-use hub_core::db::{Db, DB_FILE};
+use chrono::Utc;
+use hub_core::db::audit::Actor;
+use hub_core::db::{releases, Db, DB_FILE};
+use hub_core::engine::builder::Builder;
 use hub_core::engine::sandbox::{Policy, Sandbox};
+use hub_core::{service, worker};
 
 /// A database like production's: a file in WAL mode, opened by `Db::open` with its
 /// busy timeout and its pool of several connections, so that locking and the rule
@@ -24,6 +28,17 @@ pub async fn file_db() -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(&dir.path().join(DB_FILE)).await.expect("db");
     (db, dir)
+}
+
+/// Queues a build of `integration` (of `git_ref`, or its branch) as an admin would,
+/// builds until nothing waits, and returns the release.
+pub async fn build(db: &Db, builder: &Builder, integration: i64, git_ref: Option<&str>) -> releases::ReleaseRow {
+    let scope = service::Scope::All;
+    let id = service::integrations::build_release(db, builder, &Actor::System, scope, integration, git_ref, Utc::now())
+        .await
+        .expect("queued");
+    worker::run_until_idle(builder, Utc::now()).await.expect("built");
+    releases::get(db.pool(), id).await.expect("db").expect("release")
 }
 
 /// Runs git in `dir` as a test author would; returns its stdout.

@@ -109,19 +109,7 @@ impl Hub {
         };
         let integration =
             service::integrations::create(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
-        let id = service::integrations::build_release(
-            &self.db,
-            &self.builder,
-            &Actor::System,
-            service::Scope::All,
-            integration,
-            None,
-            Utc::now(),
-        )
-        .await
-        .expect("queued");
-        worker::run_until_idle(&self.builder, Utc::now()).await.expect("built");
-        (integration, releases::get(self.db.pool(), id).await.expect("db").expect("release"))
+        (integration, crate::build(&self.db, &self.builder, integration, None).await)
     }
 
     async fn tenant(&self, integration: i64, name: &str) -> i64 {

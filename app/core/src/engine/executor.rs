@@ -180,7 +180,7 @@ impl Engine {
             Err(e) => return fail_platform(format!("The run command could not be started: {e}")).await,
         };
         // From here every way out, an error included, kills the program's group.
-        let _group = GroupGuard(started.pid);
+        let group = GroupGuard(started.pid);
         {
             let identity = started.pid.and_then(Identity::of).map(|i| i.to_text());
             let _turn = self.inner.writes.lock().await;
@@ -246,9 +246,7 @@ impl Engine {
         }
         // Whatever is left of the group (a timed-out program, or children still
         // writing after the program exited) is killed.
-        if let Some(pid) = started.pid {
-            process::kill_group(pid);
-        }
+        drop(group);
         if lease_lost {
             // The run was failed by whoever found its lease lapsed; nothing to record.
             return Ok(Phase::FailedPlatform);
@@ -292,7 +290,7 @@ impl Engine {
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
             }
         };
-        let _turn = self.inner.writes.lock().await;
+        let turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
         // A success leaves its context (and, from an init run, the options; and any
         // checked metadata) on the tenant, in the same statement as the phase.
@@ -318,7 +316,7 @@ impl Engine {
         };
         close(&mut tx, run_id, &outcome, self.now()).await?;
         tx.commit().await?;
-        drop(_turn);
+        drop(turn);
         self.inner.db.outbox_written();
         self.release_bodies(run_id).await?;
         Ok(phase)

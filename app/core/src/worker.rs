@@ -155,27 +155,13 @@ pub async fn run<W: Worker>(worker: W, clock: Clock, stop: impl Future<Output = 
                 AFTER_ERROR
             }
         };
-        if sleep.is_zero() {
-            // Let the stop signal and the hub's other tasks through between steps.
-            tokio::task::yield_now().await;
-            if futures_ready(&mut stop).await {
-                break;
-            }
-            continue;
-        }
+        // With more work waiting the sleep is zero: the stop still comes first, and the
+        // hub's other tasks get their turn between steps.
         tokio::select! {
+            biased;
             () = &mut stop => break,
-            () = worker.signal().raised() => {}
+            () = worker.signal().raised(), if !sleep.is_zero() => {}
             () = tokio::time::sleep(sleep) => {}
         }
-    }
-}
-
-/// True when `stop` has resolved, without waiting for it.
-async fn futures_ready(stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
-    tokio::select! {
-        biased;
-        () = stop.as_mut() => true,
-        () = std::future::ready(()) => false,
     }
 }

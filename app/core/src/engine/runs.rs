@@ -78,6 +78,8 @@ pub const METADATA_MAX: u64 = 1024 * 1024;
 #[derive(Clone)]
 pub struct Engine {
     pub(super) inner: Arc<Inner>,
+    /// Where this handle (and the runs it starts) reads the time.
+    clock: Clock,
 }
 
 pub(super) struct Inner {
@@ -90,7 +92,6 @@ pub(super) struct Inner {
     pub settings: Settings,
     pub sandbox: Arc<Sandbox>,
     pub slots: Arc<Semaphore>,
-    pub clock: Clock,
     pub signal: Signal,
     /// The engine's writes take turns here rather than in SQLite's busy handler,
     /// which sleeps whole milliseconds between tries.
@@ -145,7 +146,6 @@ impl Engine {
                 settings,
                 sandbox: builder.sandbox().clone(),
                 slots,
-                clock: Clock::system(),
                 signal: Signal::default(),
                 writes: tokio::sync::Mutex::new(()),
                 schedule_changed: AtomicBool::new(true),
@@ -153,16 +153,14 @@ impl Engine {
                 going: std::sync::Mutex::new(Vec::new()),
                 releases: std::sync::Mutex::new(HashMap::new()),
             }),
+            clock: Clock::system(),
         }
     }
 
-    /// The same engine reading the time from `clock` (the hub's is the system clock).
-    /// Only for a new engine, before any copy of it is made.
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.clock = clock;
-        }
-        self
+    /// The same engine reading the time from `clock` (the hub's is the system clock);
+    /// the runs it starts read it too.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     pub(super) fn pool(&self) -> &sqlx::SqlitePool {
@@ -171,7 +169,7 @@ impl Engine {
 
     /// The time, from the engine's clock.
     pub(super) fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+        self.clock.now()
     }
 
     /// Tells the loop to look again: a trigger arrived or a schedule changed.

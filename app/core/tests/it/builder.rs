@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use hub_core::db::audit::Actor;
 use hub_core::db::{connectors, releases, Db};
 use hub_core::domain::connector::Connector;
@@ -11,6 +11,7 @@ use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::engine::builder::Builder;
 use hub_core::service;
+use hub_core::worker::Clock;
 
 use crate::git;
 
@@ -240,4 +241,15 @@ async fn a_relative_data_directory_still_builds() {
     let id = r.id;
     assert_eq!(r.status, ReleaseStatus::Succeeded, "{:?}", r.error);
     assert!(data.path().join("releases").join(id.to_string()).join("built.txt").exists());
+}
+
+#[tokio::test]
+async fn a_build_is_stamped_with_the_builder_clock() {
+    let hub = hub(Duration::from_secs(60)).await;
+    commit(hub.repo.path(), GOOD);
+    let integration = hub.integration(&hub.repo_path()).await;
+    let t = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).single().expect("time");
+    let builder = hub.builder.clone().with_clock(Clock::from_fn(move || t));
+    let r = crate::build(&hub.db, &builder, integration, None).await;
+    assert_eq!((r.status, r.finished_at), (ReleaseStatus::Succeeded, Some(t)), "{:?}", r.error);
 }

@@ -21,7 +21,7 @@ use hub_core::engine::runs::{Engine, Settings, LEASE};
 use hub_core::engine::sandbox::Sandbox;
 use hub_core::secrets::SecretKey;
 use hub_core::service;
-use hub_core::worker;
+use hub_core::worker::{self, Clock};
 
 use crate::git;
 
@@ -935,4 +935,16 @@ async fn an_inbound_webhook_body_is_deleted_once_its_run_has_finished() {
     let run = hub.last_run().await;
     assert_eq!(run.phase, Phase::Succeeded, "{:?}\n{}", run.error, hub.log(run.id).await);
     assert_eq!(bodies(), 0, "deleted once the run finished");
+}
+
+#[tokio::test]
+async fn a_run_is_stamped_with_the_engine_clock() {
+    let hub = hub("echo '{\"ok\": true}'\n", None, Settings::default()).await;
+    let t = at(2030, 1, 2, 3, 4);
+    let engine = hub.engine.clone().with_clock(Clock::from_fn(move || t));
+    hub.ask(hub.tenant, TriggerKind::Manual, Mode::Normal, t).await;
+    worker::run_until_idle(&engine, t).await.expect("ran");
+    let run = hub.last_run().await;
+    assert_eq!(run.phase, Phase::Succeeded, "{:?}", run.error);
+    assert_eq!((run.queued_at, run.started_at, run.finished_at), (t, Some(t), Some(t)));
 }

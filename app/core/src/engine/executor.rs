@@ -44,8 +44,9 @@ impl Engine {
 
     /// Fails a run as a platform issue and queues its next attempt, if the settings
     /// allow one more: the hub stopped or hung, the sandbox or the start of the program
-    /// failed. A retry waits `retry_after`, doubled at each attempt.
-    pub(super) async fn fail_platform(&self, run_id: i64, message: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+    /// failed. A retry waits `retry_after`, doubled at each attempt. Returns false when
+    /// the run had ended already.
+    pub(super) async fn fail_platform(&self, run_id: i64, message: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
         let outcome = runs::Outcome {
             phase: Phase::FailedPlatform,
             exit_code: None,
@@ -58,7 +59,8 @@ impl Engine {
         let turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
         let mut retried = false;
-        if close(&mut tx, run_id, &outcome, now).await? {
+        let closed = close(&mut tx, run_id, &outcome, now).await?;
+        if closed {
             let attempt = run_retries::attempt(&mut *tx, run_id).await?.unwrap_or(1);
             let wait = settings.retry_after.saturating_mul(1 << attempt.clamp(1, 16).saturating_sub(1));
             let not_before = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
@@ -77,7 +79,7 @@ impl Engine {
         }
         // The retry's time is a wake-up the loop must know of.
         self.slot_freed();
-        Ok(())
+        Ok(closed)
     }
 
     async fn finish(
@@ -123,7 +125,7 @@ impl Engine {
         };
         // A failure of the hub's own machinery is tried again (see `fail_platform`).
         let fail_platform = |message: String| async move {
-            self.fail_platform(run_id, &message, self.now()).await.map(|()| Phase::FailedPlatform)
+            self.fail_platform(run_id, &message, self.now()).await.map(|_| Phase::FailedPlatform)
         };
         let release = match launch.release_id {
             Some(id) => self.release(id).await?,

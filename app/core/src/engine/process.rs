@@ -130,13 +130,6 @@ pub fn spawn(cmd: std::process::Command) -> std::io::Result<Started> {
     Ok(Started { pid, child, output })
 }
 
-/// Whether a process group still has a member.
-pub fn group_alive(pid: i32) -> bool {
-    use nix::sys::signal::killpg;
-    use nix::unistd::Pid;
-    killpg(Pid::from_raw(pid), None).is_ok()
-}
-
 type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
 
 fn boxed(p: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Pipe {

@@ -24,8 +24,9 @@ impl Engine {
         for (id, process) in run_leases::lapsed(self.pool(), now).await? {
             let killed = process.as_deref().and_then(Identity::parse).is_some_and(|p| p.kill_group());
             let why = "The hub stopped renewing this run's lease (it stopped or hung); the run was ended.";
-            self.fail_platform(id, why, now).await?;
-            failed.push(id);
+            if self.fail_platform(id, why, now).await? {
+                failed.push(id);
+            }
             let _ = std::fs::remove_dir_all(self.inner.work_dir.join(id.to_string()));
             tracing::warn!(run = id, killed, "a run's lease lapsed; it is failed as a platform issue");
         }

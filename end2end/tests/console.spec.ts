@@ -1,6 +1,7 @@
 // The console shell: the sidebar reaches every page, each page says what it will
 // show, and the layout holds at desktop and phone widths.
 import { test, expect, hydrated } from './fixtures';
+import { withLock } from './lock';
 
 const PAGES: Array<[string, string, string]> = [
   ['Integrations', '/integrations', 'Counter Sync'],
@@ -48,3 +49,44 @@ for (const width of [1280, 390]) {
     expect(overflow).toBeLessThanOrEqual(0);
   });
 }
+
+test('the Company page shows disk use by kind and keeps the retention settings', async ({ signedIn: page, jsEnabled }) => {
+  await page.goto('/settings/company');
+  await hydrated(page, jsEnabled);
+  const disk = page.getByTestId('disk-use');
+  for (const kind of ['Database file', 'Run logs', 'Release checkouts', 'Webhook bodies', 'Audit entries']) {
+    await expect(disk.getByRole('rowheader', { name: kind, exact: true })).toBeVisible();
+  }
+  // The demo's releases are built, so their checkouts take room.
+  await expect(disk.locator('tr[data-kind="release checkouts"] td').first()).toHaveText(/^[\d.]+ (B|KB|MB|GB)$/);
+  await expect(page.getByTestId('retention-fixed')).toContainText('Audit entries: Kept for ever.');
+
+  // The settings are hub-wide: the two projects take turns.
+  await withLock('retention', async () => {
+    const days = page.getByLabel('Days to keep run logs');
+    const runs = page.getByLabel('Runs kept per tenant');
+    // A bad value is named next to its field, and what was typed stays.
+    await days.fill('0');
+    await runs.fill('many');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await expect(page.locator('#log-days-error')).toHaveText('Days to keep run logs must be a whole number from 1 to 3650.');
+    await expect(page.locator('#runs-per-tenant-error')).toHaveText('Runs kept per tenant must be a whole number from 10 to 1000000.');
+    await expect(page.getByLabel('Runs kept per tenant')).toHaveValue('many');
+
+    const wanted = jsEnabled ? '45' : '46';
+    await page.getByLabel('Days to keep run logs').fill(wanted);
+    await page.getByLabel('Runs kept per tenant').fill('2000');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await expect(page.getByText('Retention settings saved.')).toBeVisible();
+    await expect(page.getByLabel('Days to keep run logs')).toHaveValue(wanted);
+    await expect(disk.locator('tr[data-kind="run logs"]')).toContainText(`logs for ${wanted} days`);
+    await page.reload();
+    await expect(page.getByLabel('Days to keep run logs')).toHaveValue(wanted);
+
+    // Back to the defaults for the other tests.
+    await page.getByLabel('Days to keep run logs').fill('30');
+    await page.getByLabel('Runs kept per tenant').fill('1000');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await expect(page.getByLabel('Days to keep run logs')).toHaveValue('30');
+  });
+});

@@ -29,7 +29,8 @@ pub struct Config {
     /// How long a release's build command may run.
     pub build_timeout: std::time::Duration,
     /// The run engine: concurrent runs (`HUB_MAX_RUNS`), the run lease
-    /// (`HUB_RUN_LEASE_SECS`), retries of platform failures (`HUB_RUN_RETRIES`) and
+    /// (`HUB_RUN_LEASE_SECS`), retries of platform failures (`HUB_RUN_RETRIES`, the
+    /// first after `HUB_RUN_RETRY_SECS`) and
     /// `PAN_CTX_ENV` (`HUB_ENV`).
     pub runs: hub_core::engine::runs::Settings,
     /// Where mail goes; `None` keeps messages in the console's Sent mail page.
@@ -127,6 +128,7 @@ impl Config {
         let runs = hub_core::engine::runs::Settings {
             max_concurrent: usize::try_from(number("HUB_MAX_RUNS", 8, 1024)?).unwrap_or(8),
             lease: std::time::Duration::from_secs(number("HUB_RUN_LEASE_SECS", 60, 3600)?),
+            retry_after: std::time::Duration::from_secs(number("HUB_RUN_RETRY_SECS", 30, 3600)?),
             retries: match get("HUB_RUN_RETRIES") {
                 None => 2,
                 Some(v) => v

@@ -62,6 +62,7 @@ async fn run() -> anyhow::Result<()> {
     let builder = tokio::spawn(worker::run(state.builder.clone(), clock.clone(), stopped(stop_rx.clone())));
     let mailer = tokio::spawn(worker::run(state.mailer.clone(), clock.clone(), stopped(stop_rx.clone())));
     let engine = tokio::spawn(worker::run(state.engine.clone(), clock.clone(), stopped(stop_rx.clone())));
+    let janitor = tokio::spawn(worker::run(state.janitor.clone(), clock.clone(), stopped(stop_rx.clone())));
     let deliverer = Deliverer::new(state.db.clone(), state.key.clone(), Retry::default());
     let deliverer = tokio::spawn(worker::run(deliverer, clock, stopped(stop_rx)));
     axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
@@ -69,6 +70,7 @@ async fn run() -> anyhow::Result<()> {
     let _ = builder.await;
     let _ = mailer.await;
     let _ = engine.await;
+    let _ = janitor.await;
     let _ = deliverer.await;
     Ok(())
 }

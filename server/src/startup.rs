@@ -11,6 +11,7 @@ use axum::Router;
 use hub_core::auth::{self, Bootstrapped};
 use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::builder::Builder;
+use hub_core::engine::janitor::Janitor;
 use hub_core::engine::runs::Engine;
 use hub_core::engine::sandbox::Sandbox;
 use hub_core::mail::Mailer;
@@ -87,6 +88,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let registry = Arc::new(registry);
     let engine =
         Engine::new(db.clone(), key.clone(), registry.clone(), &config.public_url, dir, &builder, config.runs.clone());
+    let janitor = Janitor::new(db.clone(), db_path, builder.releases_dir().to_owned(), engine.webhooks_dir());
     let state = AppState {
         db,
         leptos_options,
@@ -94,6 +96,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         builder,
         mailer,
         engine,
+        janitor,
         connectors: registry,
         key,
         public_url: config.public_url.clone(),

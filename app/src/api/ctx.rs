@@ -12,6 +12,7 @@ use hub_core::auth::{self, SessionUser};
 use hub_core::connectors::Registry;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
+use hub_core::engine::janitor::Janitor;
 use hub_core::engine::runs::Engine;
 use hub_core::mail::Mailer;
 use hub_core::secrets::SecretKey;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub builder: Builder,
     pub mailer: Mailer,
     pub engine: Engine,
+    pub janitor: Janitor,
     pub connectors: Arc<Registry>,
     /// Seals credentials at rest.
     pub key: Arc<SecretKey>,

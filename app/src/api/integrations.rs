@@ -31,6 +31,8 @@ pub struct ReleaseSummary {
     pub finished_at: Option<String>,
     pub is_default: bool,
     pub is_latest: bool,
+    /// Its checkout was removed because nothing used it: it cannot be chosen.
+    pub files_removed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +115,7 @@ pub(crate) mod server {
             finished_at: r.finished_at.map(show_time),
             is_default: default == Some(r.id),
             is_latest: latest == Some(r.id),
+            files_removed: r.files_removed,
         }
     }
 

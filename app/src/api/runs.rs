@@ -120,7 +120,7 @@ pub const RUNS_PAGE: i64 = 50;
 pub(crate) mod server {
     use chrono::{DateTime, Utc};
 
-    use hub_core::service::runs::{Activity, Detail, RunFilter};
+    use hub_core::service::runs::{Activity, Detail, RunFilter, RunRow};
 
     use super::*;
     use crate::api::ctx::show_time;
@@ -180,17 +180,24 @@ pub(crate) mod server {
         }
     }
 
-    /// A note when the page shows only the end of the log.
-    fn log_note(log_bytes: i64) -> Option<String> {
+    /// A note when the page shows only the end of the log, or none of it.
+    fn log_note(r: &RunRow) -> Option<String> {
+        if let Some(at) = r.log_removed_at.filter(|_| r.log_bytes > 0) {
+            return Some(format!(
+                "The log ({} KB) was deleted {} by the retention settings (Company settings).",
+                (r.log_bytes + 1023) / 1024,
+                show_time(at)
+            ));
+        }
         let shown = hub_core::service::runs::LOG_SHOWN;
-        (usize::try_from(log_bytes).unwrap_or(usize::MAX) > shown)
-            .then(|| format!("The log is {} KB; the last {} KB are shown.", log_bytes / 1024, shown / 1024))
+        (usize::try_from(r.log_bytes).unwrap_or(usize::MAX) > shown)
+            .then(|| format!("The log is {} KB; the last {} KB are shown.", r.log_bytes / 1024, shown / 1024))
     }
 
     /// One run in full, with the end of its log.
     pub(super) fn run_view(d: Detail) -> RunView {
         let (r, triggers) = (d.run, d.triggers);
-        let (log, log_note) = (d.log, log_note(r.log_bytes));
+        let (log, log_note) = (d.log, log_note(&r));
         let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
         let active = r.phase.is_active();
         RunView {

@@ -67,3 +67,88 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
         })
         .collect())
 }
+
+/// The Company page's retention section: the settings and the disk in use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionView {
+    pub log_days: u32,
+    pub runs_per_tenant: u32,
+    /// (kind, size in words, what is kept) rows.
+    pub disk: Vec<DiskRow>,
+    /// The fixed rules, (kind, rule).
+    pub fixed: Vec<(String, String)>,
+    pub can_edit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskRow {
+    pub kind: String,
+    pub size: String,
+    pub note: String,
+}
+
+#[server(endpoint = "retention")]
+pub async fn get_retention() -> Result<RetentionView, AppError> {
+    use hub_core::service::retention::{self, FIXED};
+
+    use super::ctx::{require_company_user, service_error, state};
+
+    let user = require_company_user().await?;
+    let state = state()?;
+    let r = retention::settings(&state.janitor).await.map_err(|e| service_error(e, Vec::new()))?;
+    let d = retention::disk_use(&state.janitor).await.map_err(|e| service_error(e, Vec::new()))?;
+    let bytes = |n: i64| show_bytes(u64::try_from(n).unwrap_or(0));
+    let row = |kind: &str, size: String, note: String| DiskRow { kind: kind.to_owned(), size, note };
+    let disk = vec![
+        row("Database file", show_bytes(d.database), "Everything below but the files, in SQLite's pages.".to_owned()),
+        row(
+            "Run logs",
+            bytes(d.stored.run_logs),
+            format!("{} runs kept; logs for {} days.", d.stored.runs, r.log_days),
+        ),
+        row("Build logs", bytes(d.stored.build_logs), "Kept with their release.".to_owned()),
+        row("Webhook deliveries", bytes(d.stored.deliveries), format!("Kept {} days after delivery.", r.log_days)),
+        row("Mail", bytes(d.stored.mail), format!("Kept {} days after sending.", r.log_days)),
+        row("Release checkouts", show_bytes(d.checkouts), "Files on disk, one folder a release.".to_owned()),
+        row("Webhook bodies", show_bytes(d.webhook_bodies), "Files waiting for their run.".to_owned()),
+        row("Audit entries", format!("{} entries", d.stored.audit), "Kept for ever.".to_owned()),
+    ];
+    Ok(RetentionView {
+        log_days: r.log_days,
+        runs_per_tenant: r.runs_per_tenant,
+        disk,
+        fixed: FIXED.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        can_edit: user.is_admin,
+    })
+}
+
+/// Saves the retention settings (a company admin).
+#[server(endpoint = "retention/save")]
+pub async fn save_retention(log_days: String, runs_per_tenant: String) -> Result<(), AppError> {
+    use super::ctx::{require_admin, service_error, state};
+
+    let user = require_admin().await?;
+    let state = state()?;
+    let kept = vec![("log_days".to_owned(), log_days.clone()), ("runs_per_tenant".to_owned(), runs_per_tenant.clone())];
+    hub_core::service::retention::save(&state.db, &user.actor(), &log_days, &runs_per_tenant, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, kept))?;
+    state.janitor.wake();
+    leptos_axum::redirect("/settings/company?done=retention");
+    Ok(())
+}
+
+/// A size for people: "0 B", "12.3 KB", "4.0 MB", "1.2 GB".
+pub fn show_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut size = n as f64 / 1024.0;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{size:.1} {}", UNITS[unit])
+}

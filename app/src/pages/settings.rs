@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::marketplace::{
     get_marketplace_settings, EndMarketplaceGrace, RotateMarketplaceSecret, SaveMarketplace,
 };
-use crate::api::settings::company_info;
+use crate::api::settings::{company_info, get_retention, RetentionView, SaveRetention};
 use crate::components::form::{field_error, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
@@ -15,8 +15,14 @@ use crate::error::AppError;
 #[component]
 pub fn CompanyPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| company_info());
+    let save = ServerAction::<SaveRetention>::new();
+    let retention = Resource::new(move || save.version().get(), |_| get_retention());
+    let query = use_query_map();
+    let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || query.with(|q| q.get("done").as_deref() == Some("retention"));
     view! {
         <PageHeader title="Company" lead="Your organization, which owns this hub and its integrations."/>
+        {move || saved().then(|| view! { <p class="notice success" role="status">"Retention settings saved."</p> })}
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match info.await {
@@ -30,6 +36,74 @@ pub fn CompanyPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match retention.await {
+                    Ok(r) => view! { <Retention r=r save=save save_error=save_error/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Disk use by kind, and the retention settings (a form for admins).
+#[component]
+fn Retention(
+    r: RetentionView,
+    save: ServerAction<SaveRetention>,
+    save_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let kept = move |name: &'static str, stored: u32| {
+        Signal::derive(move || save_error.get().and_then(|e| e.kept(name)).unwrap_or_else(|| stored.to_string()))
+    };
+    view! {
+        <section class="section" aria-labelledby="disk-heading">
+            <h2 id="disk-heading">"Disk use"</h2>
+            <div class="table-wrap">
+                <table class="table" data-testid="disk-use">
+                    <thead><tr><th scope="col">"What"</th><th scope="col">"Size"</th><th scope="col">"Kept"</th></tr></thead>
+                    <tbody>
+                        {r.disk.into_iter().map(|d| {
+                            let key = d.kind.to_lowercase();
+                            view! {
+                                <tr data-kind=key>
+                                    <th scope="row">{d.kind}</th><td class="nowrap">{d.size}</td><td class="muted small">{d.note}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        <section class="section" aria-labelledby="retention-heading">
+            <h2 id="retention-heading">"Retention"</h2>
+            <p class="muted small">"The hub prunes what grows with use once an hour, and when these settings are saved."</p>
+            {if r.can_edit {
+                view! {
+                    <ActionForm action=save attr:class="form card inline-form" attr:novalidate=true>
+                        <TextField name="log_days" id="log-days" label="Days to keep run logs"
+                            hint="After this many days a finished run's log is deleted; the run stays in the history."
+                            value=kept("log_days", r.log_days) error=field_error(save_error, "log_days")/>
+                        <TextField name="runs_per_tenant" id="runs-per-tenant" label="Runs kept per tenant"
+                            hint="A tenant's older finished runs beyond this many are deleted with their logs."
+                            value=kept("runs_per_tenant", r.runs_per_tenant) error=field_error(save_error, "runs_per_tenant")/>
+                        <button type="submit" class="btn primary">"Save retention"</button>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! {
+                    <dl class="facts" data-testid="retention-facts">
+                        <div><dt>"Days to keep run logs"</dt><dd>{r.log_days}</dd></div>
+                        <div><dt>"Runs kept per tenant"</dt><dd>{r.runs_per_tenant}</dd></div>
+                    </dl>
+                }.into_any()
+            }}
+            {move || save_error.get().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
+            <ul class="small muted" data-testid="retention-fixed">
+                {r.fixed.into_iter().map(|(k, v)| view! { <li><strong>{k}</strong>": "{v}</li> }).collect_view()}
+            </ul>
+        </section>
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Release {
     pub run_command: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its checkout was removed because nothing used it; it can no longer be chosen.
+    pub files_removed: bool,
 }
 
 page_type!(IntegrationPage, Integration);
@@ -87,6 +89,7 @@ fn to_release(r: ReleaseListRow) -> Release {
         run_command: r.run_command,
         created_at: r.created_at,
         finished_at: r.finished_at,
+        files_removed: r.files_removed,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod oauth_states;
 pub mod orgs;
 pub mod releases;
+pub mod retention;
 pub mod run_leases;
 pub mod run_logs;
 pub mod run_retries;

@@ -25,10 +25,22 @@ pub struct ReleaseRow {
     pub finished_at: Option<DateTime<Utc>>,
     /// What sandbox the build had.
     pub sandbox: Option<String>,
+    /// Its checkout was removed because nothing used it (`db::retention`): it cannot be chosen.
+    pub files_removed: bool,
 }
 
-const COLUMNS: &str = "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, \
-                       manifest, created_at, started_at, finished_at, sandbox";
+/// Whether the release's checkout was removed, as a column.
+macro_rules! files_removed {
+    () => {
+        "EXISTS (SELECT 1 FROM release_files_removed x WHERE x.release_id = releases.id) AS files_removed"
+    };
+}
+
+const COLUMNS: &str = concat!(
+    "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, ",
+    "manifest, created_at, started_at, finished_at, sandbox, ",
+    files_removed!()
+);
 
 /// A release as lists show it: without its build log (up to 1 MB) and manifest.
 #[derive(Clone, Debug, FromRow)]
@@ -44,10 +56,13 @@ pub struct ReleaseListRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub files_removed: bool,
 }
 
-const LIST_COLUMNS: &str =
-    "id, integration_id, name, git_ref, commit_sha, status, error, run_command, created_at, started_at, finished_at";
+const LIST_COLUMNS: &str = concat!(
+    "id, integration_id, name, git_ref, commit_sha, status, error, run_command, created_at, started_at, finished_at, ",
+    files_removed!()
+);
 
 impl ReleaseRow {
     /// The release as lists show it.
@@ -64,6 +79,7 @@ impl ReleaseRow {
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            files_removed: self.files_removed,
         }
     }
 }
@@ -226,6 +242,6 @@ pub async fn resolve(
         return Ok(None);
     };
     let row = get(db, id).await?;
-    // A pinned release must belong to this integration and have built.
-    Ok(row.filter(|r| r.integration_id == integration_id && r.status == ReleaseStatus::Succeeded))
+    // A pinned release must belong to this integration, have built and still have its files.
+    Ok(row.filter(|r| r.integration_id == integration_id && r.status == ReleaseStatus::Succeeded && !r.files_removed))
 }

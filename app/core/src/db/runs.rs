@@ -89,14 +89,14 @@ pub async fn insert_skipped(
     .await
 }
 
-/// Queued runs that may start by `now`, oldest first: after a restart, those never
-/// started; at any time, retries whose wait is over.
-pub async fn queued(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
+/// Queued runs that a stop left unstarted, oldest first. Retries are not among them:
+/// only a dispatcher's `run_retries::claim_retry` hands a retry to an executor, so
+/// that two executors never prepare the same run's files.
+pub async fn queued(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
-        "SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued'
-           AND (not_before IS NULL OR not_before <= ?) ORDER BY id",
+        "SELECT id FROM runs WHERE phase IN ('queued', 'running') AND phase = 'queued' AND not_before IS NULL
+         ORDER BY id",
     )
-    .bind(now)
     .fetch_all(db)
     .await
 }
@@ -358,13 +358,15 @@ pub struct RunRow {
     pub attempt: i64,
     /// For a retry, the run of the first try.
     pub first_run: Option<i64>,
+    /// When retention deleted the run's log.
+    pub log_removed_at: Option<DateTime<Utc>>,
 }
 
 /// The select of a `RunRow`, to which a query adds its WHERE clause.
 const RUN_ROW: &str = "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
         i.organization_id, rel.name AS release_name, r.mode, r.phase, r.scheduled, r.queued_at, r.started_at,
         r.finished_at, r.exit_code, r.stdout_context, r.log_bytes, r.log_truncated, r.error, r.env_names, r.sandbox,
-        r.attempt, r.first_run
+        r.attempt, r.first_run, r.log_removed_at
     FROM runs r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
     LEFT JOIN releases rel ON rel.id = r.release_id";
 

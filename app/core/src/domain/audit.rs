@@ -34,6 +34,7 @@ pub enum AuditAction {
     PasswordSet,
     PasswordChanged,
     Renamed,
+    RetentionSaved,
 }
 
 impl AuditAction {
@@ -70,6 +71,7 @@ impl AuditAction {
             Self::PasswordSet => "password set",
             Self::PasswordChanged => "password changed",
             Self::Renamed => "renamed",
+            Self::RetentionSaved => "retention saved",
         }
     }
 }

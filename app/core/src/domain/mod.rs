@@ -8,6 +8,7 @@ pub mod integration;
 pub mod manifest;
 pub mod marketplace;
 pub mod release;
+pub mod retention;
 pub mod run;
 pub mod schedule;
 pub mod tenant;

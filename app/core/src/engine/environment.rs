@@ -161,9 +161,12 @@ pub(super) fn prepare_run_dir(dir: &Path, metadata: &str, uid: Option<u32>) -> s
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
     let file = dir.join("metadata.json");
     write_readable(&file, metadata.as_bytes())?;
+    let mark = dir.join(super::executor::EXIT_MARK);
+    write_readable(&mark, b"")?;
     if let Some(uid) = uid {
         let (u, g) = (Some(nix::unistd::Uid::from_raw(uid)), Some(nix::unistd::Gid::from_raw(uid)));
         nix::unistd::chown(&file, u, g).map_err(std::io::Error::from)?;
+        nix::unistd::chown(&mark, u, g).map_err(std::io::Error::from)?;
     }
     Ok(())
 }

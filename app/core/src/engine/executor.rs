@@ -18,6 +18,15 @@ use crate::db::{run_leases, run_logs, run_retries, run_triggers, runs, DbError};
 use crate::domain::run::{self, Mode, Phase, TriggerKind};
 use crate::outbox;
 
+/// The file in a run's directory where its program's exit code is written the moment
+/// the program exits, so that a hub which stopped before recording the run finds that
+/// the program had finished and does not run it again (see `Engine::sweep`).
+pub(super) const EXIT_MARK: &str = "exit";
+
+/// Runs the command (`$1`) and writes its exit code to the mark (`$2`). A program ended
+/// by signal N exits this shell with 128 + N, as shells report it.
+const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
+
 /// How often a running program's log is written to the database.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -82,7 +91,8 @@ impl Engine {
         Ok(closed)
     }
 
-    async fn finish(
+    /// Records a run's end without its output; false when it had ended already.
+    pub(super) async fn finish(
         &self,
         run_id: i64,
         phase: Phase,
@@ -90,16 +100,18 @@ impl Engine {
         context: Option<&str>,
         error: Option<&str>,
         log_truncated: bool,
-    ) -> Result<(), DbError> {
-        {
+    ) -> Result<bool, DbError> {
+        let closed = {
             let _turn = self.inner.writes.lock().await;
             let mut tx = self.pool().begin().await?;
             let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
-            close(&mut tx, run_id, &outcome, self.now()).await?;
+            let closed = close(&mut tx, run_id, &outcome, self.now()).await?;
             tx.commit().await?;
-        }
+            closed
+        };
         self.inner.db.outbox_written();
-        self.release_bodies(run_id).await
+        self.release_bodies(run_id).await?;
+        Ok(closed)
     }
 
     /// Removes the inbound webhook bodies a finished run's triggers named (only files
@@ -121,7 +133,7 @@ impl Engine {
             return Ok(Phase::FailedPlatform);
         };
         let fail = |phase: Phase, message: String| async move {
-            self.finish(run_id, phase, None, None, Some(&message), false).await.map(|()| phase)
+            self.finish(run_id, phase, None, None, Some(&message), false).await.map(|_| phase)
         };
         // A failure of the hub's own machinery is tried again (see `fail_platform`).
         let fail_platform = |message: String| async move {
@@ -152,6 +164,7 @@ impl Engine {
         let run_dir_path = run_dir.0.as_path();
         let files = Mount::read_only(run_dir_path, RUN_FILES);
         let metadata = Mount::writable(run_dir_path.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
+        let exit_mark = Mount::writable(run_dir_path.join(EXIT_MARK), Path::new(RUN_FILES).join(EXIT_MARK));
         prepare_run_dir(run_dir_path, &launch.metadata, lease.uid()).map_err(DbError::Io)?;
         let files_inside = sandbox.path(&files).to_path_buf();
         let env = match self.environment(&launch, run_dir_path, &files_inside).await? {
@@ -164,8 +177,10 @@ impl Engine {
         let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
         let names = serde_json::to_string(&names).unwrap_or_default();
 
-        let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata];
-        let job = Job { argv: &[SHELL, "-c", &command], mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
+        let mark_inside = sandbox.path(&exit_mark).to_string_lossy().into_owned();
+        let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata, exit_mark];
+        let argv = [SHELL, "-c", MARK_EXIT, "hub-run", &command, &mark_inside];
+        let job = Job { argv: &argv, mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
         // Running (and leased) before the program starts: a stop of the hub in between
         // leaves a lease that lapses, never a queued run that would start it twice.
         {
@@ -288,6 +303,10 @@ impl Engine {
                     Some(Err(e)) => (Phase::FailedMetadata, Some(e.clone())),
                     _ => (Phase::Succeeded, None),
                 },
+                Some(c @ 129..=192) => (
+                    Phase::FailedIntegration,
+                    Some(format!("The program exited with code {c} (a shell's code for signal {}).", c - 128)),
+                ),
                 Some(c) => (Phase::FailedIntegration, Some(format!("The program exited with code {c}."))),
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
             }

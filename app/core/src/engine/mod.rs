@@ -7,6 +7,7 @@ mod environment;
 mod executor;
 pub mod files;
 pub mod git;
+pub mod janitor;
 pub mod output;
 pub mod process;
 mod recovery;

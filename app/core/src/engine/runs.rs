@@ -202,7 +202,7 @@ impl Engine {
     }
 
     /// Where inbound webhook bodies are kept, beside the runs' own files.
-    pub(super) fn webhooks_dir(&self) -> PathBuf {
+    pub fn webhooks_dir(&self) -> PathBuf {
         self.inner.work_dir.with_file_name("webhooks")
     }
 }

@@ -282,6 +282,11 @@ pub async fn set_default(
     if release.status != ReleaseStatus::Succeeded {
         return Err(ServiceError::Conflict("Only a successful build can be the default release.".to_owned()));
     }
+    if release.files_removed {
+        return Err(ServiceError::Conflict(
+            "This release's files were removed because nothing used it: build its git ref again.".to_owned(),
+        ));
+    }
     let mut tx = db.pool().begin().await?;
     integrations::set_default_release(&mut *tx, integration_id, release_id, now).await?;
     let entry = audit::Entry {

@@ -18,6 +18,7 @@ pub mod integrations;
 pub mod marketplace;
 pub mod overview;
 pub mod records;
+pub mod retention;
 pub mod runs;
 pub mod tenant_patch;
 pub mod tenants;

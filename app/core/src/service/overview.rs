@@ -208,7 +208,7 @@ pub async fn succeeded_releases(db: &Db, integration_id: i64) -> Result<Vec<Rele
     let mut rows: Vec<_> = releases::list_for(db.pool(), integration_id)
         .await?
         .into_iter()
-        .filter(|r| r.status == ReleaseStatus::Succeeded)
+        .filter(|r| r.status == ReleaseStatus::Succeeded && !r.files_removed)
         .collect();
     rows.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then(b.id.cmp(&a.id)));
     Ok(rows.into_iter().map(|r| ReleaseOption { is_default: Some(r.id) == default, id: r.id, name: r.name }).collect())

@@ -52,7 +52,10 @@ pub(super) async fn resolve_choice(
     choice: ReleaseChoice,
 ) -> Result<(ReleaseRow, Manifest), ServiceError> {
     with_manifest(releases::resolve(db.pool(), integration_id, choice).await?)?.ok_or_else(|| match choice {
-        ReleaseChoice::Specific(_) => invalid("release_id", "Choose a successful release of this integration."),
+        ReleaseChoice::Specific(_) => invalid(
+            "release_id",
+            "Choose a successful release of this integration (not one whose unused files were removed).",
+        ),
         ReleaseChoice::Default => invalid(
             "channel",
             "This integration has no default release yet. Set one on the integration's page, or choose Latest.",

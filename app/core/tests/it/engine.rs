@@ -25,6 +25,8 @@ use hub_core::worker::{self, Clock};
 
 use crate::git;
 
+mod retention;
+
 struct Hub {
     db: Db,
     engine: Engine,
@@ -632,6 +634,66 @@ async fn a_run_whose_lease_lapses_is_failed_and_its_program_killed_without_a_res
     let status = service::runs::trigger_status(&hub.db, trigger).await.expect("status");
     assert_eq!((status.run_id, status.phase), (Some(retry.id), Some(Phase::Succeeded)));
     assert_eq!(run_count(&hub).await, 2);
+}
+
+#[tokio::test]
+async fn a_run_whose_program_had_exited_when_its_hub_stopped_is_recorded_and_not_run_again() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(LEASE).expect("lease");
+    // Runs left running by a hub that stopped: one whose program had exited 0, one
+    // whose program had exited 4, and one whose program was killed as the hub stopped
+    // (137, a shell's code for SIGKILL). Each left its code in the run's exit mark.
+    let mut ended = Vec::new();
+    for code in ["0", "4", "137"] {
+        let id = leased_run(&hub, now, None).await;
+        let dir = hub.data.path().join("runs").join(id.to_string());
+        std::fs::create_dir_all(&dir).expect("run dir");
+        std::fs::write(dir.join("exit"), format!("{code}\n")).expect("mark");
+        assert_eq!(hub.engine.sweep(now + lease + chrono::Duration::seconds(1)).await.expect("sweep"), [id]);
+        assert!(!dir.exists(), "the run's files are removed");
+        ended.push(runs::get(hub.db.pool(), id).await.expect("get").expect("run"));
+    }
+    assert_eq!((ended[0].phase, ended[0].exit_code), (Phase::Succeeded, Some(0)));
+    assert_eq!((ended[1].phase, ended[1].exit_code), (Phase::FailedIntegration, Some(4)));
+    assert!(ended[0].error.as_deref().is_some_and(|e| e.contains("not run again")), "{:?}", ended[0].error);
+    // The killed one was cut short by the platform: it is tried again.
+    assert_eq!((ended[2].phase, ended[2].exit_code), (Phase::FailedPlatform, None));
+    worker::run_until_idle(&hub.engine, now + chrono::Duration::hours(2)).await.expect("step");
+    let retry = hub.last_run().await;
+    assert_eq!((retry.phase, retry.attempt, retry.first_run), (Phase::Succeeded, 2, Some(ended[2].id)));
+    // The finished ones are not, however long one waits.
+    assert_eq!(run_count(&hub).await, 4);
+}
+
+#[tokio::test]
+async fn a_retry_due_when_a_hub_starts_is_handed_to_one_executor() {
+    let hub = hub("true\n", None, Settings::default()).await;
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(LEASE).expect("lease");
+    let first = leased_run(&hub, now, None).await;
+    let lapsed = now + lease + chrono::Duration::seconds(1);
+    assert_eq!(hub.engine.sweep(lapsed).await.expect("sweep"), [first]);
+    let retry = hub.last_run().await;
+    // A hub that starts once the retry is due leaves it to the dispatcher, which
+    // claims it: start does not hand it out as well.
+    let later = lapsed + chrono::Duration::seconds(31);
+    assert!(runs::queued(hub.db.pool()).await.expect("queued").is_empty());
+    assert_eq!(run_retries::due_retries(hub.db.pool(), later, 10).await.expect("due"), [retry.id]);
+    worker::Worker::start(&hub.engine, later).await.expect("start");
+    worker::run_until_idle(&hub.engine, later).await.expect("ran");
+    let retry = runs::get(hub.db.pool(), retry.id).await.expect("get").expect("run");
+    assert_eq!((retry.phase, retry.attempt), (Phase::Succeeded, 2), "{:?}", retry.error);
+    assert_eq!(run_count(&hub).await, 2);
+}
+
+#[tokio::test]
+async fn a_program_ended_by_a_signal_is_reported_with_the_signal() {
+    let hub = hub("echo going >&2\nkill -TERM $$\n", None, Settings::default()).await;
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!((run.phase, run.exit_code), (Phase::FailedIntegration, Some(143)));
+    assert_eq!(run.error.as_deref(), Some("The program exited with code 143 (a shell's code for signal 15)."));
+    assert!(hub.log(run.id).await.contains("going"));
 }
 
 #[tokio::test]

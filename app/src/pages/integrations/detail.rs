@@ -207,13 +207,14 @@ fn ReleasesTable(
                                 <a href=format!("/releases/{}", r.id)>{r.name.clone()}</a>
                                 {r.is_default.then_some(view! { <span class="badge accent">"Default"</span> })}
                                 {r.is_latest.then_some(view! { <span class="badge">"Latest"</span> })}
+                                {r.files_removed.then_some(view! { <span class="badge muted" title="Nothing used it for a week, so its files were removed; build its git ref again to use it.">"Files removed"</span> })}
                                 {r.error.clone().map(|e| view! { <div class="field-error small" data-testid="release-error">{e}</div> })}
                             </td>
                             <td class="mono">{r.commit.clone().unwrap_or_else(|| "—".to_owned())}</td>
                             <td><ReleaseStatusBadge status=r.status/></td>
                             <td class="nowrap">{r.finished_at.clone().unwrap_or_else(|| "—".to_owned())}</td>
                             <td class="actions">
-                                {(r.status == ReleaseStatus::Succeeded && !r.is_default).then(|| view! {
+                                {(r.status == ReleaseStatus::Succeeded && !r.is_default && !r.files_removed).then(|| view! {
                                     <ActionForm action=action>
                                         <input type="hidden" name="integration_id" value=integration_id/>
                                         <input type="hidden" name="release_id" value=r.id/>

@@ -45,7 +45,7 @@ pub fn ReleasePage() -> impl IntoView {
                             <h1>{r.name.clone()}" "<ReleaseStatusBadge status=r.status/></h1>
                         </div>
                         <div class="page-actions">
-                            {(r.status == ReleaseStatus::Succeeded && !r.is_default).then(|| view! {
+                            {(r.status == ReleaseStatus::Succeeded && !r.is_default && !r.files_removed).then(|| view! {
                                 <ActionForm action=make_default>
                                     <input type="hidden" name="integration_id" value=d.integration_id/>
                                     <input type="hidden" name="release_id" value=r.id/>
@@ -57,6 +57,9 @@ pub fn ReleasePage() -> impl IntoView {
                     </div>
                     <RefreshWhileBusy busy=busy refetch=move |()| refresh.update(|n| *n += 1)/>
                     {r.error.clone().map(|e| view! { <p class="notice error" role="alert" data-testid="release-error">{e}</p> })}
+                    {r.files_removed.then_some(view! {
+                        <p class="notice warning" data-testid="files-removed">"Nothing used this release for a week after its build, so its files were removed to save disk (Company settings, Retention). Build its git ref again to use it."</p>
+                    })}
                     <dl class="facts">
                         <div><dt>"Ref"</dt><dd class="mono">{r.git_ref.clone()}</dd></div>
                         <div><dt>"Commit"</dt><dd class="mono">{r.commit.clone().unwrap_or_else(|| "—".to_owned())}</dd></div>

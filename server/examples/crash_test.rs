@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -24,8 +24,8 @@ use hub_core::db::audit::Actor;
 use hub_core::db::{releases, tenants, Db, DB_FILE};
 use hub_core::domain::release::ReleaseChoice;
 use hub_core::domain::tenant::{SetupStep, Source};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+mod common;
 
 /// What the integration does: a little work, then a line that says it finished.
 const PROGRAM: &str = "echo started >&2; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; echo finished >&2";
@@ -41,17 +41,15 @@ struct Args {
 
 fn args() -> Args {
     let mut a = Args {
-        hub: PathBuf::from("target/debug/server"),
+        hub: common::binary("target/debug/server"),
         kills: 20,
         seconds: 40,
         tenants: 4,
-        seed: u64::from(std::process::id()) ^ Utc::now().timestamp_subsec_nanos() as u64,
+        seed: u64::from(std::process::id()) ^ u64::from(Utc::now().timestamp_subsec_nanos()),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_default();
+    for (flag, value) in common::flags() {
         match flag.as_str() {
-            "--hub" => a.hub = PathBuf::from(value),
+            "--hub" => a.hub = common::binary(&value),
             "--kills" => a.kills = value.parse().expect("--kills N"),
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
             "--tenants" => a.tenants = value.parse().expect("--tenants N"),
@@ -59,7 +57,6 @@ fn args() -> Args {
             other => panic!("unknown flag {other}"),
         }
     }
-    a.hub = std::fs::canonicalize(&a.hub).unwrap_or_else(|e| panic!("{}: {e} (build it first)", a.hub.display()));
     a
 }
 
@@ -82,7 +79,7 @@ async fn main() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data");
     let (key, tenant_ids) = prepare(&data, args.tenants).await;
-    let port = free_port();
+    let port = common::free_port();
     let mut random = Random(args.seed.max(1));
     println!(
         "crash test: seed {}, {} kills, {} s of requests, {} tenants",
@@ -215,41 +212,12 @@ async fn prepare(data: &Path, n: usize) -> (String, Vec<i64>) {
     (key, ids)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// Starts the hub and waits until it answers `/healthz`.
+/// Starts the hub with a short lease (a lapsed one is found within seconds) and
+/// retries a second apart.
 async fn start(binary: &Path, dir: &Path, port: u16) -> Child {
-    let connectors = dir.join("connectors");
-    std::fs::create_dir_all(&connectors).expect("connectors");
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("hub.log")).expect("log");
-    let mut child = Command::new(binary)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HUB_DATA_DIR", dir.join("data"))
-        .env("HUB_CONNECTORS_DIR", &connectors)
-        .env("HUB_ADDR", format!("127.0.0.1:{port}"))
-        .env("HUB_DEMO", "off")
-        .env("HUB_SANDBOX", std::env::var("HUB_SANDBOX").unwrap_or_else(|_| "on".to_owned()))
-        // A lapsed lease is found within a second or two, and a retry waits a second.
-        .env("HUB_RUN_LEASE_SECS", "2")
-        .env("HUB_RUN_RETRY_SECS", "1")
-        .env("HUB_RUN_RETRIES", "10")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} does not start: {e}", binary.display()));
-    for _ in 0..600 {
-        if matches!(http(port, "GET", "/healthz", None).await, Some((200, _))) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the hub did not answer /healthz within 12 s; see {}", dir.join("hub.log").display());
+    let vars =
+        [("HUB_DEMO", "off"), ("HUB_RUN_LEASE_SECS", "2"), ("HUB_RUN_RETRY_SECS", "1"), ("HUB_RUN_RETRIES", "10")];
+    common::start(binary, dir, port, &vars).await
 }
 
 struct Sent {
@@ -269,34 +237,17 @@ async fn send_requests(port: u16, key: String, tenants: Vec<i64>, stop: tokio::s
         i += 1;
         out.sent += 1;
         let path = format!("/api/v2/tenants/{tenant}/sync");
-        match http(port, "POST", &path, Some(&key)).await {
-            Some((202, body)) => {
-                let v: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+        match common::http(port, "POST", &path, &[("X-API-Key", &key)], "").await {
+            Some(a) if a.status == 202 => {
+                let v: serde_json::Value = serde_json::from_str(&a.body).expect("JSON answer");
                 out.accepted.push(v["trigger_id"].as_i64().expect("trigger_id"));
             }
-            Some((status, body)) => panic!("POST {path} answered {status}: {body}"),
+            Some(a) => panic!("POST {path} answered {}: {}", a.status, a.body),
             None => out.refused += 1,
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     out
-}
-
-/// One HTTP/1.1 request on its own connection; `None` when the hub could not be
-/// reached or cut the answer short.
-async fn http(port: u16, method: &str, path: &str, key: Option<&str>) -> Option<(u16, String)> {
-    let mut s =
-        tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(("127.0.0.1", port))).await.ok()?.ok()?;
-    let key = key.map(|k| format!("X-API-Key: {k}\r\n")).unwrap_or_default();
-    let req =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{key}Content-Length: 0\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut answer)).await.ok()?.ok()?;
-    let text = String::from_utf8_lossy(&answer);
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((status, body))
 }
 
 /// Waits until nothing is queued, running or waiting; false if that never came.

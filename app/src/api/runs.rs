@@ -175,7 +175,7 @@ pub(crate) mod server {
     /// The triggers' words, and for a retry which try it is and of which run.
     fn attempt_text(triggers: String, attempt: i64, first: Option<i64>) -> String {
         match first {
-            Some(first) => format!("{triggers} · try {attempt} (run #{first} failed on the hub's side)"),
+            Some(first) => format!("{triggers} · try {attempt}, retrying run #{first}"),
             None => triggers,
         }
     }

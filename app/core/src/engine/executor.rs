@@ -27,6 +27,10 @@ pub(super) const EXIT_MARK: &str = "exit";
 /// by signal N exits this shell with 128 + N, as shells report it.
 const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
 
+/// The exit code with which a program asks to be tried again (sysexits' EX_TEMPFAIL):
+/// its run fails as the integration's, and is retried as a platform failure is.
+pub const TRY_AGAIN: i32 = 75;
+
 /// How often a running program's log is written to the database.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -64,18 +68,30 @@ impl Engine {
             log_truncated: false,
             kept: None,
         };
+        self.fail_and_retry(run_id, &outcome, now).await
+    }
+
+    /// Records a failed run and queues its next attempt, if the settings allow one
+    /// more (a platform failure, or a program that asked to be tried again). Returns
+    /// false when the run had ended already.
+    async fn fail_and_retry(
+        &self,
+        run_id: i64,
+        outcome: &runs::Outcome<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
         let settings = &self.inner.settings;
         let turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
         let mut retried = false;
-        let closed = close(&mut tx, run_id, &outcome, now).await?;
+        let closed = close(&mut tx, run_id, outcome, now).await?;
         if closed {
             let attempt = run_retries::attempt(&mut *tx, run_id).await?.unwrap_or(1);
             let wait = settings.retry_after.saturating_mul(1 << attempt.clamp(1, 16).saturating_sub(1));
             let not_before = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
             let max_attempts = 1 + i64::from(settings.retries);
             if let Some(next) = run_retries::retry(&mut tx, run_id, max_attempts, not_before, now).await? {
-                tracing::info!(run = run_id, retry = next, attempt = attempt + 1, "a platform failure is tried again");
+                tracing::info!(run = run_id, retry = next, attempt = attempt + 1, "a failed run is tried again");
                 retried = true;
             }
         }
@@ -303,6 +319,10 @@ impl Engine {
                     Some(Err(e)) => (Phase::FailedMetadata, Some(e.clone())),
                     _ => (Phase::Succeeded, None),
                 },
+                Some(TRY_AGAIN) => (
+                    Phase::FailedIntegration,
+                    Some(format!("The program asked to be tried again (exit code {TRY_AGAIN}).")),
+                ),
                 Some(c @ 129..=192) => (
                     Phase::FailedIntegration,
                     Some(format!("The program exited with code {c} (a shell's code for signal {}).", c - 128)),
@@ -311,6 +331,18 @@ impl Engine {
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
             }
         };
+        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
+        if code == Some(TRY_AGAIN) && !timed_out {
+            let outcome = runs::Outcome {
+                phase,
+                exit_code: code,
+                stdout_context: shown.as_deref(),
+                error: error.as_deref(),
+                log_truncated: truncated,
+                kept: None,
+            };
+            return self.fail_and_retry(run_id, &outcome, self.now()).await.map(|_| phase);
+        }
         let turn = self.inner.writes.lock().await;
         let mut tx = self.pool().begin().await?;
         // A success leaves its context (and, from an init run, the options; and any
@@ -326,7 +358,6 @@ impl Engine {
         });
         // The run's record shows the context masked; the tenant keeps it as printed,
         // for the next run.
-        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
         let outcome = runs::Outcome {
             phase,
             exit_code: code,

@@ -688,6 +688,30 @@ async fn a_retry_due_when_a_hub_starts_is_handed_to_one_executor() {
 }
 
 #[tokio::test]
+async fn a_program_that_asks_to_be_tried_again_is_retried_with_backoff_a_bounded_number_of_times() {
+    let hub = hub("echo 'the API said 503' >&2\nexit 75\n", None, Settings::default()).await;
+    let queued = hub.run(Mode::Normal).await;
+    assert_eq!((queued.phase, queued.attempt), (Phase::Queued, 2), "the retry waits");
+    let first = runs::get(hub.db.pool(), queued.first_run.expect("first")).await.expect("get").expect("run");
+    assert_eq!((first.phase, first.exit_code), (Phase::FailedIntegration, Some(75)));
+    assert_eq!(first.error.as_deref(), Some("The program asked to be tried again (exit code 75)."));
+    let ended = first.finished_at.expect("finished");
+    // The first retry waits 30 s, the second 60 s; then no more (2 retries by default).
+    worker::run_until_idle(&hub.engine, ended + chrono::Duration::seconds(29)).await.expect("step");
+    assert_eq!(hub.last_run().await.id, queued.id);
+    worker::run_until_idle(&hub.engine, ended + chrono::Duration::seconds(31)).await.expect("step");
+    let second = runs::get(hub.db.pool(), queued.id).await.expect("get").expect("run");
+    assert_eq!((second.phase, second.attempt, second.first_run), (Phase::FailedIntegration, 2, Some(first.id)));
+    let later = second.finished_at.expect("finished") + chrono::Duration::seconds(61);
+    worker::run_until_idle(&hub.engine, later).await.expect("step");
+    worker::run_until_idle(&hub.engine, later + chrono::Duration::hours(1)).await.expect("step");
+    let third = hub.last_run().await;
+    assert_eq!((third.phase, third.attempt), (Phase::FailedIntegration, 3));
+    assert_eq!(run_count(&hub).await, 3);
+    assert!(hub.log(third.id).await.contains("the API said 503"));
+}
+
+#[tokio::test]
 async fn a_program_ended_by_a_signal_is_reported_with_the_signal() {
     let hub = hub("echo going >&2\nkill -TERM $$\n", None, Settings::default()).await;
     let run = hub.run(Mode::Normal).await;

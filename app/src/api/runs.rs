@@ -42,9 +42,13 @@ pub struct RunView {
     pub env_names: Vec<String>,
     /// What sandbox the run had (its layers), or that it ran unsandboxed.
     pub sandbox: Option<String>,
+    /// A window of the log: its end unless the page asked for another place.
     pub log: String,
-    /// Set when only the end of a long log is shown.
+    /// Set when the log was deleted, or only a part of a long log is shown.
     pub log_note: Option<String>,
+    /// The pieces before and after the window, as the page's query asks for them.
+    pub log_earlier: Option<String>,
+    pub log_later: Option<String>,
     pub log_truncated: bool,
 }
 
@@ -120,7 +124,7 @@ pub const RUNS_PAGE: i64 = 50;
 pub(crate) mod server {
     use chrono::{DateTime, Utc};
 
-    use hub_core::service::runs::{Activity, Detail, RunFilter, RunRow};
+    use hub_core::service::runs::{Activity, Detail, LogWindow, RunFilter, RunRow};
 
     use super::*;
     use crate::api::ctx::show_time;
@@ -180,8 +184,8 @@ pub(crate) mod server {
         }
     }
 
-    /// A note when the page shows only the end of the log, or none of it.
-    fn log_note(r: &RunRow) -> Option<String> {
+    /// A note when the page shows only a part of the log, or none of it.
+    fn log_note(r: &RunRow, window: &LogWindow) -> Option<String> {
         if let Some(at) = r.log_removed_at.filter(|_| r.log_bytes > 0) {
             return Some(format!(
                 "The log ({} KB) was deleted {} by the retention settings (Company settings).",
@@ -189,15 +193,30 @@ pub(crate) mod server {
                 show_time(at)
             ));
         }
-        let shown = hub_core::service::runs::LOG_SHOWN;
-        (usize::try_from(r.log_bytes).unwrap_or(usize::MAX) > shown)
-            .then(|| format!("The log is {} KB; the last {} KB are shown.", r.log_bytes / 1024, shown / 1024))
+        (window.earlier || window.later).then(|| {
+            let (kb, shown) = (r.log_bytes / 1024, window.text.len() / 1024);
+            match (window.earlier, window.later) {
+                (true, false) => format!("The log is {kb} KB; its last {shown} KB are shown."),
+                (false, _) => format!("The log is {kb} KB; its first {shown} KB are shown."),
+                (true, true) => format!("The log is {kb} KB; {shown} KB of it are shown."),
+            }
+        })
     }
 
     /// One run in full, with the end of its log.
     pub(super) fn run_view(d: Detail) -> RunView {
         let (r, triggers) = (d.run, d.triggers);
-        let (log, log_note) = (d.log, log_note(&r));
+        let log_note = log_note(&r, &d.log);
+        let span = d.log.pieces;
+        let log_earlier = d.log.earlier.then(|| match span {
+            Some((first, _)) => format!("/runs/{}?log_before={first}", r.id),
+            None => format!("/runs/{}", r.id),
+        });
+        let log_later = d.log.later.then(|| match span {
+            Some((_, last)) => format!("/runs/{}?log_from={}", r.id, last + 1),
+            None => format!("/runs/{}?log_from=0", r.id),
+        });
+        let log = d.log.text;
         let kinds: Vec<&str> = triggers.iter().map(|t| t.kind.as_str()).collect();
         let active = r.phase.is_active();
         RunView {
@@ -231,6 +250,8 @@ pub(crate) mod server {
             sandbox: r.sandbox,
             log,
             log_note,
+            log_earlier,
+            log_later,
             log_truncated: r.log_truncated,
         }
     }
@@ -296,13 +317,17 @@ pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
 }
 
 /// One run in full, with its log (the last megabyte when it is longer).
+/// One run, with the window of its log just before piece `log_before`, from piece
+/// `log_from` on, or (neither) at its end.
 #[server(endpoint = "run")]
-pub async fn get_run(id: i64) -> Result<RunView, AppError> {
+pub async fn get_run(id: i64, log_before: Option<i64>, log_from: Option<i64>) -> Result<RunView, AppError> {
+    use hub_core::service::runs::LogAt;
     use hub_core::service::Scope;
 
     use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
-    let d = hub_core::service::runs::detail(&state()?.db, Scope::of(&user), id)
+    let at = LogAt::of(log_before, log_from);
+    let d = hub_core::service::runs::detail(&state()?.db, Scope::of(&user), id, at)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
     Ok(server::run_view(d))

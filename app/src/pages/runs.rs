@@ -17,11 +17,14 @@ use crate::error::AppError;
 #[component]
 pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
+    let number = move |name: &str| query.read().get(name).and_then(|v| v.parse::<i64>().ok());
+    let at = Memo::new(move |_| (number("log_before"), number("log_from")));
     let refresh = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (id.get(), refresh.get()),
-        |(id, _)| async move { get_run(id.ok_or(AppError::NotFound)?).await },
+        move || (id.get(), at.get(), refresh.get()),
+        |(id, (before, from), _)| async move { get_run(id.ok_or(AppError::NotFound)?, before, from).await },
     );
     view! {
         <Transition fallback=Loading>
@@ -57,12 +60,22 @@ pub fn RunPage() -> impl IntoView {
                     </dl>
                     <section class="section" aria-labelledby="log-heading">
                         <h2 id="log-heading">"Log"{r.active.then_some(view! { <span class="muted small">" (live)"</span> })}</h2>
-                        {r.log_note.clone().map(|n| view! { <p class="muted small">{n}</p> })}
+                        {r.log_note.clone().map(|n| view! { <p class="muted small" data-testid="log-note">{n}</p> })}
+                        {r.log_earlier.clone().map(|href| view! { <p><a class="btn small" href=href data-testid="log-earlier">"Earlier"</a></p> })}
                         {if r.log.is_empty() {
                             view! { <p class="muted" data-testid="run-log-empty">{if r.active { "Nothing logged yet." } else { "The program wrote nothing to stderr." }}</p> }.into_any()
                         } else {
                             view! { <pre class="log" data-testid="run-log">{r.log.clone()}</pre> }.into_any()
                         }}
+                        {r.log_later.clone().map(|href| {
+                            let end = format!("/runs/{}", r.item.id);
+                            view! {
+                                <p>
+                                    <a class="btn small" href=href data-testid="log-later">"Later"</a>" "
+                                    <a class="btn small" href=end>"The end"</a>
+                                </p>
+                            }
+                        })}
                         {r.log_truncated.then(|| view! { <p class="muted small">"The log reached its size limit; the rest of the output was not kept."</p> })}
                     </section>
                     <section class="section" aria-labelledby="context-heading">

@@ -176,20 +176,58 @@ pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<Strin
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunLog {
     pub run_id: i64,
-    /// The run's stderr, with every credential masked.
+    /// A window of the run's stderr (about 1 MB of whole pieces), with every credential
+    /// masked: its end unless `before` or `from` was given.
     pub log: String,
+    /// The first and last pieces in the window; absent when it is empty.
+    pub first_piece: Option<i64>,
+    pub last_piece: Option<i64>,
+    /// Pieces come before the window (ask again with `before=first_piece`), or after it
+    /// (`from=last_piece + 1`).
+    pub earlier: bool,
+    pub later: bool,
+    /// The whole log's size in bytes.
+    pub bytes: i64,
     /// The log was cut at the hub's limit.
     pub truncated: bool,
+    /// The retention settings deleted the log.
+    pub removed: bool,
     pub finished: bool,
 }
 
-/// Gets a run's log (its stderr, with credentials masked).
-#[utoipa::path(get, path = "/api/v2/runs/{id}/log", tag = "runs", params(("id" = i64, Path)),
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogParams {
+    /// The window just before this piece.
+    pub before: Option<i64>,
+    /// The window from this piece on.
+    pub from: Option<i64>,
+}
+
+/// Gets a window of a run's log (its stderr, with credentials masked).
+#[utoipa::path(get, path = "/api/v2/runs/{id}/log", tag = "runs", params(("id" = i64, Path), LogParams),
     responses((status = 200, body = RunLog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn log(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<RunLog>> {
-    let (r, log) = svc::with_log(&state.db, Scope::All, id(&raw)?).await?;
-    Ok(Json(RunLog { run_id: r.id, log, truncated: r.log_truncated, finished: r.finished_at.is_some() }))
+pub async fn log(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(raw): Path<String>,
+    Query(params): Query<LogParams>,
+) -> ApiResult<Json<RunLog>> {
+    let at = svc::LogAt::of(params.before, params.from);
+    let (r, w) = svc::with_log(&state.db, Scope::All, id(&raw)?, at).await?;
+    Ok(Json(RunLog {
+        run_id: r.id,
+        log: w.text,
+        first_piece: w.pieces.map(|p| p.0),
+        last_piece: w.pieces.map(|p| p.1),
+        earlier: w.earlier,
+        later: w.later,
+        bytes: r.log_bytes,
+        truncated: r.log_truncated,
+        removed: r.log_removed_at.is_some(),
+        finished: r.finished_at.is_some(),
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -408,6 +408,18 @@ async fn syncs_triggers_runs_and_logs() {
     assert_eq!((r.json["mode"].clone(), r.json["tenant_id"].clone()), (json!("init"), json!(id)));
     let r = api.get(&format!("/api/v2/runs/{run}/log")).await;
     assert_eq!((r.status, r.json["finished"].clone()), (StatusCode::OK, json!(true)));
+    // A long log comes a window of whole pieces at a time, the end first.
+    for n in 0..3 {
+        let piece = format!("piece {n}\n").repeat(80_000);
+        hub_core::db::run_logs::append_log(api.state.db.pool(), run, n, &piece, Utc::now()).await.expect("log");
+    }
+    let end = api.get(&format!("/api/v2/runs/{run}/log")).await;
+    assert_eq!((end.json["first_piece"].clone(), end.json["last_piece"].clone()), (json!(1), json!(2)), "{}", end.json);
+    assert_eq!((end.json["earlier"].clone(), end.json["later"].clone()), (json!(true), json!(false)));
+    assert_eq!(end.json["bytes"], json!(3 * 640_000));
+    let earlier = api.get(&format!("/api/v2/runs/{run}/log?before=1")).await;
+    assert!(earlier.json["log"].as_str().is_some_and(|l| l.starts_with("piece 0\n") && l.len() == 640_000));
+    assert_eq!((earlier.json["earlier"].clone(), earlier.json["later"].clone()), (json!(false), json!(true)));
     assert_eq!(api.get("/api/v2/runs/999").await.status, StatusCode::NOT_FOUND);
     assert_eq!(api.get("/api/v2/runs/999/log").await.status, StatusCode::NOT_FOUND);
     assert_eq!(

@@ -298,3 +298,44 @@ async fn every_console_page_warns_while_the_sandbox_is_off_and_runs_record_it() 
         assert_eq!(recorded.contains("bubblewrap"), !warned, "{recorded}");
     }
 }
+
+/// A long log is shown a window at a time, with real links to the earlier and later
+/// windows (no script needed).
+#[tokio::test]
+async fn a_long_log_is_paged_with_earlier_and_later_links() {
+    let (prepared, dir) = prepared(true).await;
+    let db = prepared.state.db.clone();
+    let hub = Hub { router: prepared.router, _dir: dir };
+    let cookie = hub.sign_in().await;
+    let now = chrono::Utc::now();
+    // A tenant of a sample integration, and a finished run of it with a 1.9 MB log.
+    sqlx::query(
+        "INSERT INTO tenants (integration_id, name, release_choice, source, created_at, updated_at)
+         SELECT id, 'paged', 'latest', 'hub', ?1, ?1 FROM integrations ORDER BY id LIMIT 1",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await
+    .expect("tenant");
+    let run: i64 = sqlx::query_scalar(
+        "INSERT INTO runs (tenant_id, integration_id, mode, phase, queued_at, started_at, finished_at)
+         SELECT id, integration_id, 'normal', 'succeeded', ?1, ?1, ?1 FROM tenants ORDER BY id LIMIT 1 RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .expect("run");
+    for n in 0..3 {
+        let piece = format!("line of piece {n}\n").repeat(40_000);
+        hub_core::db::run_logs::append_log(db.pool(), run, n, &piece, now).await.expect("log");
+    }
+    let end = hub.get(&format!("/runs/{run}"), Some(&cookie)).await;
+    assert_eq!(end.status, StatusCode::OK);
+    assert!(end.body.contains("line of piece 2") && !end.body.contains("line of piece 0"));
+    assert!(end.body.contains(&format!("href=\"/runs/{run}?log_before=1\"")), "an Earlier link");
+    assert!(end.body.contains("its last"), "a note says which part is shown");
+    let earlier = hub.get(&format!("/runs/{run}?log_before=1"), Some(&cookie)).await;
+    assert!(earlier.body.contains("line of piece 0") && !earlier.body.contains("line of piece 2"));
+    assert!(earlier.body.contains(&format!("href=\"/runs/{run}?log_from=1\"")), "a Later link");
+    assert!(!earlier.body.contains("log_before="), "nothing is earlier than the first piece");
+}

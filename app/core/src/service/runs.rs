@@ -120,28 +120,31 @@ pub async fn get(db: &Db, scope: Scope, id: i64) -> Result<RunRow, ServiceError>
     }
 }
 
-/// The most of a run's log its page shows: the end of it.
+/// About how much of a run's log a page shows: a window of whole pieces of at least
+/// this much (when the log has it), the end unless another place is asked for.
 pub const LOG_SHOWN: usize = 1024 * 1024;
 
-/// One run in full: its triggers and the end of its log (at most [`LOG_SHOWN`]; the
-/// run's `log_bytes` says how long the whole log is).
+pub use crate::db::run_logs::{LogAt, LogWindow};
+
+/// One run in full: its triggers and a window of its log (the run's `log_bytes` says
+/// how long the whole log is).
 pub struct Detail {
     pub run: RunRow,
     pub triggers: Vec<TriggerRow>,
-    pub log: String,
+    pub log: LogWindow,
 }
 
-pub async fn detail(db: &Db, scope: Scope, id: i64) -> Result<Detail, ServiceError> {
+pub async fn detail(db: &Db, scope: Scope, id: i64, at: LogAt) -> Result<Detail, ServiceError> {
     let run = get(db, scope, id).await?;
     let triggers = run_triggers::triggers_of(db.pool(), id).await?;
-    let log = run_logs::tail(db.pool(), id, LOG_SHOWN).await?;
+    let log = run_logs::window(db.pool(), id, at, LOG_SHOWN).await?;
     Ok(Detail { run, triggers, log })
 }
 
-/// A run with its log.
-pub async fn with_log(db: &Db, scope: Scope, id: i64) -> Result<(RunRow, String), ServiceError> {
+/// A run with a window of its log.
+pub async fn with_log(db: &Db, scope: Scope, id: i64, at: LogAt) -> Result<(RunRow, LogWindow), ServiceError> {
     let run = get(db, scope, id).await?;
-    let (log, _) = run_logs::log(db.pool(), id, 0).await?;
+    let log = run_logs::window(db.pool(), id, at, LOG_SHOWN).await?;
     Ok((run, log))
 }
 

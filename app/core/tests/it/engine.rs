@@ -21,6 +21,7 @@ use hub_core::engine::runs::{Engine, Settings, LEASE};
 use hub_core::engine::sandbox::Sandbox;
 use hub_core::secrets::SecretKey;
 use hub_core::service;
+use hub_core::service::runs::LogAt;
 use hub_core::worker::{self, Clock};
 
 use crate::git;
@@ -624,7 +625,8 @@ async fn a_run_whose_lease_lapses_is_failed_and_its_program_killed_without_a_res
     let retry = runs::get(hub.db.pool(), retry.id).await.expect("get").expect("run");
     assert_eq!(retry.phase, Phase::Succeeded, "{:?}", retry.error);
     // It ran the first try's trigger, and the trigger reports the retry's outcome.
-    let detail = service::runs::detail(&hub.db, service::Scope::All, retry.id).await.expect("detail");
+    let detail =
+        service::runs::detail(&hub.db, service::Scope::All, retry.id, service::runs::LogAt::End).await.expect("detail");
     assert_eq!(detail.triggers.iter().map(|t| t.kind).collect::<Vec<_>>(), [TriggerKind::Manual]);
     let trigger: i64 = sqlx::query_scalar("SELECT id FROM run_triggers WHERE run_id = ?")
         .bind(id)
@@ -993,11 +995,26 @@ async fn the_end_of_a_long_log_is_read_without_reading_the_rest() {
     let tail = run_logs::tail(hub.db.pool(), run.id, 4096).await.expect("tail");
     assert!(tail.len() <= 4096 && tail.len() > 4090, "{}", tail.len());
     assert!(whole.ends_with(&tail));
-    // The run page's end of the log: 1 MB, cut on a character.
-    let detail = service::runs::detail(&hub.db, service::Scope::All, run.id).await.expect("detail");
-    assert!(detail.log.len() <= service::runs::LOG_SHOWN && detail.log.len() > service::runs::LOG_SHOWN - 4);
-    assert!(whole.ends_with(&detail.log));
-    assert!(detail.log.starts_with(|c: char| c != '\u{FFFD}'));
+    // The run page's end of the log: whole pieces, 1 MB and at most a piece more (the
+    // pieces are a little under 256 KB: five of them).
+    let (db, id) = (&hub.db, run.id);
+    let window = |at| async move { service::runs::detail(db, service::Scope::All, id, at).await.expect("detail").log };
+    let shown = service::runs::LOG_SHOWN;
+    let end = window(LogAt::End).await;
+    assert!(end.text.len() >= shown && end.text.len() < shown + 256 * 1024, "{}", end.text.len());
+    assert!(whole.ends_with(&end.text) && end.text.starts_with("piece"));
+    assert_eq!((end.pieces, end.earlier, end.later), (Some((36, 40)), true, false));
+    // Earlier: the window just before, which joins it.
+    let before = window(LogAt::Before(36)).await;
+    assert_eq!((before.pieces, before.earlier, before.later), (Some((31, 35)), true, true));
+    assert!(whole.contains(&format!("{}{}", before.text, end.text)));
+    // Later from there: the same window as the end. From the start: the first line on.
+    assert_eq!(window(LogAt::From(36)).await, end);
+    let start = window(LogAt::From(0)).await;
+    assert!(start.text.starts_with("start\npiece 00") && !start.earlier && start.later);
+    // Past either end: nothing, with the way back.
+    let past = window(LogAt::From(99)).await;
+    assert_eq!((past.text.as_str(), past.earlier, past.later), ("", true, false));
     // A short log is read whole.
     let short = hub.run(Mode::Normal).await;
     assert_eq!(run_logs::tail(hub.db.pool(), short.id, 4096).await.expect("tail"), hub.log(short.id).await);

@@ -331,20 +331,6 @@ impl Engine {
                 None => (Phase::FailedIntegration, Some("The program was ended by a signal.".to_owned())),
             }
         };
-        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
-        if code == Some(TRY_AGAIN) && !timed_out {
-            let outcome = runs::Outcome {
-                phase,
-                exit_code: code,
-                stdout_context: shown.as_deref(),
-                error: error.as_deref(),
-                log_truncated: truncated,
-                kept: None,
-            };
-            return self.fail_and_retry(run_id, &outcome, self.now()).await.map(|_| phase);
-        }
-        let turn = self.inner.writes.lock().await;
-        let mut tx = self.pool().begin().await?;
         // A success leaves its context (and, from an init run, the options; and any
         // checked metadata) on the tenant, in the same statement as the phase.
         let options = (phase == Phase::Succeeded && launch.mode == Mode::Init)
@@ -358,6 +344,7 @@ impl Engine {
         });
         // The run's record shows the context masked; the tenant keeps it as printed,
         // for the next run.
+        let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
         let outcome = runs::Outcome {
             phase,
             exit_code: code,
@@ -366,6 +353,11 @@ impl Engine {
             log_truncated: truncated,
             kept,
         };
+        if code == Some(TRY_AGAIN) && !timed_out {
+            return self.fail_and_retry(run_id, &outcome, self.now()).await.map(|_| phase);
+        }
+        let turn = self.inner.writes.lock().await;
+        let mut tx = self.pool().begin().await?;
         close(&mut tx, run_id, &outcome, self.now()).await?;
         tx.commit().await?;
         drop(turn);

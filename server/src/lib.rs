@@ -1,6 +1,7 @@
 //! The hub server: configuration, start-up, and the HTTP router.
 
 pub mod config;
+pub mod csrf;
 pub mod rest;
 pub mod router;
 pub mod startup;

@@ -48,6 +48,8 @@ pub fn build(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(middleware::from_fn_with_state(state.clone(), frame_policy))
+        // Outermost: a forged state change is refused before anything else runs.
+        .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .with_state(state)
 }
 
@@ -110,9 +112,13 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/oauth/")
         || path.starts_with("/hooks/")
         || path.starts_with("/api/")
-        || path.starts_with("/pkg/")
-        // Files of the public folder (favicon, images) have an extension.
-        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+        || is_static(path)
+}
+
+/// The built site (`/pkg`) and the files of the public folder (favicon, images), which
+/// have an extension.
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
 }
 
 /// Sends page requests without a live session to the sign-in page before any
@@ -141,23 +147,26 @@ async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Nex
     resp
 }
 
-/// Who may put the hub's pages in a frame. The embedded marketplace answers only to
-/// the allowed parent origins of Settings → Marketplace (`frame-ancestors`); every
-/// other page refuses to be framed at all.
+/// The headers every answer gets: no content-type guessing; pages and server
+/// functions (which may show a secret, and are one user's anyway) never cached and
+/// their addresses (magic links, marketplace tokens) never sent to another site as a
+/// referrer. And who may put the hub's pages in a frame: the embedded marketplace only
+/// the allowed parent origins of Settings → Marketplace (`frame-ancestors`); every other
+/// page nobody.
 async fn frame_policy(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
-    if path.starts_with("/api/") || path.starts_with("/pkg/") {
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    if is_static(&path) {
+        return resp;
+    }
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    if path.starts_with("/api/") {
         return resp;
     }
     let embedded = path == "/embed" || path.starts_with("/embed/");
-    if embedded {
-        // The token is in the address: keep it out of caches and other sites' logs
-        // (same-origin still gets it, which form posts without scripting need).
-        let h = resp.headers_mut();
-        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-        h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
-    }
     let policy = if embedded {
         match hub_core::service::marketplace::settings(state.db.pool()).await {
             Ok(s) => hub_core::domain::marketplace::frame_ancestors(&s.origins),

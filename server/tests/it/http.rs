@@ -339,3 +339,70 @@ async fn a_long_log_is_paged_with_earlier_and_later_links() {
     assert!(earlier.body.contains(&format!("href=\"/runs/{run}?log_from=1\"")), "a Later link");
     assert!(!earlier.body.contains("log_before="), "nothing is earlier than the first piece");
 }
+
+/// Cross-site request forgery: a state change a browser sent from another site (a
+/// sibling subdomain included) is refused with a 403 and changes nothing; the same
+/// change from the hub's own pages goes through.
+#[tokio::test]
+async fn a_state_change_from_another_site_is_refused_and_changes_nothing() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let post = |path: &str, body: &str, cookie: Option<&str>, from: (&str, &str)| {
+        let mut req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(from.0, from.1);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        req.body(Body::from(body.to_owned())).expect("request")
+    };
+    let days = || async {
+        let a = hub.call("retention", "", Some(&cookie)).await;
+        serde_json::from_str::<serde_json::Value>(&a.body).expect("json")["log_days"].clone()
+    };
+
+    // Login forgery: a cross-site sign-in signs nobody in.
+    let login = "email=admin%40example.com&password=correct+horse+battery";
+    let a = hub.send(post("/api/login", login, None, ("sec-fetch-site", "cross-site"))).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.body.contains("came from another site") && a.headers.get(header::SET_COOKIE).is_none());
+
+    // An admin's cookie sent from a sibling subdomain, or from a page that says only
+    // its Origin, changes nothing.
+    for from in [("sec-fetch-site", "same-site"), ("origin", "https://app.example.com"), ("origin", "null")] {
+        let a = hub.send(post("/api/retention/save", "log_days=7&runs_per_tenant=100", Some(&cookie), from)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{from:?}");
+    }
+    assert_eq!(days().await, serde_json::json!(30));
+
+    // From the hub's own page it goes through.
+    let a = hub
+        .send(post(
+            "/api/retention/save",
+            "log_days=7&runs_per_tenant=100",
+            Some(&cookie),
+            ("sec-fetch-site", "same-origin"),
+        ))
+        .await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    assert_eq!(days().await, serde_json::json!(7));
+}
+
+/// Pages and answers, which may show a secret, are never cached or sniffed, and their
+/// addresses are not sent to other sites; the built site's files may be cached.
+#[tokio::test]
+async fn pages_and_answers_are_not_cached_and_files_may_be() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let value = |a: &Answer, h: header::HeaderName| a.headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    for a in [hub.get("/settings/api", Some(&cookie)).await, hub.call("company", "", Some(&cookie)).await] {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(value(&a, header::CACHE_CONTROL).as_deref(), Some("no-store"));
+        assert_eq!(value(&a, header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
+        assert_eq!(value(&a, header::REFERRER_POLICY).as_deref(), Some("same-origin"));
+    }
+    let file = hub.get("/favicon.svg", None).await;
+    assert_eq!(value(&file, header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
+    assert_ne!(value(&file, header::CACHE_CONTROL).as_deref(), Some("no-store"));
+}

@@ -39,6 +39,9 @@ pub struct Config {
     pub mail_from: String,
     /// The sandbox of builds and runs (`HUB_SANDBOX*`).
     pub sandbox: hub_core::engine::sandbox::Policy,
+    /// The header a reverse proxy puts the client's address in
+    /// (`HUB_CLIENT_ADDRESS_HEADER`, such as `X-Forwarded-For`), for sign-in throttling.
+    pub client_address_header: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -235,6 +238,11 @@ impl Config {
             smtp,
             mail_from,
             sandbox,
+            client_address_header: match get("HUB_CLIENT_ADDRESS_HEADER") {
+                None => None,
+                Some(h) if axum::http::HeaderName::from_bytes(h.trim().as_bytes()).is_ok() => Some(h.trim().to_owned()),
+                Some(h) => return Err(err("HUB_CLIENT_ADDRESS_HEADER", format!("{h:?} is not a header name"))),
+            },
         })
     }
 

@@ -65,7 +65,9 @@ async fn run() -> anyhow::Result<()> {
     let janitor = tokio::spawn(worker::run(state.janitor.clone(), clock.clone(), stopped(stop_rx.clone())));
     let deliverer = Deliverer::new(state.db.clone(), state.key.clone(), Retry::default());
     let deliverer = tokio::spawn(worker::run(deliverer, clock, stopped(stop_rx)));
-    axum::serve(listener, prepared.router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, prepared.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     let _ = stop_tx.send(true);
     let _ = builder.await;
     let _ = mailer.await;

@@ -101,6 +101,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         key,
         public_url: config.public_url.clone(),
         api_doc: Arc::from(crate::rest::openapi::json()),
+        client_address_header: config.client_address_header.clone(),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })
 }

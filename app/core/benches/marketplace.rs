@@ -36,7 +36,7 @@ async fn main() {
     let now = Utc::now();
     let email = Email::parse("admin@example.com").expect("email");
     auth::bootstrap(&db, "Acme", &email, Some(PASSWORD), now).await.expect("bootstrap");
-    let session = auth::sign_in(&db, "admin@example.com", PASSWORD, now).await.expect("session");
+    let session = auth::sign_in(&db, "admin@example.com", PASSWORD, "10.0.0.1", now).await.expect("session");
     let secret = mp::rotate_secret(&db, &key, &Actor::System, "0", now).await.expect("secret");
     let claims = serde_json::json!({
         "sub": "user-42", "name": "Ann Example", "email": "ann@example.com",

@@ -21,7 +21,7 @@ const SESSION_TOUCH: Duration = Duration::hours(1);
 pub enum AuthError {
     #[error("The email or password is not correct.")]
     InvalidCredentials,
-    #[error("Too many failed sign-ins for this email. Try again in {}.", throttle::describe_wait(*.0))]
+    #[error("Too many failed sign-ins for this email or from your address. Try again in {}.", throttle::describe_wait(*.0))]
     Throttled(Duration),
     #[error("database: {0}")]
     Db(#[from] DbError),
@@ -70,8 +70,15 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Argon2 is deliberately slow: keep it off the async worker threads.
+/// How many password checks run at once: each takes argon2's 19 MiB and a core for a
+/// moment, so a flood of sign-ins waits its turn instead of exhausting the machine.
+pub const HASHING: usize = 2;
+
+/// Argon2 is deliberately slow: keep it off the async worker threads, [`HASHING`] at
+/// a time.
 async fn verify_blocking(hash: String, password: String) -> bool {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING);
+    let Ok(_turn) = TURNS.acquire().await else { return false };
     tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
 }
 
@@ -128,15 +135,41 @@ pub async fn bootstrap(
     Ok(Some(Bootstrapped { email: admin_email.to_string(), generated_password: generated }))
 }
 
-/// Checks an email and password and opens a session, returning its token (to be put
-/// in a cookie; the database keeps only its hash).
-pub async fn sign_in(db: &Db, email: &str, password: &str, now: DateTime<Utc>) -> Result<String, AuthError> {
+/// Checks an email and password from a client `address` and opens a session, returning
+/// its token (to be put in a cookie; the database keeps only its hash).
+///
+/// Failures count per email at one address, per address and per email (see
+/// `domain::throttle`). The attempt is written as a failure, in the transaction that
+/// counted the earlier ones, before the password is checked, so parallel guesses get
+/// exactly the allowed number of tries; a success takes it back. Too long an email or
+/// password is refused before any work, and at most [`HASHING`] checks run at once.
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AuthError> {
+    if email.len() > throttle::MAX_EMAIL || password.len() > throttle::MAX_PASSWORD {
+        return Err(AuthError::InvalidCredentials);
+    }
     // Unparseable emails are throttled and answered like unknown ones.
     let key = Email::parse(email).map(|e| e.to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
-    let failures = users::recent_failures(db.pool(), &key, now - throttle::WINDOW).await?;
-    if let Some(wait) = throttle::retry_after(&failures, now) {
-        return Err(AuthError::Throttled(wait));
-    }
+    let attempt = {
+        let mut tx = db.begin_write().await?;
+        let f = users::recent_failures(&mut tx, &key, address, now - throttle::WINDOW).await?;
+        let waits = [
+            throttle::retry_after(&f.pair, throttle::MAX_FAILURES, now),
+            throttle::retry_after(&f.address, throttle::MAX_FROM_ADDRESS, now),
+            throttle::retry_after(&f.email, throttle::MAX_FOR_EMAIL, now),
+        ];
+        if let Some(wait) = waits.into_iter().flatten().max() {
+            return Err(AuthError::Throttled(wait));
+        }
+        let row = users::record_failure(&mut *tx, &key, address, now).await?;
+        tx.commit().await?;
+        row
+    };
     let user = users::find_by_email(db.pool(), &key).await?;
     let (hash, active) = match &user {
         Some(u) => (u.password_hash.clone(), u.status == "active"),
@@ -145,14 +178,12 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, now: DateTime<Utc>) -
     let ok = verify_blocking(hash.unwrap_or_else(|| dummy_hash().to_owned()), password.to_owned()).await;
     let user = match user {
         Some(u) if ok && active => u,
-        _ => {
-            users::record_failure(db.pool(), &key, now).await?;
-            return Err(AuthError::InvalidCredentials);
-        }
+        // The failure written above stays.
+        _ => return Err(AuthError::InvalidCredentials),
     };
     let token = random_token();
     let mut tx = db.pool().begin().await?;
-    users::clear_failures(&mut *tx, &key).await?;
+    users::clear_failures(&mut tx, attempt, &key, address).await?;
     users::touch_sign_in(&mut *tx, user.id, now).await?;
     sessions::insert(&mut *tx, &token_hash(&token), user.id, now, now + SESSION_IDLE).await?;
     tx.commit().await?;

@@ -43,12 +43,30 @@ pub struct AppState {
     pub public_url: String,
     /// The REST API's OpenAPI document (JSON), which the console shows.
     pub api_doc: Arc<str>,
+    /// The header a reverse proxy puts the client's address in
+    /// (`HUB_CLIENT_ADDRESS_HEADER`); the connection's peer when `None`.
+    pub client_address_header: Option<String>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
     }
+}
+
+/// The caller's address, for throttling sign-ins: the last entry of the header the
+/// operator named (the one their proxy appends), else the connection's peer; empty
+/// when neither is known.
+pub fn client_address() -> String {
+    let Some(parts) = use_context::<Parts>() else { return String::new() };
+    let header = state().ok().and_then(|s| s.client_address_header);
+    if let Some(value) =
+        header.and_then(|h| parts.headers.get(h.as_str()).and_then(|v| v.to_str().ok().map(str::to_owned)))
+    {
+        return value.rsplit(',').next().unwrap_or_default().trim().chars().take(64).collect();
+    }
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    peer.map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
 
 pub fn state() -> Result<AppState, AppError> {

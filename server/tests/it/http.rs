@@ -406,3 +406,29 @@ async fn pages_and_answers_are_not_cached_and_files_may_be() {
     assert_eq!(value(&file, header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
     assert_ne!(value(&file, header::CACHE_CONTROL).as_deref(), Some("no-store"));
 }
+
+/// Sign-in throttling counts per client address: five wrong passwords from one address
+/// lock the admin out there, not from another address; and the refusal is logged with
+/// the typed email quoted, so it cannot forge a log line.
+#[tokio::test]
+async fn a_sign_in_lockout_holds_one_address_and_not_another() {
+    let hub = hub().await;
+    let from = |ip: [u8; 4], password: &str| {
+        let addr = std::net::SocketAddr::from((ip, 40_000));
+        Request::post("/api/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .extension(axum::extract::ConnectInfo(addr))
+            .body(Body::from(format!("email=admin%40example.com&password={password}")))
+            .expect("request")
+    };
+    for _ in 0..5 {
+        let a = hub.send(from([203, 0, 113, 9], "wrong")).await;
+        assert!(a.body.contains("is not correct"), "{}", a.body);
+    }
+    let locked = hub.send(from([203, 0, 113, 9], "correct+horse+battery")).await;
+    assert!(locked.body.contains("Try again in"), "{}", locked.body);
+    assert!(locked.headers.get(header::SET_COOKIE).is_none());
+    let elsewhere = hub.send(from([192, 0, 2, 1], "correct+horse+battery")).await;
+    assert!(elsewhere.headers.get(header::SET_COOKIE).is_some(), "{} {}", elsewhere.status, elsewhere.body);
+}

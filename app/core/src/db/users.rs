@@ -58,29 +58,64 @@ pub async fn touch_sign_in(db: impl SqliteExecutor<'_>, user_id: i64, now: DateT
     sqlx::query("UPDATE users SET last_sign_in_at = ? WHERE id = ?").bind(now).bind(user_id).execute(db).await.map(drop)
 }
 
+/// The recent sign-in failures that count against an attempt: of the email at this
+/// address, of any email at this address, and of the email at any address.
+pub struct Failures {
+    pub pair: Vec<DateTime<Utc>>,
+    pub address: Vec<DateTime<Utc>>,
+    pub email: Vec<DateTime<Utc>>,
+}
+
 pub async fn recent_failures(
+    db: &mut sqlx::SqliteConnection,
+    email: &str,
+    address: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Failures> {
+    let times =
+        |sql: &'static str, key: &str| sqlx::query_scalar::<_, DateTime<Utc>>(sql).bind(key.to_owned()).bind(since);
+    let pair = sqlx::query_scalar(
+        "SELECT failed_at FROM login_failures WHERE email = ? AND address = ? AND failed_at > ? ORDER BY failed_at",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(since)
+    .fetch_all(&mut *db)
+    .await?;
+    let by_address = times("SELECT failed_at FROM login_failures WHERE address = ? AND failed_at > ?", address)
+        .fetch_all(&mut *db)
+        .await?;
+    let by_email = times("SELECT failed_at FROM login_failures WHERE email = ? AND failed_at > ?", email)
+        .fetch_all(&mut *db)
+        .await?;
+    Ok(Failures { pair, address: by_address, email: by_email })
+}
+
+/// Writes a failure (before the password is checked: a success takes it back).
+/// Returns its row, for [`forget_failure`].
+pub async fn record_failure(
     db: impl SqliteExecutor<'_>,
     email: &str,
-    since: DateTime<Utc>,
-) -> sqlx::Result<Vec<DateTime<Utc>>> {
-    sqlx::query_scalar("SELECT failed_at FROM login_failures WHERE email = ? AND failed_at > ? ORDER BY failed_at")
+    address: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO login_failures (email, address, failed_at) VALUES (?, ?, ?) RETURNING rowid")
         .bind(email)
-        .bind(since)
-        .fetch_all(db)
+        .bind(address)
+        .bind(now)
+        .fetch_one(db)
         .await
 }
 
-pub async fn record_failure(db: impl SqliteExecutor<'_>, email: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES (?, ?)")
+/// After a success: the attempt's own row, and the email's failures at this address.
+pub async fn clear_failures(db: &mut sqlx::SqliteConnection, row: i64, email: &str, address: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE rowid = ?").bind(row).execute(&mut *db).await?;
+    sqlx::query("DELETE FROM login_failures WHERE email = ? AND address = ?")
         .bind(email)
-        .bind(now)
-        .execute(db)
+        .bind(address)
+        .execute(&mut *db)
         .await
         .map(drop)
-}
-
-pub async fn clear_failures(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE email = ?").bind(email).execute(db).await.map(drop)
 }
 
 #[derive(Debug, FromRow)]

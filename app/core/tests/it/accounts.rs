@@ -44,11 +44,11 @@ async fn an_invited_user_sets_a_password_once_and_signs_in() {
     let who = accounts::invitation(&db, &token, now()).await.expect("valid link");
     assert_eq!(who.user_name, "Ann Lee");
     // Before the password is set, no sign-in is possible.
-    assert!(auth::sign_in(&db, "ann@example.com", "", now()).await.is_err());
+    assert!(auth::sign_in(&db, "ann@example.com", "", "10.0.0.1", now()).await.is_err());
     let short = accounts::accept_invitation(&db, &token, "short", now()).await;
     assert!(matches!(short, Err(ServiceError::Invalid(f)) if f.field == "password"));
     accounts::accept_invitation(&db, &token, "ann's long password", now()).await.expect("accepted");
-    auth::sign_in(&db, "ann@example.com", "ann's long password", now()).await.expect("signs in");
+    auth::sign_in(&db, "ann@example.com", "ann's long password", "10.0.0.1", now()).await.expect("signs in");
     let again = accounts::accept_invitation(&db, &token, "another long password", now()).await;
     assert!(matches!(again, Err(ServiceError::Conflict(m)) if m.contains("already been used")));
 }
@@ -99,10 +99,10 @@ async fn deactivation_ends_sessions_at_once_but_never_for_the_primary_admin() {
     let id = accounts::add_user(&db, &mailer, &Actor::System, ann(), URL, now()).await.expect("added");
     let token = link_token(&db, "ann@example.com").await;
     accounts::accept_invitation(&db, &token, "ann's long password", now()).await.expect("accepted");
-    let session = auth::sign_in(&db, "ann@example.com", "ann's long password", now()).await.expect("in");
+    let session = auth::sign_in(&db, "ann@example.com", "ann's long password", "10.0.0.1", now()).await.expect("in");
     accounts::deactivate_user(&db, &Actor::System, id, now()).await.expect("deactivated");
     assert!(auth::session_user(&db, &session, now()).await.expect("db").is_none());
-    assert!(auth::sign_in(&db, "ann@example.com", "ann's long password", now()).await.is_err());
+    assert!(auth::sign_in(&db, "ann@example.com", "ann's long password", "10.0.0.1", now()).await.is_err());
     let primary = accounts::deactivate_user(&db, &Actor::System, 1, now()).await;
     assert!(matches!(primary, Err(ServiceError::Conflict(_))));
 }
@@ -113,7 +113,9 @@ async fn users_change_their_own_password() {
     let wrong = accounts::change_password(&db, 1, "nope", "a brand new password", now()).await;
     assert!(matches!(wrong, Err(ServiceError::Invalid(f)) if f.field == "current_password"));
     accounts::change_password(&db, 1, "correct horse battery", "a brand new password", now()).await.expect("changed");
-    auth::sign_in(&db, "admin@example.com", "a brand new password", now()).await.expect("new password works");
+    auth::sign_in(&db, "admin@example.com", "a brand new password", "10.0.0.1", now())
+        .await
+        .expect("new password works");
 }
 
 #[tokio::test]

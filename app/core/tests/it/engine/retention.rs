@@ -209,7 +209,7 @@ async fn spent_sign_ins_and_old_deliveries_go_in_batches() {
     .execute(hub.db.pool())
     .await
     .expect("failures");
-    hub_core::db::users::record_failure(hub.db.pool(), "fresh@example.com", now).await.expect("fresh");
+    hub_core::db::users::record_failure(hub.db.pool(), "fresh@example.com", "", now).await.expect("fresh");
     for (status, finished) in [("delivered", now - Duration::days(31)), ("failed", now - Duration::days(29))] {
         sqlx::query(
             "INSERT INTO webhook_deliveries (event, payload, url, status, created_at, finished_at)

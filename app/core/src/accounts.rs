@@ -198,9 +198,12 @@ pub async fn accept_invitation(
 }
 
 /// Changes the caller's own password after checking the current one.
+/// Changes a user's own password and ends their other sessions (another device, or
+/// whoever had taken one over); `session` (the token in use) stays signed in.
 pub async fn change_password(
     db: &Db,
     user_id: i64,
+    session: &str,
     current: &str,
     new: &str,
     now: DateTime<Utc>,
@@ -220,8 +223,10 @@ pub async fn change_password(
     let hash = hash_password(new).map_err(|e| ServiceError::Conflict(e.to_string()))?;
     let mut tx = db.pool().begin().await?;
     users::set_password(&mut *tx, user_id, &hash).await?;
+    let ended = sessions::delete_others(&mut *tx, user_id, &crate::secrets::token_hash(session)).await?;
     let actor = Actor::User { id: user_id, email: user.email };
-    record(&mut tx, &actor, AuditAction::PasswordChanged, "user", user_id, serde_json::json!({}), now).await?;
+    let detail = serde_json::json!({ "other_sessions_ended": ended });
+    record(&mut tx, &actor, AuditAction::PasswordChanged, "user", user_id, detail, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -146,12 +146,14 @@ pub async fn list_sent_mail() -> Result<Vec<SentMail>, AppError> {
 
 #[server(endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String, confirm: String) -> Result<(), AppError> {
-    use crate::api::ctx::{fail, require_user, service_error, state};
+    use crate::api::ctx::{fail, require_user, service_error, session_token, state};
     let user = require_user().await?;
     if new_password != confirm {
         return Err(fail(AppError::validation("confirm", "The two new passwords differ.")));
     }
-    hub_core::accounts::change_password(&state()?.db, user.id, &current_password, &new_password, chrono::Utc::now())
+    let session = use_context::<http::request::Parts>().and_then(|p| session_token(&p.headers)).unwrap_or_default();
+    let (db, now) = (state()?.db, chrono::Utc::now());
+    hub_core::accounts::change_password(&db, user.id, &session, &current_password, &new_password, now)
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
     leptos_axum::redirect("/account?done=password");

@@ -81,6 +81,16 @@ pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> 
     sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(db).await.map(|r| r.rows_affected())
 }
 
+/// Ends every session of a user but one (the one that changed the password).
+pub async fn delete_others(db: impl SqliteExecutor<'_>, user_id: i64, kept_hash: &str) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?")
+        .bind(user_id)
+        .bind(kept_hash)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 /// Ends every session of a user at once.
 pub async fn delete_for_user(db: impl SqliteExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(db).await.map(drop)

@@ -110,12 +110,20 @@ async fn deactivation_ends_sessions_at_once_but_never_for_the_primary_admin() {
 #[tokio::test]
 async fn users_change_their_own_password() {
     let (db, _, _dir) = hub().await;
-    let wrong = accounts::change_password(&db, 1, "nope", "a brand new password", now()).await;
+    let here = auth::sign_in(&db, "admin@example.com", "correct horse battery", "10.0.0.1", now()).await.expect("in");
+    let elsewhere =
+        auth::sign_in(&db, "admin@example.com", "correct horse battery", "10.0.0.2", now()).await.expect("in");
+    let wrong = accounts::change_password(&db, 1, &here, "nope", "a brand new password", now()).await;
     assert!(matches!(wrong, Err(ServiceError::Invalid(f)) if f.field == "current_password"));
-    accounts::change_password(&db, 1, "correct horse battery", "a brand new password", now()).await.expect("changed");
+    accounts::change_password(&db, 1, &here, "correct horse battery", "a brand new password", now())
+        .await
+        .expect("changed");
     auth::sign_in(&db, "admin@example.com", "a brand new password", "10.0.0.1", now())
         .await
         .expect("new password works");
+    // The session that changed it stays; the other one is ended.
+    assert!(auth::session_user(&db, &here, now()).await.expect("db").is_some());
+    assert!(auth::session_user(&db, &elsewhere, now()).await.expect("db").is_none());
 }
 
 #[tokio::test]

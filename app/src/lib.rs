@@ -16,6 +16,8 @@ use pages::{access, connect, connectors, embed, integrations, login, not_found, 
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_policy(options.env == leptos::config::Env::DEV);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -32,6 +34,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from the hub and its own inline
+/// hydration script (by this response's nonce), wasm compiled, styles from the hub
+/// (and `style` attributes), images from the hub or any https address (a marketplace
+/// logo), connections only back to the hub (and, in development, the reload socket).
+/// Whom a page may be framed by is added by the server's frame policy.
+#[cfg(feature = "ssr")]
+pub fn content_policy(nonce: &str, dev: bool) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: https:; connect-src 'self'{}; object-src 'none'; base-uri 'none'",
+        if dev { " ws: wss:" } else { "" }
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn set_content_policy(dev: bool) {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&content_policy(&nonce, dev)) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -302,7 +302,8 @@ test('users are kept apart, bad tokens are refused in the frame, and other origi
 
       // A page of an origin not on the list: the browser refuses to show the frame.
       const policy = await page.request.get(`/embed?token=${ann}`);
-      expect(policy.headers()['content-security-policy']).toBe(`frame-ancestors ${app.origin}`);
+      expect(policy.headers()['content-security-policy']).toContain(`script-src 'self' 'nonce-`);
+      expect(policy.headers()['content-security-policy'].endsWith(`; frame-ancestors ${app.origin}`)).toBe(true);
       const s = await embed(browser, jsEnabled, stranger.origin, `${BASE_URL}/embed?token=${ann}`);
       // The host page's load event waits for its frame, shown or refused.
       await s.host.waitForLoadState('load');

@@ -178,6 +178,10 @@ async fn frame_policy(State(state): State<AppState>, req: Request<Body>, next: N
     } else {
         hub_core::domain::marketplace::frame_ancestors(&[])
     };
+    // A page's own policy (scripts, styles; see `app::content_policy`) gets the frame
+    // rule added; other answers get the frame rule alone.
+    let existing = resp.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok());
+    let policy = existing.map_or_else(|| policy.clone(), |p| format!("{p}; {policy}"));
     if let Ok(v) = header::HeaderValue::from_str(&policy) {
         resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }

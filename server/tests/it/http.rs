@@ -432,3 +432,20 @@ async fn a_sign_in_lockout_holds_one_address_and_not_another() {
     let elsewhere = hub.send(from([192, 0, 2, 1], "correct+horse+battery")).await;
     assert!(elsewhere.headers.get(header::SET_COOKIE).is_some(), "{} {}", elsewhere.status, elsewhere.body);
 }
+
+/// Every page carries a Content-Security-Policy whose script nonce is the one on the
+/// page's own hydration script, with the frame rule added.
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_with_their_script_nonce() {
+    let hub = hub().await;
+    let page = hub.get("/login", None).await;
+    let policy = page.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).expect("a policy");
+    let nonce = page.body.split("<script type=\"module\" nonce=\"").nth(1).and_then(|r| r.split('"').next());
+    let nonce = nonce.expect("the hydration script has a nonce");
+    assert!(policy.contains(&format!("script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'")), "{policy}");
+    assert!(policy.contains("object-src 'none'") && policy.ends_with("frame-ancestors 'none'"), "{policy}");
+    // Each response has its own nonce.
+    let again = hub.get("/login", None).await;
+    let other = again.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(!other.contains(nonce));
+}

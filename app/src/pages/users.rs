@@ -267,7 +267,11 @@ pub fn SentMailPage() -> impl IntoView {
                                         <span class="muted small">" "{m.created_at.clone()}</span>
                                     </summary>
                                     {m.last_error.clone().map(|e| view! { <p class="field-error small">{format!("Attempt {}: {e}", m.attempts)}</p> })}
-                                    <pre class="mail-body">{m.body.clone()}</pre>
+                                    {if m.body.is_empty() {
+                                        view! { <p class="muted small">"Not kept once it left: it held a link that signs someone in."</p> }.into_any()
+                                    } else {
+                                        view! { <pre class="mail-body">{m.body.clone()}</pre> }.into_any()
+                                    }}
                                 </details>
                             }).collect_view()}
                         </div>

@@ -64,15 +64,17 @@ pub async fn mark(
     next_attempt_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    // A message that left (or never will) is not kept readable: it may hold a link
+    // that signs someone in. A kept one (no SMTP) is the only way to read it.
     sqlx::query(
-        "UPDATE mail_outbox SET status = ?, last_error = ?, attempts = attempts + 1, next_attempt_at = ?,
-             sent_at = CASE WHEN ? IN ('sent', 'kept') THEN ? ELSE sent_at END
-         WHERE id = ?",
+        "UPDATE mail_outbox SET status = ?1, last_error = ?2, attempts = attempts + 1, next_attempt_at = ?3,
+             sent_at = CASE WHEN ?1 IN ('sent', 'kept') THEN ?4 ELSE sent_at END,
+             body = CASE WHEN ?1 IN ('sent', 'failed') THEN '' ELSE body END
+         WHERE id = ?5",
     )
     .bind(status)
     .bind(error)
     .bind(next_attempt_at)
-    .bind(status)
     .bind(now)
     .bind(id)
     .execute(db)

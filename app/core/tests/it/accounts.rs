@@ -144,6 +144,7 @@ async fn without_smtp_mail_is_kept_for_the_console() {
     assert_eq!(mailer.send_due(now()).await.expect("sent"), 1);
     let m = &mail::recent(db.pool(), 1).await.expect("mail")[0];
     assert_eq!(m.status, "kept");
+    assert!(m.body.contains("/invite/"), "kept mail is the only way to read the link");
 }
 
 #[tokio::test]
@@ -167,4 +168,5 @@ async fn failed_deliveries_are_retried_with_backoff_then_marked_failed() {
     }
     let m = &mail::recent(db.pool(), 1).await.expect("mail")[0];
     assert_eq!((m.status.as_str(), m.attempts), ("failed", MAX_ATTEMPTS));
+    assert_eq!(m.body, "", "a message given up on is not kept readable: it held a sign-in link");
 }

@@ -139,6 +139,23 @@ pub async fn deactivate_user(db: &Db, actor: &Actor, user_id: i64, now: DateTime
     Ok(())
 }
 
+/// Ends every session of a user (a lost laptop, a shared password): they must sign in
+/// again. Returns how many sessions were ended.
+pub async fn sign_out_everywhere(
+    db: &Db,
+    actor: &Actor,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    users::get(db.pool(), user_id).await?.ok_or(ServiceError::NotFound)?;
+    let mut tx = db.pool().begin().await?;
+    let ended = sessions::delete_others(&mut *tx, user_id, "").await?;
+    let detail = serde_json::json!({ "sessions_ended": ended });
+    record(&mut tx, actor, AuditAction::SignedOutEverywhere, "user", user_id, detail, now).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
 /// Why an invitation link cannot be used.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {

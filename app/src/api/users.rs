@@ -100,6 +100,18 @@ pub async fn deactivate_user(user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends every session of a user (a company admin).
+#[server(endpoint = "sign_out_user")]
+pub async fn sign_out_user(user_id: i64) -> Result<(), AppError> {
+    use crate::api::ctx::{require_admin, service_error, state};
+    let admin = require_admin().await?;
+    hub_core::accounts::sign_out_everywhere(&state()?.db, &admin.actor(), user_id, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect("/settings/users?done=signed_out");
+    Ok(())
+}
+
 #[server(endpoint = "create_partner")]
 pub async fn create_partner(name: String) -> Result<(), AppError> {
     use crate::api::ctx::{require_admin, service_error, state};

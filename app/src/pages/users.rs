@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::settings::list_users;
 use crate::api::users::{
     get_invitation, list_organizations, list_sent_mail, AcceptInvitation, AddUser, ChangePassword, CreatePartner,
-    DeactivateUser, RenamePartner, ResendInvitation,
+    DeactivateUser, RenamePartner, ResendInvitation, SignOutUser,
 };
 use crate::components::form::{field_error, TextField};
 use crate::components::loading::Loading;
@@ -48,6 +48,7 @@ fn mail_state(status: Option<&str>, error: Option<&str>) -> String {
 pub fn UsersPage() -> impl IntoView {
     let resend = ServerAction::<ResendInvitation>::new();
     let deactivate = ServerAction::<DeactivateUser>::new();
+    let sign_out = ServerAction::<SignOutUser>::new();
     let refresh = RwSignal::new(0u32);
     let users =
         Resource::new(move || (resend.version().get(), deactivate.version().get(), refresh.get()), |_| list_users());
@@ -57,6 +58,7 @@ pub fn UsersPage() -> impl IntoView {
         </PageHeader>
         {outcome(move || resend.value().get(), "resent", "A new invitation was sent; the old link no longer works.")}
         {outcome(move || deactivate.value().get(), "deactivated", "The user was deactivated and signed out everywhere.")}
+        {outcome(move || sign_out.value().get(), "signed_out", "The user was signed out everywhere; they must sign in again.")}
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match users.await {
@@ -96,6 +98,12 @@ pub fn UsersPage() -> impl IntoView {
                                                         <ActionForm action=resend>
                                                             <input type="hidden" name="user_id" value=u.id/>
                                                             <button type="submit" class="btn small">"Resend invitation"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(u.status == "active").then(|| view! {
+                                                        <ActionForm action=sign_out>
+                                                            <input type="hidden" name="user_id" value=u.id/>
+                                                            <button type="submit" class="btn small">"Sign out everywhere"</button>
                                                         </ActionForm>
                                                     })}
                                                     {can_deactivate.then(|| view! {

@@ -81,7 +81,8 @@ pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> 
     sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(db).await.map(|r| r.rows_affected())
 }
 
-/// Ends every session of a user but one (the one that changed the password).
+/// Ends every session of a user but one (the one that changed the password; none when
+/// `kept_hash` is empty).
 pub async fn delete_others(db: impl SqliteExecutor<'_>, user_id: i64, kept_hash: &str) -> sqlx::Result<u64> {
     sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?")
         .bind(user_id)

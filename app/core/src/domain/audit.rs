@@ -35,6 +35,7 @@ pub enum AuditAction {
     PasswordChanged,
     Renamed,
     RetentionSaved,
+    SignedOutEverywhere,
 }
 
 impl AuditAction {
@@ -72,6 +73,7 @@ impl AuditAction {
             Self::PasswordChanged => "password changed",
             Self::Renamed => "renamed",
             Self::RetentionSaved => "retention saved",
+            Self::SignedOutEverywhere => "signed out everywhere",
         }
     }
 }

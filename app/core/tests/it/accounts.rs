@@ -124,6 +124,15 @@ async fn users_change_their_own_password() {
     // The session that changed it stays; the other one is ended.
     assert!(auth::session_user(&db, &here, now()).await.expect("db").is_some());
     assert!(auth::session_user(&db, &elsewhere, now()).await.expect("db").is_none());
+    // An admin signs a user out everywhere: every session ends, and the audit log says so.
+    assert_eq!(accounts::sign_out_everywhere(&db, &Actor::System, 1, now()).await.expect("ended"), 2);
+    assert!(auth::session_user(&db, &here, now()).await.expect("db").is_none());
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'signed out everywhere'")
+        .fetch_one(db.pool())
+        .await
+        .expect("audit");
+    assert_eq!(logged, 1);
+    assert!(matches!(accounts::sign_out_everywhere(&db, &Actor::System, 99, now()).await, Err(ServiceError::NotFound)));
 }
 
 #[tokio::test]

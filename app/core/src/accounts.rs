@@ -214,9 +214,9 @@ pub async fn accept_invitation(
     Ok(row.user_email)
 }
 
-/// Changes the caller's own password after checking the current one.
-/// Changes a user's own password and ends their other sessions (another device, or
-/// whoever had taken one over); `session` (the token in use) stays signed in.
+/// Changes a user's own password, after checking the current one, and ends their
+/// other sessions (another device, or whoever had taken one over); `session` (the
+/// token in use) stays signed in.
 pub async fn change_password(
     db: &Db,
     user_id: i64,

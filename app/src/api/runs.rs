@@ -203,7 +203,7 @@ pub(crate) mod server {
         })
     }
 
-    /// One run in full, with the end of its log.
+    /// One run in full, with the window of its log and links to the pieces around it.
     pub(super) fn run_view(d: Detail) -> RunView {
         let (r, triggers) = (d.run, d.triggers);
         let log_note = log_note(&r, &d.log);
@@ -316,7 +316,6 @@ pub async fn run_tenant(tenant_id: i64, mode: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// One run in full, with its log (the last megabyte when it is longer).
 /// One run, with the window of its log just before piece `log_before`, from piece
 /// `log_from` on, or (neither) at its end.
 #[server(endpoint = "run")]

@@ -157,14 +157,6 @@ pub async fn mark_removed(
     Ok(marked == 1)
 }
 
-/// Whether a release's checkout was removed.
-pub async fn files_removed(db: impl SqliteExecutor<'_>, release_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM release_files_removed WHERE release_id = ?)")
-        .bind(release_id)
-        .fetch_one(db)
-        .await
-}
-
 /// Releases whose checkout was removed (to clear what a crash left between the mark
 /// and the removal).
 pub async fn removed_releases(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<i64>> {
@@ -195,16 +187,17 @@ pub struct StoredBytes {
     pub audit: i64,
 }
 
-/// Sums of the stored sizes. Run logs are summed from each run's recorded size, so the
-/// logs themselves are not read.
+/// Sums of the stored sizes, none of them read: run logs from each run's recorded size,
+/// the rest by `octet_length`, which SQLite answers from the record header without
+/// loading the text.
 pub async fn stored_bytes(db: impl SqliteExecutor<'_>) -> sqlx::Result<StoredBytes> {
     sqlx::query_as(
         "SELECT
             (SELECT coalesce(sum(log_bytes), 0) FROM runs WHERE log_removed_at IS NULL) AS run_logs,
-            (SELECT coalesce(sum(length(CAST(build_log AS BLOB))), 0) FROM releases) AS build_logs,
-            (SELECT coalesce(sum(length(CAST(payload AS BLOB)) + coalesce(length(CAST(last_response AS BLOB)), 0)), 0)
+            (SELECT coalesce(sum(octet_length(build_log)), 0) FROM releases) AS build_logs,
+            (SELECT coalesce(sum(octet_length(payload) + coalesce(octet_length(last_response), 0)), 0)
                FROM webhook_deliveries) AS deliveries,
-            (SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM mail_outbox) AS mail,
+            (SELECT coalesce(sum(octet_length(body)), 0) FROM mail_outbox) AS mail,
             (SELECT count(*) FROM runs) AS runs,
             (SELECT count(*) FROM audit_log) AS audit",
     )

@@ -92,7 +92,7 @@ pub async fn recent_failures(
 }
 
 /// Writes a failure (before the password is checked: a success takes it back).
-/// Returns its row, for [`forget_failure`].
+/// Returns its row, for [`clear_failures`].
 pub async fn record_failure(
     db: impl SqliteExecutor<'_>,
     email: &str,

@@ -8,6 +8,7 @@
 //! after a day, and release checkouts nothing uses a week after their build. Audit
 //! entries stay.
 
+use std::collections::HashSet;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -98,19 +99,24 @@ impl Janitor {
         Ok(pruned)
     }
 
+    /// A release's checkout folder (as the builder makes it).
+    fn checkout(&self, release_id: i64) -> PathBuf {
+        self.releases_dir.join(release_id.to_string())
+    }
+
     async fn remove_checkout(&self, release_id: i64) {
-        let dir = self.releases_dir.join(release_id.to_string());
-        match tokio::task::spawn_blocking(move || remove_tree(&dir)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(release = release_id, "cannot remove the unused checkout: {e}"),
-            Err(e) => tracing::warn!(release = release_id, "cannot remove the unused checkout: {e}"),
+        let dir = self.checkout(release_id);
+        let removed = tokio::task::spawn_blocking(move || remove_tree(&dir)).await.map_err(io::Error::other);
+        if let Err(e) = removed.and_then(|r| r) {
+            tracing::warn!(release = release_id, "cannot remove the unused checkout: {e}");
         }
     }
 
     /// Removes webhook bodies that no waiting or active trigger names and that are older
     /// than a day (a body is written just before its trigger).
     async fn drop_unclaimed_bodies(&self, now: DateTime<Utc>) -> Result<u64, DbError> {
-        let named = store::bodies_in_use(self.db.pool()).await?;
+        let named: HashSet<PathBuf> =
+            store::bodies_in_use(self.db.pool()).await?.into_iter().map(PathBuf::from).collect();
         let dir = self.webhooks_dir.clone();
         let before = std::time::SystemTime::from(now - SPENT_GRACE);
         let removed = tokio::task::spawn_blocking(move || {
@@ -119,7 +125,7 @@ impl Janitor {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < before);
-                let in_use = named.iter().any(|n| Path::new(n) == path);
+                let in_use = named.contains(&path);
                 if old && !in_use && std::fs::remove_file(&path).is_ok() {
                     removed += 1;
                 }
@@ -152,7 +158,7 @@ impl Worker for Janitor {
     /// Finishes removing the checkouts a stop left marked but still on disk.
     async fn start(&self, _now: DateTime<Utc>) -> Result<(), DbError> {
         for id in store::removed_releases(self.db.pool()).await? {
-            if self.releases_dir.join(id.to_string()).exists() {
+            if self.checkout(id).exists() {
                 self.remove_checkout(id).await;
             }
         }

@@ -111,6 +111,8 @@ export default defineConfig({
       HUB_SAMPLES_DIR: path.join(repo, 'samples'),
       // Slack's client id is left unset on purpose: the connectors page says so.
       SLACK_CLIENT_ID: '',
+      // The test's receivers, git and OAuth2 servers listen on loopback.
+      HUB_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8, ::1',
       HUB_SMTP_HOST: '127.0.0.1',
       HUB_SMTP_PORT: String(SMTP_PORT),
       HUB_SMTP_TLS: 'none',

@@ -76,6 +76,13 @@ test('events reach the notification URL signed, and the deliveries are listed', 
       await page.getByRole('button', { name: 'Save' }).click();
       await expect(page.getByText('Enter an http:// or https:// address.')).toBeVisible();
       await expect(page.getByLabel('Receiver URL')).toHaveValue('ftp://example');
+      // The cloud's metadata service is inside the hub's network: refused the same way
+      // (the hub under test lists only loopback as allowed).
+      const metadata = 'http://169.254.169.254/latest/meta-data/';
+      await page.getByLabel('Receiver URL').fill(metadata);
+      await page.getByRole('button', { name: 'Save' }).click();
+      await expect(page.getByText(/169\.254\.169\.254, a link-local address/)).toBeVisible();
+      await expect(page.getByLabel('Receiver URL')).toHaveValue(metadata);
 
       await page.getByLabel('Receiver URL').fill(recv.url);
       await page.getByRole('checkbox', { name: /integration_created/ }).check();

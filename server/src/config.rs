@@ -42,6 +42,9 @@ pub struct Config {
     /// The header a reverse proxy puts the client's address in
     /// (`HUB_CLIENT_ADDRESS_HEADER`, such as `X-Forwarded-For`), for sign-in throttling.
     pub client_address_header: Option<String>,
+    /// The internal ranges the hub may call on a user's say-so
+    /// (`HUB_ALLOW_PRIVATE_TARGETS`): webhook receivers, token endpoints, repositories.
+    pub egress: hub_core::egress::Egress,
 }
 
 impl std::fmt::Debug for Config {
@@ -128,7 +131,12 @@ impl Config {
                 .filter(|n| (1..=max).contains(n))
                 .ok_or_else(|| err(var, format!("{v:?} is not a whole number from 1 to {max}"))),
         };
+        let egress = match get("HUB_ALLOW_PRIVATE_TARGETS") {
+            None => hub_core::egress::Egress::strict(),
+            Some(list) => hub_core::egress::Egress::allowing(&list).map_err(|m| err("HUB_ALLOW_PRIVATE_TARGETS", m))?,
+        };
         let runs = hub_core::engine::runs::Settings {
+            egress: egress.clone(),
             max_concurrent: usize::try_from(number("HUB_MAX_RUNS", 8, 1024)?).unwrap_or(8),
             lease: std::time::Duration::from_secs(number("HUB_RUN_LEASE_SECS", 60, 3600)?),
             retry_after: std::time::Duration::from_secs(number("HUB_RUN_RETRY_SECS", 30, 3600)?),
@@ -238,6 +246,7 @@ impl Config {
             smtp,
             mail_from,
             sandbox,
+            egress,
             client_address_header: match get("HUB_CLIENT_ADDRESS_HEADER") {
                 None => None,
                 Some(h) if axum::http::HeaderName::from_bytes(h.trim().as_bytes()).is_ok() => Some(h.trim().to_owned()),

@@ -63,7 +63,8 @@ async fn run() -> anyhow::Result<()> {
     let mailer = tokio::spawn(worker::run(state.mailer.clone(), clock.clone(), stopped(stop_rx.clone())));
     let engine = tokio::spawn(worker::run(state.engine.clone(), clock.clone(), stopped(stop_rx.clone())));
     let janitor = tokio::spawn(worker::run(state.janitor.clone(), clock.clone(), stopped(stop_rx.clone())));
-    let deliverer = Deliverer::new(state.db.clone(), state.key.clone(), Retry::default());
+    let deliverer =
+        Deliverer::new(state.db.clone(), state.key.clone(), Retry::default()).with_egress(state.egress.clone());
     let deliverer = tokio::spawn(worker::run(deliverer, clock, stopped(stop_rx)));
     axum::serve(listener, prepared.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

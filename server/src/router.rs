@@ -86,8 +86,16 @@ async fn oauth_callback(
     axum::extract::Query(cb): axum::extract::Query<hub_core::service::connections::Callback>,
 ) -> Response {
     use hub_core::service::connections::finish_oauth;
-    let (token, outcome) =
-        finish_oauth(&state.db, &state.key, &state.connectors, &state.public_url, &cb, chrono::Utc::now()).await;
+    let (token, outcome) = finish_oauth(
+        &state.db,
+        &state.key,
+        &state.connectors,
+        &state.egress,
+        &state.public_url,
+        &cb,
+        chrono::Utc::now(),
+    )
+    .await;
     let location = match (token, outcome) {
         (Some(t), Ok(())) => format!("/connect/{}?connected=1", encode(&t)),
         (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), encode(&e.to_string())),

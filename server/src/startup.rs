@@ -57,7 +57,8 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     } else {
         tracing::info!("{}", sandbox.summary());
     }
-    let builder = Builder::new(db.clone(), dir, config.build_timeout, sandbox.clone());
+    let builder =
+        Builder::new(db.clone(), dir, config.build_timeout, sandbox.clone()).with_egress(config.egress.clone());
     let mailer = Mailer::new(db.clone(), config.smtp.as_ref(), &config.mail_from)
         .map_err(|e| anyhow::anyhow!("HUB_MAIL_FROM: {e}"))?;
 
@@ -102,6 +103,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         public_url: config.public_url.clone(),
         api_doc: Arc::from(crate::rest::openapi::json()),
         client_address_header: config.client_address_header.clone(),
+        egress: config.egress.clone(),
     };
     Ok(Prepared { router: crate::router::build(state.clone()), state, key_source, bootstrapped })
 }

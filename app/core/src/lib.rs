@@ -12,6 +12,8 @@ pub mod connectors;
 #[cfg(feature = "backend")]
 pub mod db;
 #[cfg(feature = "backend")]
+pub mod egress;
+#[cfg(feature = "backend")]
 pub mod engine;
 #[cfg(feature = "backend")]
 pub mod mail;

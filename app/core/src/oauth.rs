@@ -17,7 +17,9 @@ use crate::connectors::Registry;
 use crate::db::connections;
 use crate::db::Db;
 use crate::domain::connector::{AuthKind, Connector};
+use crate::egress::{read_capped, refusal, Egress, Refused};
 use crate::secrets::SecretKey;
+use oauth2::http;
 
 /// Tokens that expire sooner than this are refreshed before a run.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(15);
@@ -80,26 +82,70 @@ pub fn callback_url(public_url: &str) -> String {
     format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/'))
 }
 
-pub(crate) fn http() -> reqwest::Client {
-    // Following redirects from a token endpoint would open the hub to request forgery.
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
+/// The largest token endpoint answer read.
+const ANSWER_CAP: usize = 1 << 20;
+
+/// Why a request to a token endpoint failed before an answer could be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("the token endpoint could not be reached")]
+    Request(#[source] reqwest::Error),
+    #[error("the token endpoint's answer is larger than 1 MiB")]
+    TooLarge,
+}
+
+/// The HTTP client for token endpoints: through the egress guard, no redirect
+/// followed (one could lead anywhere), answers read up to [`ANSWER_CAP`].
+pub(crate) struct Http {
+    client: reqwest::Client,
+    egress: Egress,
+}
+
+impl Http {
+    pub(crate) fn new(egress: &Egress) -> Self {
+        Self { client: egress.client(std::time::Duration::from_secs(30)), egress: egress.clone() }
+    }
+
+    async fn fetch(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
+        let request = reqwest::Request::try_from(request).map_err(HttpError::Request)?;
+        self.egress.check_literal(request.url())?;
+        let answer = self.client.execute(request).await.map_err(|e| match refusal(&e) {
+            Some(r) => HttpError::Refused(r.clone()),
+            None => HttpError::Request(e),
+        })?;
+        let mut response = http::Response::builder().status(answer.status());
+        for (name, value) in answer.headers() {
+            response = response.header(name, value);
+        }
+        let (body, longer) = read_capped(answer, ANSWER_CAP).await.map_err(HttpError::Request)?;
+        if longer {
+            return Err(HttpError::TooLarge);
+        }
+        response.body(body).map_err(|_| HttpError::TooLarge)
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Http {
+    type Error = HttpError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.fetch(request))
+    }
 }
 
 /// A token endpoint's refusal in words, without any secret: the OAuth2 error code and
 /// its description, or what kind of failure it was.
-pub(crate) fn describe<RE: std::error::Error + 'static>(
-    e: &RequestTokenError<RE, StandardErrorResponse<BasicErrorResponseType>>,
-) -> String {
+pub(crate) fn describe(e: &RequestTokenError<HttpError, StandardErrorResponse<BasicErrorResponseType>>) -> String {
     match e {
         RequestTokenError::ServerResponse(r) => match r.error_description() {
             Some(d) => format!("{}: {d}", r.error()),
             None => r.error().to_string(),
         },
-        RequestTokenError::Request(_) => "the token endpoint could not be reached".to_owned(),
+        RequestTokenError::Request(e) => e.to_string(),
         RequestTokenError::Parse(_, _) => "the token endpoint answered with something that is not a token".to_owned(),
         RequestTokenError::Other(m) => m.clone(),
     }
@@ -116,10 +162,12 @@ pub struct RefreshError(pub String);
 /// stored at once. When the provider answers `invalid_grant`, the stored credentials
 /// are read again before deciding: another refresh may have won the race and stored
 /// new tokens. A real failure marks the connection as error with the reason.
+#[allow(clippy::too_many_arguments)]
 pub async fn ready_credentials(
     db: &Db,
     key: &SecretKey,
     registry: &Registry,
+    egress: &Egress,
     public_url: &str,
     tenant_id: i64,
     connector_name: &str,
@@ -154,7 +202,8 @@ pub async fn ready_credentials(
         return Err(mark_error(db, tenant_id, connector_name, reason, now).await);
     };
     let client = client(&connector, public_url).map_err(|e| RefreshError(e.to_string()))?;
-    match client.exchange_refresh_token(&RefreshToken::new(refresh.clone())).request_async(&http()).await {
+    let http = Http::new(egress);
+    match client.exchange_refresh_token(&RefreshToken::new(refresh.clone())).request_async(&http).await {
         Ok(token) => {
             let fresh = OAuthTokens {
                 access_token: token.access_token().secret().clone(),

@@ -19,6 +19,7 @@ use sqlx::SqliteConnection;
 
 use crate::db::webhooks::{self as store, Attempt, DeliveryRow};
 use crate::db::{Db, DbError};
+use crate::egress::{self, read_capped, Egress};
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker};
 
@@ -116,16 +117,20 @@ pub struct Deliverer {
     client: reqwest::Client,
     retry: Retry,
     clock: Clock,
+    egress: Egress,
 }
 
 impl Deliverer {
+    /// A deliverer that refuses every internal receiver ([`Deliverer::with_egress`]
+    /// allows the operator's ranges).
     pub fn new(db: Db, key: Arc<SecretKey>, retry: Retry) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { db, key, client, retry, clock: Clock::system() }
+        let egress = Egress::strict();
+        Self { db, key, client: egress.client(retry.timeout), retry, clock: Clock::system(), egress }
+    }
+
+    /// The same deliverer calling only the receivers `egress` allows.
+    pub fn with_egress(self, egress: Egress) -> Self {
+        Self { client: egress.client(self.retry.timeout), egress, ..self }
     }
 
     /// The same deliverer reading the time from `clock` (the hub's is the system clock).
@@ -172,14 +177,22 @@ impl Deliverer {
         if let Some(s) = secret {
             req = req.header(SIGNATURE_HEADER, signature(s, d.payload.as_bytes()));
         }
-        let (status, response, error) = match req.send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                let kept = String::from_utf8_lossy(&body[..body.len().min(RESPONSE_KEPT)]).into_owned();
-                (Some(i64::from(status.as_u16())), Some(kept), (!status.is_success()).then(|| format!("HTTP {status}")))
-            }
-            Err(e) => (None, None, Some(describe(&e))),
+        let refused = reqwest::Url::parse(&d.url)
+            .map_err(|_| egress::Refused::NoHost)
+            .and_then(|u| self.egress.check_literal(&u));
+        let (status, response, error) = match refused {
+            Err(e) => (None, None, Some(e.to_string())),
+            Ok(()) => match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    // Only the start of an answer is kept, so only that much is read.
+                    let (body, _) = read_capped(resp, RESPONSE_KEPT).await.unwrap_or_default();
+                    let kept = String::from_utf8_lossy(&body).into_owned();
+                    let error = (!status.is_success()).then(|| format!("HTTP {status}"));
+                    (Some(i64::from(status.as_u16())), Some(kept), error)
+                }
+                Err(e) => (None, None, Some(describe(&e))),
+            },
         };
         let now = self.clock.now();
         let delivered = error.is_none();
@@ -208,7 +221,9 @@ impl Worker for Deliverer {
 
 /// A request failure in words, without the URL (which may carry a token).
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(refused) = egress::refusal(e as &(dyn std::error::Error + 'static)) {
+        refused.to_string()
+    } else if e.is_timeout() {
         "The receiver did not answer in time.".to_owned()
     } else if e.is_connect() {
         "The receiver could not be reached.".to_owned()

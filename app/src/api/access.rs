@@ -237,10 +237,17 @@ pub async fn save_notifications(
     let st = state()?;
     let chosen: Vec<String> = events.into_values().collect();
     let kept = vec![("url".to_owned(), url.clone())];
-    let fresh =
-        hub_core::service::webhooks::save_settings(&st.db, &st.key, &user.actor(), &url, &chosen, chrono::Utc::now())
-            .await
-            .map_err(|e| service_error(e, kept))?;
+    let fresh = hub_core::service::webhooks::save_settings(
+        &st.db,
+        &st.key,
+        &st.egress,
+        &user.actor(),
+        &url,
+        &chosen,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| service_error(e, kept))?;
     if let Some(s) = &fresh {
         server::reveal_later("whsec", s);
     }

@@ -46,6 +46,8 @@ pub struct AppState {
     /// The header a reverse proxy puts the client's address in
     /// (`HUB_CLIENT_ADDRESS_HEADER`); the connection's peer when `None`.
     pub client_address_header: Option<String>,
+    /// The internal ranges the hub may call (`HUB_ALLOW_PRIVATE_TARGETS`).
+    pub egress: hub_core::egress::Egress,
 }
 
 impl FromRef<AppState> for LeptosOptions {

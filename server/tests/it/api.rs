@@ -574,6 +574,12 @@ async fn receiver() -> (String, Received) {
     (format!("http://{addr}/hook"), got)
 }
 
+/// The egress guard as an operator who lists loopback sets it: the receivers here are
+/// on loopback.
+fn local() -> hub_core::egress::Egress {
+    hub_core::egress::Egress::allowing("127.0.0.0/8").expect("a range")
+}
+
 #[tokio::test]
 async fn outgoing_webhooks_are_signed_retried_and_shown() {
     let api = Api::new().await;
@@ -581,17 +587,21 @@ async fn outgoing_webhooks_are_signed_retried_and_shown() {
     let admin = Actor::User { id: 1, email: "admin@example.com".into() };
     let (url, got) = receiver().await;
     let all: Vec<String> = hub_core::domain::webhook::EVENTS.iter().map(|(e, _)| (*e).to_owned()).collect();
-    let secret = service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &all, Utc::now())
+    let secret = service::webhooks::save_settings(&s.db, &s.key, &local(), &admin, &url, &all, Utc::now())
         .await
         .expect("saved")
         .expect("the first save makes a secret");
     // Saving again keeps the secret; a bad URL or event is refused.
-    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &all, Utc::now())
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &local(), &admin, &url, &all, Utc::now())
         .await
         .expect("saved")
         .is_none());
-    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, "ftp://x", &all, Utc::now()).await.is_err());
-    assert!(service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["nope".into()], Utc::now()).await.is_err());
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &local(), &admin, "ftp://x", &all, Utc::now())
+        .await
+        .is_err());
+    assert!(service::webhooks::save_settings(&s.db, &s.key, &local(), &admin, &url, &["nope".into()], Utc::now())
+        .await
+        .is_err());
 
     // Four events: an integration, a tenant made and archived, a failed run.
     let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
@@ -612,7 +622,8 @@ async fn outgoing_webhooks_are_signed_retried_and_shown() {
         let time = time.clone();
         move || *time.lock().expect("clock")
     });
-    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry).with_clock(clock);
+    let deliverer =
+        service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry).with_egress(local()).with_clock(clock);
     worker::run_until_idle(&deliverer, t0).await.expect("delivered");
     let pending = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
@@ -664,11 +675,20 @@ async fn a_receiver_that_is_down_slows_nothing_and_is_retried_later() {
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let url = format!("http://127.0.0.1:{port}/hook");
-    service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["integration_created".into()], Utc::now())
-        .await
-        .expect("saved");
+    service::webhooks::save_settings(
+        &s.db,
+        &s.key,
+        &local(),
+        &admin,
+        &url,
+        &["integration_created".into()],
+        Utc::now(),
+    )
+    .await
+    .expect("saved");
     integration(&api.db, "Alpha Sync").await;
-    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default());
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default())
+        .with_egress(local());
     assert_eq!(deliverer.deliver_due(Utc::now()).await.expect("tried"), 1);
     let row = hub_core::db::webhooks::recent(api.db.pool(), 1).await.expect("rows").remove(0);
     assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
@@ -682,6 +702,65 @@ async fn a_receiver_that_is_down_slows_nothing_and_is_retried_later() {
     assert!(retry.next(retry.attempts, Utc::now()).is_none());
     let now = Utc::now();
     assert_eq!(retry.next(2, now).map(|t| (t - now).num_seconds()), Some(120), "then 2 minutes");
+}
+
+#[tokio::test]
+async fn a_receiver_is_called_only_where_the_guard_allows_and_read_only_as_far_as_is_kept() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::new().await;
+    let s = api.state.clone();
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    // A receiver that answers without end: a chunked body, written until the hub hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let served = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut request = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut request).await;
+        socket.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").await.expect("head");
+        let chunk = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
+        let mut written = 0usize;
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {
+            written += 4096;
+        }
+        written
+    });
+    service::webhooks::save_settings(
+        &s.db,
+        &s.key,
+        &local(),
+        &admin,
+        &url,
+        &["integration_created".into()],
+        Utc::now(),
+    )
+    .await
+    .expect("saved");
+    integration(&api.db, "Alpha Sync").await;
+
+    // The hub's own guard (nothing listed) refuses the receiver saved while loopback was allowed.
+    let strict = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default());
+    assert_eq!(strict.deliver_due(Utc::now()).await.expect("tried"), 1);
+    let row = hub_core::db::webhooks::recent(api.db.pool(), 1).await.expect("rows").remove(0);
+    let said = row.last_error.clone().unwrap_or_default();
+    assert!(said.contains("127.0.0.1, a loopback address"), "{said}");
+    assert_eq!(row.last_status, None, "no request was sent");
+
+    // Allowed, it is delivered: of an endless answer the first 2 KB are kept, and the
+    // hub hangs up instead of reading on until its timeout.
+    let retry = service::webhooks::Retry { timeout: std::time::Duration::from_secs(30), ..Default::default() };
+    let allowed = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), retry).with_egress(local());
+    let later = Utc::now() + chrono::Duration::minutes(1);
+    let tried = tokio::time::timeout(std::time::Duration::from_secs(20), allowed.deliver_due(later))
+        .await
+        .expect("the hub stopped reading long before its timeout");
+    assert_eq!(tried.expect("tried"), 1);
+    let row = hub_core::db::webhooks::recent(api.db.pool(), 1).await.expect("rows").remove(0);
+    assert_eq!((row.status.as_str(), row.last_status), ("delivered", Some(200)));
+    assert_eq!(row.last_response.map(|r| r.len()), Some(2048));
+    let written =
+        tokio::time::timeout(std::time::Duration::from_secs(20), served).await.expect("hung up").expect("served");
+    assert!(written < 64 * 1024 * 1024, "{written}");
 }
 
 #[tokio::test]
@@ -700,11 +779,20 @@ async fn a_committed_event_wakes_the_deliverer_at_once() {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    service::webhooks::save_settings(&s.db, &s.key, &admin, &url, &["integration_created".into()], Utc::now())
-        .await
-        .expect("saved");
+    service::webhooks::save_settings(
+        &s.db,
+        &s.key,
+        &local(),
+        &admin,
+        &url,
+        &["integration_created".into()],
+        Utc::now(),
+    )
+    .await
+    .expect("saved");
     // The deliverer's loop starts idle: nothing is due, so it would sleep for a minute.
-    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default());
+    let deliverer = service::webhooks::Deliverer::new(s.db.clone(), s.key.clone(), service::webhooks::Retry::default())
+        .with_egress(local());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker::run(deliverer, Clock::system(), async move {
         let _ = stop_rx.await;

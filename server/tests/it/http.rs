@@ -449,3 +449,46 @@ async fn pages_carry_a_content_security_policy_with_their_script_nonce() {
     let other = again.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert!(!other.contains(nonce));
 }
+
+#[tokio::test]
+async fn a_webhook_receiver_inside_the_hubs_network_is_a_field_error_until_the_operator_allows_it() {
+    let strict = hub().await;
+    let cookie = strict.sign_in().await;
+    let internal = [
+        ("http://127.0.0.1:8080/hooks", "127.0.0.1, a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254, a link-local address"),
+        ("https://10.0.0.1/hooks", "10.0.0.1, a private address"),
+        ("http://[::1]:9000/hooks", "[::1] is ::1, a loopback address"),
+        ("http://localhost:9000/hooks", "localhost is "),
+    ];
+    let form = |url: &str| format!("url={}&events%5B0%5D=run_failed", urlencode(url));
+    for (url, said) in internal {
+        let a = strict.call("save_notifications", &form(url), Some(&cookie)).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", a.body);
+        assert!(a.body.contains(said) && a.body.contains("HUB_ALLOW_PRIVATE_TARGETS"), "{url}: {}", a.body);
+        assert!(a.body.contains("\"url\""), "the error is the url field's: {}", a.body);
+    }
+    let page = strict.get("/settings/notifications", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("169.254.169.254"), "nothing was saved");
+
+    // Once the operator lists the ranges, the same receivers are taken.
+    let (prepared, _dir) =
+        prepared_with(false, &[("HUB_ALLOW_PRIVATE_TARGETS", "127.0.0.0/8, ::1, 10.0.0.0/8, 169.254.169.254/32")])
+            .await;
+    let allowing = Hub { router: prepared.router, _dir };
+    let cookie = allowing.sign_in().await;
+    for (url, _) in internal {
+        let a = allowing.call("save_notifications", &form(url), Some(&cookie)).await;
+        assert_eq!(a.status, StatusCode::OK, "{url}: {}", a.body);
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -137,6 +137,8 @@ async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::T
         "HUB_CONNECTORS_DIR" => Some(connectors.to_string_lossy().into_owned()),
         "HUB_PUBLIC_URL" => Some("http://hub.test".to_owned()),
         "HUB_DEMO" => Some("off".to_owned()),
+        // The provider listens on loopback.
+        "HUB_ALLOW_PRIVATE_TARGETS" => Some("127.0.0.0/8".to_owned()),
         _ => None,
     })
     .expect("config");
@@ -364,7 +366,8 @@ async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_fro
     let (p, _dir) = hub_with_provider(&url).await;
     let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
     let tenant = tenant(&db).await;
-    let ready = || ready_credentials(&db, &key, &registry, "http://hub.test", tenant, "mockauth", Utc::now());
+    let egress = p.state.egress.clone();
+    let ready = || ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "mockauth", Utc::now());
 
     // Far from expiry: used as stored, the provider is not asked.
     store_tokens(&db, &key, tenant, "rt-1", Duration::hours(2)).await;
@@ -399,4 +402,26 @@ async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_fro
     let (state, reason) = status(&db, tenant).await;
     assert_eq!(state, "error");
     assert!(reason.is_some_and(|r| r.contains("connect again")));
+}
+
+#[tokio::test]
+async fn a_token_endpoint_inside_the_hubs_network_is_not_called_unless_allowed() {
+    let (url, provider) = provider().await;
+    let (p, _dir) = hub_with_provider(&url).await;
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let tenant = tenant(&db).await;
+    store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
+    let strict = hub_core::egress::Egress::strict();
+    let refused = ready_credentials(&db, &key, &registry, &strict, "http://hub.test", tenant, "mockauth", Utc::now())
+        .await
+        .expect_err("the provider is on loopback");
+    assert!(refused.0.contains("127.0.0.1, a loopback address"), "{refused}");
+    assert_eq!(provider.lock().expect("lock").refreshes, 0, "no request reached it");
+    // The hub in this test lists loopback: the same refresh goes through.
+    store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
+    let egress = p.state.egress.clone();
+    ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "mockauth", Utc::now())
+        .await
+        .expect("refreshed");
+    assert_eq!(provider.lock().expect("lock").refreshes, 1);
 }

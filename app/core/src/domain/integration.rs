@@ -48,6 +48,41 @@ pub fn check_git_ref(name: &str) -> Result<(), String> {
     }
 }
 
+/// The host and port a repository is fetched from: `scheme://[user@]host[:port]/…`
+/// or git's `[user@]host:path`; `None` for a path on the hub's machine.
+pub fn repository_host(repository: &str) -> Option<(String, u16)> {
+    let repository = repository.trim();
+    if let Some((scheme, rest)) = repository.split_once("://") {
+        let default = match scheme {
+            "http" => 80,
+            "https" => 443,
+            "git" => 9418,
+            "file" => return None,
+            _ => 22,
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        return split_port(host_port, default);
+    }
+    let (before, _) = repository.split_once(':')?;
+    if before.contains('/') {
+        return None;
+    }
+    let host = before.rsplit_once('@').map_or(before, |(_, h)| h);
+    (!host.is_empty()).then(|| (host.to_owned(), 22))
+}
+
+fn split_port(host_port: &str, default: u16) -> Option<(String, u16)> {
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && (!h.starts_with('[') || h.ends_with(']')) => match p.parse::<u16>() {
+            Ok(port) => (h, port),
+            Err(_) => (host_port, default),
+        },
+        _ => (host_port, default),
+    };
+    (!host.is_empty()).then(|| (host.to_owned(), port))
+}
+
 impl IntegrationInput {
     /// Trims what was typed and checks every rule, returning the first broken one.
     pub fn validate(mut self) -> Result<Self, FieldError> {
@@ -139,6 +174,23 @@ mod tests {
         ];
         for (i, expected) in cases {
             assert_eq!(i.clone().validate().expect_err("invalid").field, expected, "{i:?}");
+        }
+    }
+
+    #[test]
+    fn a_repository_names_its_host_or_is_a_local_path() {
+        for (repository, host) in [
+            ("https://git.example.com/team/app.git", Some(("git.example.com", 443))),
+            ("http://127.0.0.1:8080/app.git", Some(("127.0.0.1", 8080))),
+            ("ssh://git@[::1]:2222/srv/app.git", Some(("[::1]", 2222))),
+            ("git://10.0.0.1/app", Some(("10.0.0.1", 9418))),
+            ("git@github.com:team/app.git", Some(("github.com", 22))),
+            ("localhost:app.git", Some(("localhost", 22))),
+            ("/srv/git/app", None),
+            ("file:///srv/git/app", None),
+            ("./a:b", None),
+        ] {
+            assert_eq!(repository_host(repository), host.map(|(h, p)| (h.to_owned(), p)), "{repository}");
         }
     }
 }

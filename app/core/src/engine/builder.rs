@@ -12,7 +12,9 @@ use super::git::{self, Git};
 use super::process::{run_lines, Exit, SHELL};
 use super::sandbox::{Job, Mount, Sandbox};
 use crate::db::{connectors, integrations, releases, Db, DbError};
+use crate::domain::integration::repository_host;
 use crate::domain::manifest::{Manifest, ManifestError};
+use crate::egress::Egress;
 use crate::worker::{Clock, Signal, Step, Worker};
 
 /// Builds queued releases one at a time.
@@ -24,6 +26,7 @@ pub struct Builder {
     signal: Signal,
     clock: Clock,
     sandbox: Arc<Sandbox>,
+    egress: Egress,
 }
 
 /// Where a build sees its checkout.
@@ -62,7 +65,21 @@ impl Builder {
         // relative data directory would point somewhere else for them.
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         let releases_dir = data_dir.join("releases");
-        Self { db, releases_dir, build_limit, signal: Signal::default(), clock: Clock::system(), sandbox }
+        Self {
+            db,
+            releases_dir,
+            build_limit,
+            signal: Signal::default(),
+            clock: Clock::system(),
+            sandbox,
+            egress: Egress::strict(),
+        }
+    }
+
+    /// The same builder fetching repositories only from hosts `egress` allows (the
+    /// default refuses every internal address).
+    pub fn with_egress(self, egress: Egress) -> Self {
+        Self { egress, ..self }
     }
 
     /// The same builder reading the time from `clock` (the hub's is the system clock).
@@ -164,6 +181,11 @@ impl Builder {
             uid: lease.uid(),
         };
 
+        if let Some((host, port)) = repository_host(&integration.repository) {
+            if let Err(e) = self.egress.check_host(&host, port).await {
+                return Ok(Err(failure(None, format!("Cannot fetch the repository: {e}"))));
+            }
+        }
         self.log(id, &format!("$ git clone {}\n", integration.repository)).await;
         if let Err(e) = git.clone(&clone_from).await {
             return Ok(Err(failure(None, format!("Cannot fetch the repository {}: {e}", integration.repository))));

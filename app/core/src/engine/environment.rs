@@ -51,6 +51,7 @@ impl Engine {
                 &i.db,
                 &i.key,
                 &i.registry,
+                &i.settings.egress,
                 &i.public_url,
                 launch.tenant_id,
                 &c.connector_name,

@@ -54,11 +54,12 @@ impl Git<'_> {
         ];
         // The checkout and the source belong to other uids than the one git runs as,
         // and git honours `safe.directory` only from the global configuration (in the
-        // scratch HOME, gone with the sandbox).
+        // scratch HOME, gone with the sandbox). A redirect is not followed: it could
+        // lead to an address the egress guard refused.
         let mut argv = vec![
             "/bin/sh",
             "-c",
-            "git config --global safe.directory '*' && exec git -c protocol.ext.allow=never \"$@\"",
+            "git config --global safe.directory '*' && exec git -c protocol.ext.allow=never -c http.followRedirects=false \"$@\"",
             "git",
         ];
         argv.extend_from_slice(args);

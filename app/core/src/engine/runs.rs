@@ -22,6 +22,7 @@ use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
 use crate::connectors::Registry;
 use crate::db::{run_leases, run_retries, Db, DbError};
+use crate::egress::Egress;
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker, MAX_SLEEP};
 
@@ -42,6 +43,8 @@ pub struct Settings {
     pub retries: u32,
     /// The wait before the first retry; each later one waits twice as long.
     pub retry_after: Duration,
+    /// Which token endpoints a refresh may call.
+    pub egress: Egress,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             lease: LEASE,
             retries: 2,
             retry_after: Duration::from_secs(30),
+            egress: Egress::strict(),
         }
     }
 }

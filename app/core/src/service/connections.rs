@@ -16,10 +16,11 @@ use crate::db::connections::{self, MagicRow};
 use crate::db::{oauth_states, tenants, Db};
 use crate::domain::audit::AuditAction;
 use crate::domain::connector::{AuthKind, Connector};
+use crate::egress::Egress;
 pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
 };
-use crate::oauth::{client, describe, http};
+use crate::oauth::{client, describe, Http};
 use crate::secrets::{random_token, token_hash, SecretKey};
 
 /// How long a started authorization may take.
@@ -91,6 +92,7 @@ pub async fn finish_oauth(
     db: &Db,
     key: &SecretKey,
     registry: &Registry,
+    egress: &Egress,
     public_url: &str,
     cb: &Callback,
     now: DateTime<Utc>,
@@ -125,7 +127,8 @@ pub async fn finish_oauth(
         if connector.oauth2.as_ref().is_none_or(|o| o.pkce) {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier));
         }
-        let token = exchange.request_async(&http()).await.map_err(|e| ConnectError::Exchange(describe(&e)))?;
+        let token =
+            exchange.request_async(&Http::new(egress)).await.map_err(|e| ConnectError::Exchange(describe(&e)))?;
         let tokens = OAuthTokens {
             access_token: token.access_token().secret().clone(),
             refresh_token: token.refresh_token().map(|r| r.secret().clone()),

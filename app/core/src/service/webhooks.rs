@@ -13,6 +13,7 @@ use crate::db::Db;
 use crate::domain::audit::AuditAction;
 use crate::domain::webhook::is_event;
 pub use crate::domain::webhook::EVENTS;
+use crate::egress::Egress;
 use crate::outbox::SETTING;
 pub use crate::outbox::{
     settings, signature, Deliverer, Notifications, Retry, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER,
@@ -41,6 +42,7 @@ pub fn check_url(url: &str) -> Result<(), String> {
 pub async fn save_settings(
     db: &Db,
     key: &SecretKey,
+    egress: &Egress,
     actor: &Actor,
     url: &str,
     events: &[String],
@@ -49,6 +51,7 @@ pub async fn save_settings(
     let url = url.trim();
     if !url.is_empty() {
         check_url(url).map_err(|m| invalid("url", m))?;
+        egress.check_url(url).await.map_err(|e| invalid("url", e.to_string()))?;
     }
     if let Some(unknown) = events.iter().find(|e| !is_event(e)) {
         return Err(invalid("events", format!("There is no event called {unknown}.")));

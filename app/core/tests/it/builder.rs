@@ -204,6 +204,25 @@ async fn an_unreachable_repository_fails_the_release() {
 }
 
 #[tokio::test]
+async fn a_repository_inside_the_hubs_network_is_not_fetched() {
+    let hub = hub(Duration::from_secs(60)).await;
+    for (repository, said) in [
+        ("http://169.254.169.254/latest/meta-data.git", "169.254.169.254, a link-local address"),
+        ("ssh://git@10.0.0.1/team/app.git", "10.0.0.1, a private address"),
+        ("git@localhost:team/app.git", "localhost is "),
+    ] {
+        let input = IntegrationInput { name: repository.into(), repository: repository.into(), ..Default::default() };
+        let integration =
+            service::integrations::create(&hub.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+        let r = hub.build(integration, None).await;
+        assert_eq!(r.status, ReleaseStatus::Failed);
+        let error = r.error.unwrap_or_default();
+        assert!(error.starts_with("Cannot fetch the repository: ") && error.contains(said), "{error}");
+        assert!(!r.build_log.contains("git clone"), "git never ran: {}", r.build_log);
+    }
+}
+
+#[tokio::test]
 async fn a_build_cut_short_by_a_stop_is_failed_on_the_next_start() {
     let hub = hub(Duration::from_secs(60)).await;
     commit(hub.repo.path(), GOOD);

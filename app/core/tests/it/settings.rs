@@ -13,6 +13,7 @@ use base64::Engine as _;
 use chrono::Utc;
 use hub_core::db::audit::Actor;
 use hub_core::domain::marketplace::MarketplaceInput;
+use hub_core::egress::Egress;
 use hub_core::secrets::SecretKey;
 use hub_core::service::{marketplace as mp, webhooks, ServiceError};
 
@@ -55,9 +56,17 @@ async fn many_settings_changes_at_once_all_succeed_and_none_is_lost() {
                     1 => mp::rotate_secret(&db, &key, &Actor::System, "0", now).await.map(Done::MarketSecret),
                     _ => {
                         let url = format!("https://example.com/hooks/{n}");
-                        webhooks::save_settings(&db, &key, &Actor::System, &url, &[EVENT.to_owned()], now)
-                            .await
-                            .map(Done::Notifications)
+                        webhooks::save_settings(
+                            &db,
+                            &key,
+                            &Egress::strict(),
+                            &Actor::System,
+                            &url,
+                            &[EVENT.to_owned()],
+                            now,
+                        )
+                        .await
+                        .map(Done::Notifications)
                     }
                 }
             }));

@@ -1,6 +1,6 @@
 // A tenant's page: connector status, the magic link (opened with no hub account,
 // through a real OAuth2 server on loopback), denied consent, disconnect and
-// reconnect with the same link, the Info button; then Settings, Version and Sync
+// reconnect with the same link, the Info button, replacing the link; then Settings, Version and Sync
 // Schedule changes that survive a reload, and archiving.
 import { test, expect, hydrated } from './fixtures';
 import { BASE_URL, OAUTH_URL } from './env';
@@ -76,6 +76,23 @@ test('the magic link connects without a hub account, and the console follows', a
   await page.reload();
   await expect(page.locator('div[data-connector="sftp"]').getByTestId('connection-status')).toHaveText('✓ Connected');
   await expect(page.locator('body')).not.toContainText('hunter2-sftp');
+
+  // Replace the Mock Auth link: the old one then says so, the new one works.
+  await hydrated(page, jsEnabled);
+  await page.locator('div[data-connector="mockauth"]').getByRole('button', { name: 'Replace link' }).click();
+  await expect(page.getByText('A new magic link was made; the old one now says it was replaced.')).toBeVisible();
+  const fresh = await page.locator('div[data-connector="mockauth"]').getByTestId('magic-link').inputValue();
+  expect(fresh).not.toBe(link);
+  const holder = await browser.newContext({ javaScriptEnabled: jsEnabled });
+  const stale = await holder.newPage();
+  await stale.goto(link);
+  await expect(stale.getByTestId('link-refused')).toHaveText(
+    'This link was replaced by a newer one, so it no longer works. Ask whoever sent it for the new link.',
+  );
+  await expect(stale.getByRole('link', { name: /Connect Mock Auth/ })).toHaveCount(0);
+  await stale.goto(fresh);
+  await expect(stale.getByRole('link', { name: 'Connect Mock Auth' })).toBeVisible();
+  await holder.close();
 });
 
 test('settings, version and schedule changes are kept; archiving removes the tenant', async ({ signedIn: page, jsEnabled }, info) => {

@@ -90,3 +90,27 @@ test('the Company page shows disk use by kind and keeps the retention settings',
     await expect(page.getByLabel('Days to keep run logs')).toHaveValue('30');
   });
 });
+
+test('the Company page keeps how long magic links work', async ({ signedIn: page, jsEnabled }) => {
+  await page.goto('/settings/company');
+  await hydrated(page, jsEnabled);
+  await withLock('magic-links', async () => {
+    const days = page.getByLabel('Days a magic link works');
+    await days.fill('0');
+    await page.getByRole('button', { name: 'Save magic links' }).click();
+    await expect(page.locator('#magic-link-days-error')).toHaveText('Enter a whole number of days from 1 to 3650, or leave it empty.');
+    await expect(page.getByLabel('Days a magic link works')).toHaveValue('0');
+    await hydrated(page, jsEnabled);
+    await page.getByLabel('Days a magic link works').fill('400');
+    await page.getByRole('button', { name: 'Save magic links' }).click();
+    await expect(page.getByText('Magic link settings saved.')).toBeVisible();
+    await page.reload();
+    await expect(page.getByLabel('Days a magic link works')).toHaveValue('400');
+    // Back to links that do not expire, for the other tests.
+    await page.getByLabel('Days a magic link works').fill('');
+    await page.getByRole('button', { name: 'Save magic links' }).click();
+    await expect(page.getByText('Magic link settings saved.')).toBeVisible();
+    await page.reload();
+    await expect(page.getByLabel('Days a magic link works')).toHaveValue('');
+  });
+});

@@ -51,6 +51,12 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             loaded.missing_vars.join(", ")
         );
     }
+    let sealed = hub_core::service::connections::seal_clear_links(&db, &key, chrono::Utc::now())
+        .await
+        .context("cannot seal the magic links")?;
+    if sealed > 0 {
+        tracing::info!("{sealed} magic link(s) made by an earlier version are now stored sealed");
+    }
     let sandbox = Arc::new(Sandbox::probe(config.sandbox.clone()));
     if sandbox.degraded() {
         tracing::warn!("{}", sandbox.summary());

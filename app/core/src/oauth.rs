@@ -43,6 +43,10 @@ pub struct OAuthTokens {
 pub enum ConnectError {
     #[error("This link is not valid. Ask for a new one.")]
     UnknownLink,
+    #[error("This link was replaced by a newer one, so it no longer works. Ask whoever sent it for the new link.")]
+    ReplacedLink,
+    #[error("This link has expired. Ask whoever sent it for a new one.")]
+    ExpiredLink,
     #[error("{0} is not set up on this hub yet (its client id is missing). Ask the hub's administrator.")]
     NotConfigured(String),
     #[error("Consent was not given, so nothing changed. Open the link again to try once more.")]

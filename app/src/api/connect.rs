@@ -24,10 +24,16 @@ pub struct MagicLinkView {
 #[server(endpoint = "magic_link")]
 pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
     use crate::api::ctx::{fail, state};
+    use hub_core::service::connections::ConnectError;
     let st = state()?;
-    let (row, connector) = hub_core::service::connections::by_magic_token(&st.db, &st.connectors, &token)
-        .await
-        .map_err(|_| fail(AppError::NotFound))?;
+    let (row, connector) =
+        hub_core::service::connections::by_magic_token(&st.db, &st.connectors, &token, chrono::Utc::now())
+            .await
+            .map_err(|e| match e {
+                // Said in words: whoever holds an old link learns only that it was replaced.
+                ConnectError::ReplacedLink | ConnectError::ExpiredLink => fail(AppError::Conflict(e.to_string())),
+                _ => fail(AppError::NotFound),
+            })?;
     Ok(MagicLinkView {
         integration_name: row.integration_name,
         connector_name: connector.name,

@@ -182,7 +182,8 @@ pub async fn link_marketplace_user(
     let t = crate::api::tenants::server::visible(&user, tenant_id).await?;
     let kept =
         vec![("sub".to_owned(), sub.clone()), ("name".to_owned(), name.clone()), ("email".to_owned(), email.clone())];
-    hub_core::service::marketplace::link(&state()?.db, &user.actor(), &t, &sub, &name, &email, chrono::Utc::now())
+    let st = state()?;
+    hub_core::service::marketplace::link(&st.db, &st.key, &user.actor(), &t, &sub, &name, &email, chrono::Utc::now())
         .await
         .map_err(|e| service_error(e, kept))?;
     leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=linked"));

@@ -78,6 +78,8 @@ pub struct RetentionView {
     /// The fixed rules, (kind, rule).
     pub fixed: Vec<(String, String)>,
     pub can_edit: bool,
+    /// Days a magic link stays valid; empty when links do not expire.
+    pub magic_link_days: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,8 @@ pub async fn get_retention() -> Result<RetentionView, AppError> {
     let state = state()?;
     let r = retention::settings(&state.janitor).await.map_err(|e| service_error(e, Vec::new()))?;
     let d = retention::disk_use(&state.janitor).await.map_err(|e| service_error(e, Vec::new()))?;
+    let links =
+        hub_core::service::connections::link_settings(&state.db).await.map_err(|e| service_error(e, Vec::new()))?;
     let bytes = |n: i64| show_bytes(u64::try_from(n).unwrap_or(0));
     let row = |kind: &str, size: String, note: String| DiskRow { kind: kind.to_owned(), size, note };
     let disk = vec![
@@ -119,7 +123,27 @@ pub async fn get_retention() -> Result<RetentionView, AppError> {
         disk,
         fixed: FIXED.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         can_edit: user.is_admin,
+        magic_link_days: links.days.map(|d| d.to_string()).unwrap_or_default(),
     })
+}
+
+/// Saves how many days a magic link stays valid (a company admin); empty: for ever.
+#[server(endpoint = "magic_links/save")]
+pub async fn save_magic_links(magic_link_days: String) -> Result<(), AppError> {
+    use super::ctx::{require_admin, service_error, state};
+
+    let user = require_admin().await?;
+    let kept = vec![("magic_link_days".to_owned(), magic_link_days.clone())];
+    hub_core::service::connections::save_link_settings(
+        &state()?.db,
+        &user.actor(),
+        &magic_link_days,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| service_error(e, kept))?;
+    leptos_axum::redirect("/settings/company?done=links");
+    Ok(())
 }
 
 /// Saves the retention settings (a company admin).

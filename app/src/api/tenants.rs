@@ -70,6 +70,9 @@ pub struct ConnectionView {
     /// (name, label, secret) of each field an `api_key`/`basic` connector asks for.
     pub fields: Vec<(String, String, bool)>,
     pub magic_link: String,
+    /// "Expires …" or "Expired …", when links expire.
+    pub link_expiry: Option<String>,
+    pub link_expired: bool,
     pub info: String,
 }
 
@@ -145,10 +148,19 @@ pub(crate) mod server {
 
     pub fn connection(c: Connection, public_url: &str) -> ConnectionView {
         let r = c.row;
+        let expired = c.link_expires_at.is_some_and(|at| at <= chrono::Utc::now());
         ConnectionView {
             auth: c.auth,
             fields: c.fields,
-            magic_link: format!("{}/connect/{}", public_url.trim_end_matches('/'), r.magic_token),
+            magic_link: format!("{}/connect/{}", public_url.trim_end_matches('/'), c.link.unwrap_or_default()),
+            link_expiry: c.link_expires_at.map(|at| {
+                if expired {
+                    format!("Expired {}: replace it to send a working link.", show_time(at))
+                } else {
+                    format!("Works until {}.", show_time(at))
+                }
+            }),
+            link_expired: expired,
             connector: r.connector_name,
             display_name: r.display_name,
             status: r.status,
@@ -258,7 +270,8 @@ pub async fn create_tenant(integration_id: i64, input: NewTenantInput) -> Result
     use crate::api::ctx::{require_user, service_error, state};
     let user = require_user().await?;
     let (actor, scope, now) = (user.actor(), Scope::of(&user), chrono::Utc::now());
-    let id = hub_core::service::tenants::create_for(&state()?.db, &actor, scope, integration_id, &input, now)
+    let st = state()?;
+    let id = hub_core::service::tenants::create_for(&st.db, &st.key, &actor, scope, integration_id, &input, now)
         .await
         .map_err(|e| service_error(e, input.kept()))?;
     leptos_axum::redirect(&format!("/tenants/{id}/setup"));
@@ -389,6 +402,29 @@ pub async fn disconnect_connection(tenant_id: i64, connector: String) -> Result<
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
     leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=disconnected"));
+    Ok(())
+}
+
+/// Gives a connection a new magic link; the old one then says it was replaced.
+#[server(endpoint = "replace_magic_link")]
+pub async fn replace_magic_link(tenant_id: i64, connector: String) -> Result<(), AppError> {
+    use crate::api::ctx::{require_user, service_error, state};
+    use hub_core::service::Scope;
+    let user = require_user().await?;
+    let st = state()?;
+    let now = chrono::Utc::now();
+    hub_core::service::connections::replace_link(
+        &st.db,
+        &st.key,
+        &user.actor(),
+        Scope::of(&user),
+        tenant_id,
+        &connector,
+        now,
+    )
+    .await
+    .map_err(|e| service_error(e, Vec::new()))?;
+    leptos_axum::redirect(&format!("/tenants/{tenant_id}?done=link"));
     Ok(())
 }
 

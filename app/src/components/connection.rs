@@ -47,7 +47,7 @@ pub fn ConnectorBlock(
                 <a class="btn primary" href=c.magic_link.clone()>"Connect"</a>
                 " "<span class="muted small">"Opens the provider's consent screen."</span>
             </p>
-            <MagicLink url=c.magic_link.clone()/>
+            <MagicLink url=c.magic_link.clone() expiry=c.link_expiry.clone() expired=c.link_expired/>
         }.into_any(),
         AuthKind::None => view! { <p class="muted">"No credentials needed."</p> }.into_any(),
     };
@@ -76,7 +76,12 @@ pub fn ConnectionBadge(status: ConnectionStatus) -> impl IntoView {
 
 /// The tenant's magic link for one connector, with a copy button.
 #[component]
-pub fn MagicLink(url: String) -> impl IntoView {
+pub fn MagicLink(
+    url: String,
+    /// When the link stops working, in words.
+    expiry: Option<String>,
+    expired: bool,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
     let to_copy = url.clone();
     view! {
@@ -86,6 +91,9 @@ pub fn MagicLink(url: String) -> impl IntoView {
                 <input type="text" readonly=true value=url.clone() class="mono" data-testid="magic-link"/>
             </label>
             <p class="hint-text">"Send it to the customer: anyone holding it can connect this tenant without a hub account."</p>
+            {expiry.map(|e| view! {
+                <p class=if expired { "notice error small" } else { "hint-text" } data-testid="magic-link-expiry">{e}</p>
+            })}
             <button type="button" class="btn small" on:click=move |_| { crate::browser::copy_text(&to_copy); copied.set(true); }>
                 {move || if copied.get() { "Copied" } else { "Copy link" }}
             </button>

@@ -31,10 +31,15 @@ pub fn ConnectPage() -> impl IntoView {
                         let connected = query.with(|q| q.get("connected").is_some());
                         let link = match data.await {
                             Ok(l) => l,
-                            Err(_) => return view! {
+                            Err(e) => return view! {
                                 <h1>"Connect"</h1>
                                 {failed.map(|f| view! { <p class="notice error" role="alert" data-testid="connect-failed">{f}</p> })}
-                                <p class="notice error" role="alert">"This link is not valid. Ask whoever sent it for a new one."</p>
+                                <p class="notice error" role="alert" data-testid="link-refused">
+                                    {match e {
+                                        AppError::Conflict(said) => said,
+                                        _ => "This link is not valid. Ask whoever sent it for a new one.".to_owned(),
+                                    }}
+                                </p>
                             }.into_any(),
                         };
                         let title = format!("Connect {} to {}", link.display_name, link.integration_name);

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::marketplace::{
     get_marketplace_settings, EndMarketplaceGrace, RotateMarketplaceSecret, SaveMarketplace,
 };
-use crate::api::settings::{company_info, get_retention, RetentionView, SaveRetention};
+use crate::api::settings::{company_info, get_retention, RetentionView, SaveMagicLinks, SaveRetention};
 use crate::components::form::{field_error, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
@@ -16,13 +16,21 @@ use crate::error::AppError;
 pub fn CompanyPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| company_info());
     let save = ServerAction::<SaveRetention>::new();
-    let retention = Resource::new(move || save.version().get(), |_| get_retention());
+    let links = ServerAction::<SaveMagicLinks>::new();
+    let retention = Resource::new(move || save.version().get() + links.version().get(), |_| get_retention());
     let query = use_query_map();
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || query.with(|q| q.get("done").as_deref() == Some("retention"));
+    let links_error = Signal::derive(move || links.value().get().and_then(Result::err));
+    let saved = move || {
+        query.with(|q| match q.get("done").as_deref() {
+            Some("retention") => Some("Retention settings saved."),
+            Some("links") => Some("Magic link settings saved."),
+            _ => None,
+        })
+    };
     view! {
         <PageHeader title="Company" lead="Your organization, which owns this hub and its integrations."/>
-        {move || saved().then(|| view! { <p class="notice success" role="status">"Retention settings saved."</p> })}
+        {move || saved().map(|s| view! { <p class="notice success" role="status">{s}</p> })}
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match info.await {
@@ -39,11 +47,47 @@ pub fn CompanyPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match retention.await {
-                    Ok(r) => view! { <Retention r=r save=save save_error=save_error/> }.into_any(),
+                    Ok(r) => view! {
+                        <MagicLinks days=r.magic_link_days.clone() can_edit=r.can_edit save=links save_error=links_error/>
+                        <Retention r=r save=save save_error=save_error/>
+                    }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// How long a tenant's magic links stay valid (a form for admins).
+#[component]
+fn MagicLinks(
+    days: String,
+    can_edit: bool,
+    save: ServerAction<SaveMagicLinks>,
+    save_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let shown = if days.is_empty() { "Links do not expire.".to_owned() } else { format!("{days} days") };
+    let value = Signal::derive(move || {
+        save_error.get().and_then(|e| e.kept("magic_link_days")).unwrap_or_else(|| days.clone())
+    });
+    view! {
+        <section class="section" aria-labelledby="links-heading">
+            <h2 id="links-heading">"Magic links"</h2>
+            <p class="muted small">"A tenant's magic link lets whoever holds it connect the tenant's accounts. A tenant's page can replace a link at any time; linking a tenant to another marketplace user replaces its links."</p>
+            {if can_edit {
+                view! {
+                    <ActionForm action=save attr:class="form card inline-form" attr:novalidate=true>
+                        <TextField name="magic_link_days" id="magic-link-days" label="Days a magic link works"
+                            hint="Counted from the day each link was made; empty keeps links working until they are replaced. The marketplace renews its users' expired links by itself."
+                            value=value error=field_error(save_error, "magic_link_days")/>
+                        <button type="submit" class="btn primary">"Save magic links"</button>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! { <dl class="facts"><div><dt>"Days a magic link works"</dt><dd>{shown}</dd></div></dl> }.into_any()
+            }}
+            {move || save_error.get().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <ErrorNotice error=e/> })}
+        </section>
     }
 }
 

@@ -157,7 +157,7 @@ async fn end_users_see_and_change_only_their_own_tenants() {
     };
     assert_eq!(bob_apps(&m).await, 0);
     let row = tenants::get(m.db.pool(), id).await.expect("read").expect("tenant");
-    mp::link(&m.db, &Actor::System, &row, "bob", "Bob", "", Utc::now()).await.expect("linked");
+    mp::link(&m.db, &m.key, &Actor::System, &row, "bob", "Bob", "", Utc::now()).await.expect("linked");
     assert_eq!(bob_apps(&m).await, 1);
     let a = call(&m, "embed_app", &format!("token={bob}&tenant_id={id}")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);

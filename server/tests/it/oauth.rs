@@ -146,7 +146,7 @@ async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::T
 }
 
 /// A tenant of an integration that needs both connectors.
-async fn tenant(db: &Db) -> i64 {
+async fn tenant(db: &Db, key: &SecretKey) -> i64 {
     let now = Utc::now();
     let input = IntegrationInput {
         name: "Mock Sync".into(),
@@ -170,16 +170,21 @@ async fn tenant(db: &Db) -> i64 {
         channel: "default".into(),
         ..Default::default()
     };
-    service::tenants::create(db, &Actor::System, &integration, &input, Source::Hub, now).await.expect("tenant")
+    service::tenants::create(db, key, &Actor::System, &integration, &input, Source::Hub, now).await.expect("tenant")
 }
 
-async fn magic_token(db: &Db, tenant: i64, connector: &str) -> String {
-    sqlx::query_scalar("SELECT magic_token FROM connections WHERE tenant_id = ? AND connector_name = ?")
-        .bind(tenant)
-        .bind(connector)
-        .fetch_one(db.pool())
-        .await
-        .expect("token")
+/// The magic link's token, unsealed as the tenant's page does; the table holds only its hash.
+async fn magic_token(db: &Db, key: &SecretKey, tenant: i64, connector: &str) -> String {
+    let (hash, sealed): (String, Vec<u8>) =
+        sqlx::query_as("SELECT magic_token, magic_sealed FROM connections WHERE tenant_id = ? AND connector_name = ?")
+            .bind(tenant)
+            .bind(connector)
+            .fetch_one(db.pool())
+            .await
+            .expect("token");
+    let token = String::from_utf8(key.decrypt(&sealed).expect("unsealed")).expect("text");
+    assert_eq!(hash, hub_core::secrets::token_hash(&token), "only the hash is stored in clear");
+    token
 }
 
 async fn sealed(db: &Db, tenant: i64) -> Option<Vec<u8>> {
@@ -235,9 +240,9 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
 
     let (url, provider) = provider().await;
     let (p, dir) = hub_with_provider(&url).await;
-    let db = p.state.db.clone();
-    let tenant = tenant(&db).await;
-    let token = magic_token(&db, tenant, "mockauth").await;
+    let (db, key) = (p.state.db.clone(), p.state.key.clone());
+    let tenant = tenant(&db, &key).await;
+    let token = magic_token(&db, &key, tenant, "mockauth").await;
     let hub = Hub { router: p.router, _dir: dir };
     let mut seen: Vec<String> = Vec::new();
     let mut keep = |a: &Answer| seen.push(format!("{:?}\n{}", a.headers, a.body));
@@ -303,7 +308,7 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
     assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
 
     // The Stripe key through its own magic link, then everything an admin sees.
-    let stripe = magic_token(&db, tenant, "stripe").await;
+    let stripe = magic_token(&db, &key, tenant, "stripe").await;
     let saved = hub.call("magic_link_save", &format!("token={stripe}&fields%5Bapi_key%5D={STRIPE_KEY}"), None).await;
     assert!(saved.status.is_success() || saved.status.is_redirection(), "{} {}", saved.status, saved.body);
     keep(&saved);
@@ -331,7 +336,7 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
     assert!(a.status.is_success(), "{}", a.body);
     assert_eq!(status(&db, tenant).await.0, "disconnected");
     assert_eq!(sealed(&db, tenant).await, None);
-    assert_eq!(magic_token(&db, tenant, "mockauth").await, token);
+    assert_eq!(magic_token(&db, &key, tenant, "mockauth").await, token);
 
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
     for secret in ["at-first-1111", "rt-first-1111", CLIENT_SECRET, STRIPE_KEY] {
@@ -365,7 +370,7 @@ async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_fro
     let (url, provider) = provider().await;
     let (p, _dir) = hub_with_provider(&url).await;
     let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
-    let tenant = tenant(&db).await;
+    let tenant = tenant(&db, &key).await;
     let egress = p.state.egress.clone();
     let ready = || ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "mockauth", Utc::now());
 
@@ -409,7 +414,7 @@ async fn a_token_endpoint_inside_the_hubs_network_is_not_called_unless_allowed()
     let (url, provider) = provider().await;
     let (p, _dir) = hub_with_provider(&url).await;
     let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
-    let tenant = tenant(&db).await;
+    let tenant = tenant(&db, &key).await;
     store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
     let strict = hub_core::egress::Egress::strict();
     let refused = ready_credentials(&db, &key, &registry, &strict, "http://hub.test", tenant, "mockauth", Utc::now())
@@ -424,4 +429,154 @@ async fn a_token_endpoint_inside_the_hubs_network_is_not_called_unless_allowed()
         .await
         .expect("refreshed");
     assert_eq!(provider.lock().expect("lock").refreshes, 1);
+}
+
+/// What the link's data endpoint answers for `token`: its status and body.
+async fn link_answer(hub: &Hub, token: &str) -> (StatusCode, String) {
+    let a = hub.call("magic_link", &format!("token={token}"), None).await;
+    (a.status, a.body)
+}
+
+#[tokio::test]
+async fn a_replaced_link_is_refused_with_words_and_its_sign_in_in_flight_fails() {
+    let (url, _provider) = provider().await;
+    let (p, dir) = hub_with_provider(&url).await;
+    let (db, key) = (p.state.db.clone(), p.state.key.clone());
+    let tenant = tenant(&db, &key).await;
+    let hub = Hub { router: p.router, _dir: dir };
+    let cookie = hub.sign_in_as("admin%40example.com", "correct+horse+battery").await;
+    let old = magic_token(&db, &key, tenant, "mockauth").await;
+    let page = hub.get(&format!("/tenants/{tenant}"), Some(&cookie)).await;
+    assert!(page.body.contains(&format!("/connect/{old}")) && page.body.contains("Replace link"), "{}", page.body);
+    // A sign-in started through the old link, then the link is replaced.
+    let start = hub.get(&format!("/connect/{old}/start"), None).await;
+    let state = query_param(&location(&start), "state");
+    assert!(!state.is_empty());
+    let a = hub.call("replace_magic_link", &format!("tenant_id={tenant}&connector=mockauth"), Some(&cookie)).await;
+    assert!(a.status.is_success(), "{} {}", a.status, a.body);
+
+    let new = magic_token(&db, &key, tenant, "mockauth").await;
+    assert_ne!(new, old);
+    let (status, body) = link_answer(&hub, &old).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("This link was replaced by a newer one"), "{body}");
+    let page = hub.get(&format!("/connect/{old}"), None).await;
+    assert!(page.body.contains("This link was replaced by a newer one"), "{}", page.body);
+    assert_eq!(link_answer(&hub, &new).await.0, StatusCode::OK);
+    let late = hub.get(&format!("/oauth/callback?state={state}&code=whatever"), None).await;
+    assert!(location(&late).contains("failed="), "{}", location(&late));
+    assert_eq!(self::status(&db, tenant).await.0, "disconnected", "the old link's sign-in changed nothing");
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'magic link replaced'")
+        .fetch_one(db.pool())
+        .await
+        .expect("audit");
+    assert_eq!(audit, 1);
+
+    // Someone who may not see the tenant cannot replace its links.
+    let a = hub.call("replace_magic_link", &format!("tenant_id={tenant}&connector=mockauth"), None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    assert_eq!(magic_token(&db, &key, tenant, "mockauth").await, new);
+}
+
+#[tokio::test]
+async fn linking_the_tenant_to_another_marketplace_user_replaces_its_links() {
+    let (url, _provider) = provider().await;
+    let (p, dir) = hub_with_provider(&url).await;
+    let (db, key) = (p.state.db.clone(), p.state.key.clone());
+    let tenant = tenant(&db, &key).await;
+    let hub = Hub { router: p.router, _dir: dir };
+    let row = || async { hub_core::db::tenants::get(db.pool(), tenant).await.expect("read").expect("tenant") };
+    service::marketplace::link(&db, &key, &Actor::System, &row().await, "ann", "Ann", "", Utc::now())
+        .await
+        .expect("linked");
+    let anns = magic_token(&db, &key, tenant, "stripe").await;
+    // Linked again to the same user: the link stays.
+    service::marketplace::link(&db, &key, &Actor::System, &row().await, "ann", "Ann", "", Utc::now())
+        .await
+        .expect("linked");
+    assert_eq!(magic_token(&db, &key, tenant, "stripe").await, anns);
+    // To another user: Ann's link no longer lets her change the tenant's credentials.
+    service::marketplace::link(&db, &key, &Actor::System, &row().await, "bob", "Bob", "", Utc::now())
+        .await
+        .expect("relinked");
+    assert_ne!(magic_token(&db, &key, tenant, "stripe").await, anns);
+    let (status, body) = link_answer(&hub, &anns).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let saved = hub.call("magic_link_save", &format!("token={anns}&fields%5Bapi_key%5D=sk_ann"), None).await;
+    assert_eq!(saved.status, StatusCode::NOT_FOUND, "{}", saved.body);
+    assert_eq!(hub_core::db::connections::credentials(db.pool(), tenant, "stripe").await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn links_expire_when_the_setting_says_and_the_marketplace_renews_its_users() {
+    let (url, _provider) = provider().await;
+    let (p, dir) = hub_with_provider(&url).await;
+    let (db, key) = (p.state.db.clone(), p.state.key.clone());
+    let tenant = tenant(&db, &key).await;
+    let _hub = Hub { router: p.router, _dir: dir };
+    let registry = p.state.connectors.clone();
+    let token = magic_token(&db, &key, tenant, "stripe").await;
+    let conn = service::connections::save_link_settings(&db, &Actor::System, "0", Utc::now()).await;
+    assert!(conn.is_err(), "0 days is refused");
+    service::connections::save_link_settings(&db, &Actor::System, "7", Utc::now()).await.expect("saved");
+    let at = |days: i64| Utc::now() + Duration::days(days);
+    assert!(service::connections::by_magic_token(&db, &registry, &token, at(6)).await.is_ok());
+    let expired = service::connections::by_magic_token(&db, &registry, &token, at(8)).await.map(drop);
+    assert_eq!(expired, Err(service::connections::ConnectError::ExpiredLink));
+
+    // The tenant's marketplace user opens the app after the link expired: it is renewed.
+    service::marketplace::link(
+        &db,
+        &key,
+        &Actor::System,
+        &hub_core::db::tenants::get(db.pool(), tenant).await.expect("read").expect("tenant"),
+        "ann",
+        "Ann",
+        "",
+        Utc::now(),
+    )
+    .await
+    .expect("linked");
+    let ann = hub_core::domain::marketplace::EndUser {
+        sub: "ann".into(),
+        name: None,
+        email: None,
+        rules: Default::default(),
+        exp: at(9).timestamp(),
+    };
+    service::embed::app_page(&db, &key, "http://hub.test", &ann, tenant, at(8)).await.expect("page");
+    let renewed = magic_token(&db, &key, tenant, "stripe").await;
+    assert_ne!(renewed, token);
+    assert!(service::connections::by_magic_token(&db, &registry, &renewed, at(8)).await.is_ok());
+
+    // Without the setting, links do not expire.
+    service::connections::save_link_settings(&db, &Actor::System, "", Utc::now()).await.expect("saved");
+    assert!(service::connections::by_magic_token(&db, &registry, &renewed, at(10_000)).await.is_ok());
+}
+
+#[tokio::test]
+async fn links_made_before_they_were_sealed_keep_working_and_leave_the_table() {
+    let (url, _provider) = provider().await;
+    let (p, _dir) = hub_with_provider(&url).await;
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let tenant = tenant(&db, &key).await;
+    // As an earlier version stored it: the token in clear, nothing sealed.
+    sqlx::query(
+        "UPDATE connections SET magic_token = 'old-clear-token', magic_sealed = NULL, magic_issued_at = NULL
+         WHERE tenant_id = ? AND connector_name = 'stripe'",
+    )
+    .bind(tenant)
+    .execute(db.pool())
+    .await
+    .expect("old row");
+    assert!(service::connections::by_magic_token(&db, &registry, "old-clear-token", Utc::now()).await.is_err());
+    assert_eq!(service::connections::seal_clear_links(&db, &key, Utc::now()).await.expect("sealed"), 1);
+    assert_eq!(service::connections::seal_clear_links(&db, &key, Utc::now()).await.expect("sealed"), 0);
+    assert_eq!(magic_token(&db, &key, tenant, "stripe").await, "old-clear-token");
+    assert!(service::connections::by_magic_token(&db, &registry, "old-clear-token", Utc::now()).await.is_ok());
+    let clear: i64 = sqlx::query_scalar("SELECT count(*) FROM connections WHERE magic_token = 'old-clear-token'")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    assert_eq!(clear, 0);
 }

@@ -250,9 +250,17 @@ async fn the_list_searches_filters_sorts_and_pages() {
             channel: "default".into(),
             ..Default::default()
         };
-        service::tenants::create(&db, &Actor::System, integration, &input, hub_core::domain::tenant::Source::Hub, now)
-            .await
-            .expect("tenant");
+        service::tenants::create(
+            &db,
+            &hub_core::secrets::SecretKey::generate(),
+            &Actor::System,
+            integration,
+            &input,
+            hub_core::domain::tenant::Source::Hub,
+            now,
+        )
+        .await
+        .expect("tenant");
     }
     sqlx::query("UPDATE tenants SET paused = 0 WHERE name IN ('customer-01', 'customer-02')")
         .execute(db.pool())
@@ -307,10 +315,17 @@ async fn a_partner_user_reaches_only_their_organizations_tenants() {
         channel: "default".into(),
         ..Default::default()
     };
-    let tenant =
-        service::tenants::create(&db, &Actor::System, &row, &input, hub_core::domain::tenant::Source::Hub, now)
-            .await
-            .expect("tenant");
+    let tenant = service::tenants::create(
+        &db,
+        &hub_core::secrets::SecretKey::generate(),
+        &Actor::System,
+        &row,
+        &input,
+        hub_core::domain::tenant::Source::Hub,
+        now,
+    )
+    .await
+    .expect("tenant");
     let user = NewUser { name: "Pat".into(), email: "pat@globex.example".into(), organization_id: globex };
     accounts::add_user(&db, &mailer, &Actor::System, user, "http://hub.test", now).await.expect("invited");
     let body = mail::recent(db.pool(), 1).await.expect("mail").remove(0).body;

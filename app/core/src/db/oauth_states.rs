@@ -29,7 +29,7 @@ pub async fn insert_oauth_state(
 /// A started authorization, claimed by its callback.
 #[derive(Debug, FromRow)]
 pub struct ClaimedState {
-    pub magic_token: String,
+    pub connection_id: i64,
     pub verifier: Vec<u8>,
 }
 
@@ -40,7 +40,7 @@ pub async fn claim_oauth_state(
     state_hash: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<ClaimedState>> {
-    let claimed: Option<(i64, Vec<u8>)> = sqlx::query_as(
+    let claimed: Option<ClaimedState> = sqlx::query_as(
         "UPDATE oauth_states SET used_at = ?1
          WHERE state_hash = ?2 AND used_at IS NULL AND expires_at > ?1
          RETURNING connection_id, verifier",
@@ -54,10 +54,5 @@ pub async fn claim_oauth_state(
         .bind(now - chrono::Duration::days(1))
         .execute(db)
         .await?;
-    let Some((connection_id, verifier)) = claimed else { return Ok(None) };
-    let token: String = sqlx::query_scalar("SELECT magic_token FROM connections WHERE id = ?")
-        .bind(connection_id)
-        .fetch_one(db)
-        .await?;
-    Ok(Some(ClaimedState { magic_token: token, verifier }))
+    Ok(claimed)
 }

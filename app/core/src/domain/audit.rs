@@ -36,6 +36,8 @@ pub enum AuditAction {
     Renamed,
     RetentionSaved,
     SignedOutEverywhere,
+    MagicLinkReplaced,
+    MagicLinksSaved,
 }
 
 impl AuditAction {
@@ -74,6 +76,8 @@ impl AuditAction {
             Self::Renamed => "renamed",
             Self::RetentionSaved => "retention saved",
             Self::SignedOutEverywhere => "signed out everywhere",
+            Self::MagicLinkReplaced => "magic link replaced",
+            Self::MagicLinksSaved => "magic link settings saved",
         }
     }
 }

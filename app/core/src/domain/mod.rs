@@ -5,6 +5,7 @@ pub mod connector;
 pub mod email;
 pub mod form;
 pub mod integration;
+pub mod magic_link;
 pub mod manifest;
 pub mod marketplace;
 pub mod release;

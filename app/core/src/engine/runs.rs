@@ -177,6 +177,11 @@ impl Engine {
     }
 
     /// Tells the loop to look again: a trigger arrived or a schedule changed.
+    /// The hub key the engine unseals credentials with.
+    pub fn key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+
     pub fn wake(&self) {
         self.inner.schedule_changed.store(true, Ordering::Release);
         self.inner.signal.raise();

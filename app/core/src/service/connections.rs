@@ -12,10 +12,12 @@ use serde_json::json;
 use super::ServiceError;
 use crate::connectors::Registry;
 use crate::db::audit::{self, Actor};
-use crate::db::connections::{self, MagicRow};
+use crate::db::connections::{self, MagicRow, StoredLink};
+use crate::db::webhooks as settings_store;
 use crate::db::{oauth_states, tenants, Db};
 use crate::domain::audit::AuditAction;
 use crate::domain::connector::{AuthKind, Connector};
+use crate::domain::magic_link::{LinkSettings, Replaced, SETTING as LINK_SETTING};
 use crate::egress::Egress;
 pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
@@ -25,14 +27,165 @@ use crate::secrets::{random_token, token_hash, SecretKey};
 
 /// How long a started authorization may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
+/// A new magic link: its token's hash (to find it by) and the token sealed (to show
+/// the link again); the token itself is not kept.
+pub(crate) struct NewLink {
+    hash: String,
+    sealed: Vec<u8>,
+}
+
+impl NewLink {
+    pub(crate) fn new(key: &SecretKey) -> Self {
+        let token = random_token();
+        Self { hash: token_hash(&token), sealed: key.encrypt(token.as_bytes()) }
+    }
+
+    pub(crate) fn stored(&self) -> StoredLink<'_> {
+        StoredLink { hash: &self.hash, sealed: &self.sealed }
+    }
+}
+
+/// The token of a stored link, to build its URL from.
+pub fn link_token(key: &SecretKey, sealed: Option<&[u8]>) -> Option<String> {
+    sealed.and_then(|s| key.decrypt(s).ok()).and_then(|t| String::from_utf8(t).ok())
+}
+
+/// How long links stay valid.
+pub async fn link_settings(db: &Db) -> Result<LinkSettings, ServiceError> {
+    Ok(LinkSettings::from_stored(settings_store::setting(db.pool(), LINK_SETTING).await?.as_deref()))
+}
+
+/// Saves the days a link stays valid (empty: for ever), with its audit entry. It
+/// applies at once to every link, counted from the day each was made.
+pub async fn save_link_settings(
+    db: &Db,
+    actor: &Actor,
+    days: &str,
+    now: DateTime<Utc>,
+) -> Result<LinkSettings, ServiceError> {
+    let settings = LinkSettings::parse(days).map_err(|m| super::invalid("magic_link_days", m))?;
+    let mut tx = db.pool().begin().await?;
+    settings_store::set_setting(&mut *tx, LINK_SETTING, &serde_json::to_string(&settings).unwrap_or_default(), now)
+        .await?;
+    let entry = audit::Entry {
+        actor,
+        action: AuditAction::MagicLinksSaved,
+        object_type: "settings",
+        object_id: None,
+        detail: json!({ "days": settings.days }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
 /// The connection behind a magic link, with its connector's full definition (client
-/// secret included, from the registry).
-pub async fn by_magic_token(db: &Db, registry: &Registry, token: &str) -> Result<(MagicRow, Connector), ConnectError> {
-    let row = connections::by_magic_token(db.pool(), token).await.map_err(|_| ConnectError::Internal)?;
-    let row = row.filter(|r| !r.archived).ok_or(ConnectError::UnknownLink)?;
+/// secret included, from the registry). A replaced or expired link says so.
+pub async fn by_magic_token(
+    db: &Db,
+    registry: &Registry,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(MagicRow, Connector), ConnectError> {
+    let hash = token_hash(token);
+    let row = connections::by_magic_hash(db.pool(), &hash).await.map_err(|_| ConnectError::Internal)?;
+    let Some(row) = row else {
+        let replaced = connections::replaced(db.pool(), &hash).await.map_err(|_| ConnectError::Internal)?;
+        return Err(if replaced.is_some() { ConnectError::ReplacedLink } else { ConnectError::UnknownLink });
+    };
+    if row.archived {
+        return Err(ConnectError::UnknownLink);
+    }
+    if link_settings(db).await.map_err(|_| ConnectError::Internal)?.expired(row.magic_issued_at, now) {
+        return Err(ConnectError::ExpiredLink);
+    }
     let connector =
         registry.connectors.get(&row.connector_name).map(|l| l.connector.clone()).ok_or(ConnectError::UnknownLink)?;
     Ok((row, connector))
+}
+
+/// Gives a tenant's connection a new magic link; the old one then says it was
+/// replaced, and OAuth2 sign-ins it started fail.
+pub async fn replace_link(
+    db: &Db,
+    key: &SecretKey,
+    actor: &Actor,
+    scope: super::Scope,
+    tenant_id: i64,
+    connector: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    super::tenants::visible(db, scope, tenant_id).await?;
+    let mut tx = db.pool().begin().await?;
+    let id = connections::connection_id(&mut *tx, tenant_id, connector).await?.ok_or(ServiceError::NotFound)?;
+    let link = NewLink::new(key);
+    connections::replace_link(&mut tx, id, &link.stored(), Replaced::Replaced.as_str(), now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: AuditAction::MagicLinkReplaced,
+        object_type: "tenant",
+        object_id: Some(tenant_id.to_string()),
+        detail: json!({ "connector": connector }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces every magic link of a tenant, in the caller's transaction.
+pub(crate) async fn replace_links_of(
+    tx: &mut sqlx::SqliteConnection,
+    key: &SecretKey,
+    tenant_id: i64,
+    reason: Replaced,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let ids: Vec<i64> =
+        connections::connections(&mut *tx, tenant_id).await?.into_iter().map(|c| c.connection_id).collect();
+    for id in ids {
+        connections::replace_link(&mut *tx, id, &NewLink::new(key).stored(), reason.as_str(), now).await?;
+    }
+    Ok(())
+}
+
+/// Makes new links for a tenant's expired ones: the marketplace's user is signed in,
+/// and connects through them.
+pub async fn renew_expired_links(
+    db: &Db,
+    key: &SecretKey,
+    tenant_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let settings = link_settings(db).await?;
+    if settings.days.is_none() {
+        return Ok(());
+    }
+    let expired: Vec<i64> = connections::connections(db.pool(), tenant_id)
+        .await?
+        .into_iter()
+        .filter(|c| settings.expired(c.magic_issued_at, now))
+        .map(|c| c.connection_id)
+        .collect();
+    if expired.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool().begin().await?;
+    for id in expired {
+        connections::replace_link(&mut tx, id, &NewLink::new(key).stored(), Replaced::Expired.as_str(), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Seals the tokens of links made before links were sealed, keeping them working.
+/// Run at start-up; returns how many there were.
+pub async fn seal_clear_links(db: &Db, key: &SecretKey, now: DateTime<Utc>) -> Result<usize, ServiceError> {
+    let clear = connections::clear_links(db.pool()).await?;
+    for (id, token) in &clear {
+        let stored = StoredLink { hash: &token_hash(token), sealed: &key.encrypt(token.as_bytes()) };
+        connections::seal_link(db.pool(), *id, &stored, now).await?;
+    }
+    Ok(clear.len())
 }
 
 /// Starts the authorization code flow: a single-use state bound to this connection,
@@ -45,7 +198,7 @@ pub async fn start_oauth(
     magic_token: &str,
     now: DateTime<Utc>,
 ) -> Result<String, ConnectError> {
-    let (row, connector) = by_magic_token(db, registry, magic_token).await?;
+    let (row, connector) = by_magic_token(db, registry, magic_token, now).await?;
     if connector.auth != AuthKind::Oauth2 {
         return Err(ConnectError::UnknownLink);
     }
@@ -105,7 +258,12 @@ pub async fn finish_oauth(
         Ok(None) => return (None, Err(ConnectError::StaleState)),
         Err(_) => return (None, Err(ConnectError::Internal)),
     };
-    let magic = Some(claimed.magic_token.clone());
+    let row = match connections::magic_row(db.pool(), claimed.connection_id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return (None, Err(ConnectError::UnknownLink)),
+        Err(_) => return (None, Err(ConnectError::Internal)),
+    };
+    let magic = link_token(key, row.magic_sealed.as_deref());
     if let Some(error) = cb.error.as_deref() {
         return (
             magic,
@@ -116,7 +274,14 @@ pub async fn finish_oauth(
         return (magic, Err(ConnectError::Provider("no authorization code".to_owned())));
     };
     let outcome = async {
-        let (row, connector) = by_magic_token(db, registry, &claimed.magic_token).await?;
+        if row.archived {
+            return Err(ConnectError::UnknownLink);
+        }
+        let connector = registry
+            .connectors
+            .get(&row.connector_name)
+            .map(|l| l.connector.clone())
+            .ok_or(ConnectError::UnknownLink)?;
         let client = client(&connector, public_url)?;
         let verifier = key
             .decrypt(&claimed.verifier)
@@ -164,7 +329,7 @@ pub async fn save_by_magic_link(
     fields: &std::collections::BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let (row, _) = by_magic_token(db, registry, magic_token).await.map_err(|_| ServiceError::NotFound)?;
+    let (row, _) = by_magic_token(db, registry, magic_token, now).await.map_err(|_| ServiceError::NotFound)?;
     let tenant = tenants::get(db.pool(), row.tenant_id).await?.ok_or(ServiceError::NotFound)?;
     super::tenants::save_credentials(db, key, &Actor::System, &tenant, &row.connector_name, fields, now).await
 }

@@ -57,7 +57,12 @@ pub async fn app_page(
     public_url: &str,
     user: &EndUser,
     tenant_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<AppPage, ServiceError> {
+    // The user is signed in by the marketplace: an expired link of theirs is renewed,
+    // or the Connect buttons would lead nowhere.
+    app(db, user, tenant_id).await?;
+    super::connections::renew_expired_links(db, key, tenant_id, now).await?;
     let overview = overview::overview(db, key, public_url, Viewer::EndUser(user), tenant_id).await?;
     Ok(AppPage { overview, look: settings(db.pool()).await? })
 }
@@ -85,7 +90,7 @@ pub async fn install_app(
     integration_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
-    let id = install(db, user, integration_id, now).await?;
+    let id = install(db, engine.key(), user, integration_id, now).await?;
     if app(db, user, id).await?.step() != SetupStep::Credentials {
         runs::request(db, engine, &actor(user), id, TriggerKind::Manual, Mode::Init, None, now).await?;
     }

@@ -21,6 +21,7 @@ use crate::db::tenants::{self, TenantRow};
 use crate::db::webhooks::{set_setting, setting};
 use crate::db::{integrations, Db};
 use crate::domain::audit::AuditAction;
+use crate::domain::magic_link::Replaced;
 use crate::domain::marketplace::{
     check_grace_hours, tenant_name, Claims, EndUser, MarketplaceInput, CLOCK_LEEWAY_SECONDS, DEFAULT_ACCENT,
 };
@@ -328,7 +329,13 @@ pub async fn app(db: &Db, user: &EndUser, tenant_id: i64) -> Result<TenantRow, S
 
 /// Installs an integration for the user: a tenant on the integration's default
 /// release, named after the integration and the user, owned by the user's `sub`.
-pub async fn install(db: &Db, user: &EndUser, integration_id: i64, now: DateTime<Utc>) -> Result<i64, ServiceError> {
+pub async fn install(
+    db: &Db,
+    key: &SecretKey,
+    user: &EndUser,
+    integration_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
     // One install at a time in this process (the hub is one process): the cap's count
     // and the free name stay true until the insert, so a double submit cannot pass
     // `allowed_installs` or race for a name.
@@ -363,13 +370,18 @@ pub async fn install(db: &Db, user: &EndUser, integration_id: i64, now: DateTime
     };
     let input =
         NewTenantInput { name, release_mode: "channel".into(), channel: "default".into(), ..Default::default() };
-    super::tenants::create_owned(db, &actor(user), &integration, &input, Source::Marketplace, Some(user), now).await
+    super::tenants::create_owned(db, key, &actor(user), &integration, &input, Source::Marketplace, Some(user), now)
+        .await
 }
 
 /// Links a tenant to a marketplace user, or with an empty `sub` unlinks it (an
-/// admin's change: hub tenants become a user's only this way).
+/// admin's change: hub tenants become a user's only this way). When the owner changes,
+/// the tenant's magic links are replaced: whoever held one before may no longer change
+/// the tenant's credentials.
+#[allow(clippy::too_many_arguments)]
 pub async fn link(
     db: &Db,
+    key: &SecretKey,
     actor: &Actor,
     tenant: &TenantRow,
     sub: &str,
@@ -387,6 +399,10 @@ pub async fn link(
     let mut tx = db.pool().begin().await?;
     if !tenants::set_external(&mut *tx, tenant.id, owner, now).await? {
         return Err(ServiceError::NotFound);
+    }
+    let before = tenant.external_user.as_deref().unwrap_or_default();
+    if before != sub {
+        super::connections::replace_links_of(&mut tx, key, tenant.id, Replaced::Relinked, now).await?;
     }
     let entry = audit::Entry {
         actor,

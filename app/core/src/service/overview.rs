@@ -2,6 +2,8 @@
 //! admin's or a partner's user) or the end user in the embedded marketplace. What the
 //! tenant still lacks, which draft to show, whether a sync is on its way.
 
+use chrono::{DateTime, Utc};
+
 use super::tenants::{configs, draft_for, dynamic_options, parse_definition, release_of, webhook_of};
 use super::{Db, Scope, ServiceError};
 use crate::db::connections::{self, ConnectionRow};
@@ -10,6 +12,7 @@ use crate::db::tenants::TenantRow;
 use crate::db::{integrations, releases, run_logs, run_triggers, tenant_list};
 use crate::domain::connector::{AuthKind, ConnectionStatus};
 use crate::domain::form::{Audience, FieldKind, Form, Raw, Values};
+use crate::domain::magic_link::LinkSettings;
 use crate::domain::marketplace::EndUser;
 use crate::domain::release::{ReleaseChoice, ReleaseStatus};
 use crate::domain::tenant::{Schedule, ScheduleInput, SetupStep};
@@ -35,6 +38,10 @@ pub struct Connection {
     /// (name, label, secret) of each field an `api_key`/`basic` connector asks for.
     pub fields: Vec<(String, String, bool)>,
     pub connected: bool,
+    /// The magic link's token, for its URL.
+    pub link: Option<String>,
+    /// When the magic link stops working, if it ever does.
+    pub link_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A successful release a tenant may choose.
@@ -114,8 +121,9 @@ pub async fn overview(
         }
         None => (schedule.as_ref().map(Schedule::to_input).unwrap_or_default(), t.paused),
     };
+    let links = super::connections::link_settings(db).await?;
     let connections: Vec<Connection> =
-        connections::connections(db.pool(), t.id).await?.into_iter().map(connection).collect();
+        connections::connections(db.pool(), t.id).await?.into_iter().map(|r| connection(r, key, links)).collect();
     let step = t.step();
     let lacks = lacks(&connections, form.as_ref(), &stored, &dynamic, step);
     // Waiting triggers before runs: a trigger the dispatcher turns into a run between
@@ -161,9 +169,11 @@ pub async fn overview(
     })
 }
 
-fn connection(row: ConnectionRow) -> Connection {
+fn connection(row: ConnectionRow, key: &SecretKey, links: LinkSettings) -> Connection {
     let def = parse_definition(&row.definition);
     Connection {
+        link: super::connections::link_token(key, row.magic_sealed.as_deref()),
+        link_expires_at: row.magic_issued_at.and_then(|at| links.expires_at(at)),
         auth: def.as_ref().map_or(AuthKind::None, |d| d.auth),
         fields: def.map(|d| d.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect()).unwrap_or_default(),
         connected: row.status == ConnectionStatus::Connected,

@@ -96,7 +96,7 @@ pub async fn create_complete(
     let raw = raw_from_values(&values);
     Form::build(&manifest.configs, Audience::Hub).read(&raw, &Values::new()).map_err(ServiceError::InvalidFields)?;
     schedule.parse().map_err(ServiceError::Invalid)?;
-    let id = create(db, actor, integration, input, Source::Api, now).await?;
+    let id = create(db, engine.key(), actor, integration, input, Source::Api, now).await?;
     let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
     save_configs(db, actor, &tenant, &raw, now).await?;
     let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::connections::NewLink;
 use super::{invalid, is_unique_violation, ServiceError};
 use crate::db::audit::{self, Actor};
 pub use crate::db::tenants::TenantRow;
@@ -67,6 +68,7 @@ pub(super) async fn resolve_choice(
 /// Step 1 from the console: `create` for an integration the scope may see.
 pub async fn create_for(
     db: &Db,
+    key: &SecretKey,
     actor: &Actor,
     scope: super::Scope,
     integration_id: i64,
@@ -74,26 +76,29 @@ pub async fn create_for(
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
     let integration = super::integrations::visible(db, scope, integration_id).await?;
-    create(db, actor, &integration, input, Source::Hub, now).await
+    create(db, key, actor, &integration, input, Source::Hub, now).await
 }
 
 /// Step 1: the release choice and the name. The tenant exists from here on, paused,
 /// with its configuration defaults and one disconnected connection per connector.
 pub async fn create(
     db: &Db,
+    key: &SecretKey,
     actor: &Actor,
     integration: &IntegrationRow,
     input: &NewTenantInput,
     source: Source,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
-    create_owned(db, actor, integration, input, source, None, now).await
+    create_owned(db, key, actor, integration, input, source, None, now).await
 }
 
 /// Step 1 for a tenant that belongs to a marketplace user from the start (linked in
 /// the same transaction).
+#[allow(clippy::too_many_arguments)]
 pub async fn create_owned(
     db: &Db,
+    key: &SecretKey,
     actor: &Actor,
     integration: &IntegrationRow,
     input: &NewTenantInput,
@@ -134,7 +139,7 @@ pub async fn create_owned(
         tenants::set_external(&mut *tx, id, Some((&u.sub, u.name.as_deref(), u.email.as_deref())), now).await?;
     }
     for connector in &connector_names {
-        connections::insert_connection(&mut *tx, id, connector, &random_token(), now).await?;
+        connections::insert_connection(&mut *tx, id, connector, &NewLink::new(key).stored(), now).await?;
         if defs.iter().find(|d| &d.name == connector).is_some_and(|d| d.auth == AuthKind::None.as_str()) {
             connections::connect(&mut *tx, id, connector, &[], now).await?;
         }

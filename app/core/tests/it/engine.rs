@@ -95,7 +95,8 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
     )
     .await
     .expect("tenant");
-    connections::insert_connection(db.pool(), tenant, "stripe", "magic-token", Utc::now()).await.expect("connection");
+    let link = connections::StoredLink { hash: "magic-hash", sealed: b"sealed" };
+    connections::insert_connection(db.pool(), tenant, "stripe", &link, Utc::now()).await.expect("connection");
     let key = Arc::new(SecretKey::generate());
     let mut map = BTreeMap::new();
     map.insert(

@@ -1,11 +1,14 @@
 //! The marketplace's install cap (`xti.allowed_installs`) when one end user's
 //! installs arrive at the same time, on the file database.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use hub_core::db::{integrations, releases, Db};
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::manifest::Manifest;
 use hub_core::domain::marketplace::{EndUser, ExtraRules, ListingInput};
+use hub_core::secrets::SecretKey;
 use hub_core::service::{marketplace as mp, ServiceError};
 
 /// A published integration with a default release (no connectors); returns its id.
@@ -64,11 +67,12 @@ async fn concurrent_installs_of_one_user_never_pass_the_cap() {
     let capped = user("dee", Some(CAP));
     // Another user, without a cap, installs in the same burst.
     let free = user("eve", None);
+    let key = Arc::new(SecretKey::generate());
     let mut tasks = Vec::new();
     for n in 0..TRIES + 4 {
-        let (db, who) = (db.clone(), if n < TRIES { capped.clone() } else { free.clone() });
+        let (db, key, who) = (db.clone(), key.clone(), if n < TRIES { capped.clone() } else { free.clone() });
         tasks.push(tokio::spawn(async move {
-            let r = mp::install(&db, &who, integration, Utc::now()).await;
+            let r = mp::install(&db, &key, &who, integration, Utc::now()).await;
             (who.sub, r)
         }));
     }
@@ -102,6 +106,6 @@ async fn concurrent_installs_of_one_user_never_pass_the_cap() {
     names.dedup();
     assert_eq!(names.len(), CAP as usize);
     // Once at the cap, one more is refused too.
-    let again = mp::install(&db, &capped, integration, Utc::now()).await;
+    let again = mp::install(&db, &key, &capped, integration, Utc::now()).await;
     assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
 }

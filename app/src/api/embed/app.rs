@@ -78,7 +78,7 @@ mod views {
         EmbedConnection {
             auth: c.auth,
             fields: c.fields,
-            start_url: format!("/connect/{}/start", c.row.magic_token),
+            start_url: format!("/connect/{}/start", c.link.unwrap_or_default()),
             connected: c.connected,
             status_reason: c.row.status_reason,
             connector: c.row.connector_name,
@@ -134,8 +134,9 @@ pub async fn embed_app(token: String, tenant_id: i64) -> Result<MarketApp, AppEr
     use crate::api::ctx::{service_error, state};
     let user = server::end_user(&token).await?;
     let st = state()?;
-    let page =
-        app_page(&st.db, &st.key, &st.public_url, &user, tenant_id).await.map_err(|e| service_error(e, Vec::new()))?;
+    let page = app_page(&st.db, &st.key, &st.public_url, &user, tenant_id, chrono::Utc::now())
+        .await
+        .map_err(|e| service_error(e, Vec::new()))?;
     Ok(views::market_app(page.overview, &page.look, &user))
 }
 

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::marketplace::LinkMarketplaceUser;
 use crate::api::runs::RunTenant;
 use crate::api::tenants::{
-    get_tenant, ArchiveTenant, ConnectionView, DisconnectConnection, MakeTenantWebhook, TenantSetup,
+    get_tenant, ArchiveTenant, ConnectionView, DisconnectConnection, MakeTenantWebhook, ReplaceMagicLink, TenantSetup,
 };
 use crate::components::badge::TenantStateBadge;
 use crate::components::connection::{ConnectionBadge, MagicLink};
@@ -37,6 +37,7 @@ pub(super) fn tenant_resource(
 pub fn TenantPage() -> impl IntoView {
     let query = use_query_map();
     let disconnect = ServerAction::<DisconnectConnection>::new();
+    let replace = ServerAction::<ReplaceMagicLink>::new();
     let archive = ServerAction::<ArchiveTenant>::new();
     let run = ServerAction::<RunTenant>::new();
     let webhook = ServerAction::<MakeTenantWebhook>::new();
@@ -44,6 +45,7 @@ pub fn TenantPage() -> impl IntoView {
     let refresh = RwSignal::new(0usize);
     let data = tenant_resource(move || {
         disconnect.version().get()
+            + replace.version().get()
             + run.version().get()
             + webhook.version().get()
             + link.version().get()
@@ -58,6 +60,7 @@ pub fn TenantPage() -> impl IntoView {
             Some("run-init") => Some("An init sync was asked for; it starts as soon as the tenant is free."),
             Some("webhook") => Some("A new webhook URL was made; any earlier one no longer works."),
             Some("linked") => Some("Marketplace user saved."),
+            Some("link") => Some("A new magic link was made; the old one now says it was replaced."),
             Some("disconnected") => {
                 Some("Disconnected. The stored credentials were removed; the magic link stays the same.")
             }
@@ -69,6 +72,7 @@ pub fn TenantPage() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
+            .or_else(|| replace.value().get().and_then(Result::err))
             .or_else(|| archive.value().get().and_then(Result::err))
             .or_else(|| run.value().get().and_then(Result::err))
             .or_else(|| webhook.value().get().and_then(Result::err))
@@ -154,7 +158,7 @@ pub fn TenantPage() -> impl IntoView {
                         {if t.connections.is_empty() {
                             view! { <p class="muted">"This integration needs no credentials."</p> }.into_any()
                         } else {
-                            t.connections.iter().cloned().map(|c| view! { <ConnectionStatus tenant_id=t.id c=c disconnect=disconnect/> }).collect_view().into_any()
+                            t.connections.iter().cloned().map(|c| view! { <ConnectionStatus tenant_id=t.id c=c disconnect=disconnect replace=replace/> }).collect_view().into_any()
                         }}
                     </section>
                     <section class="section" aria-labelledby="runs-heading">
@@ -244,10 +248,12 @@ fn ConnectionStatus(
     tenant_id: i64,
     c: ConnectionView,
     disconnect: ServerAction<DisconnectConnection>,
+    replace: ServerAction<ReplaceMagicLink>,
 ) -> impl IntoView {
     let has_info = !c.info.trim().is_empty();
     let connected = c.status == ConnectionStatus::Connected;
     let connector = c.connector.clone();
+    let link_connector = c.connector.clone();
     let confirm_text =
         format!("Remove the stored {} credentials? Syncs fail until it is connected again.", c.display_name);
     let reconnect = match c.auth {
@@ -295,7 +301,14 @@ fn ConnectionStatus(
                     view! { <button type="button" class="btn small" disabled=true title="This connector has no information">"Info"</button> }.into_any()
                 }}
             </div>
-            {(c.auth != AuthKind::None).then(|| view! { <MagicLink url=c.magic_link.clone()/> })}
+            {(c.auth != AuthKind::None).then(|| view! {
+                <MagicLink url=c.magic_link.clone() expiry=c.link_expiry.clone() expired=c.link_expired/>
+                <ActionForm action=replace attr:class="inline-form">
+                    <input type="hidden" name="tenant_id" value=tenant_id/>
+                    <input type="hidden" name="connector" value=link_connector.clone()/>
+                    <button type="submit" class="btn small" title="Make a new link; the old one stops working">"Replace link"</button>
+                </ActionForm>
+            })}
         </div>
     }
 }

@@ -27,6 +27,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A fair-use limit was reached; the message says when to try again.
+    #[error("{0}")]
+    Limited(String),
     /// The marketplace token was refused; the reason is shown inside the frame.
     #[error("{0}")]
     TokenRefused(String),

@@ -215,8 +215,14 @@ async fn prepare(data: &Path, n: usize) -> (String, Vec<i64>) {
 /// Starts the hub with a short lease (a lapsed one is found within seconds) and
 /// retries a second apart.
 async fn start(binary: &Path, dir: &Path, port: u16) -> Child {
-    let vars =
-        [("HUB_DEMO", "off"), ("HUB_RUN_LEASE_SECS", "2"), ("HUB_RUN_RETRY_SECS", "1"), ("HUB_RUN_RETRIES", "10")];
+    let vars = [
+        ("HUB_DEMO", "off"),
+        ("HUB_RUN_LEASE_SECS", "2"),
+        ("HUB_RUN_RETRY_SECS", "1"),
+        ("HUB_RUN_RETRIES", "10"),
+        // The test asks for syncs as fast as it can, far past the fair-use default.
+        ("HUB_LIMIT_RUNS_PER_ORGANIZATION", "1000000"),
+    ];
     common::start(binary, dir, port, &vars).await
 }
 

@@ -135,8 +135,29 @@ impl Config {
             None => hub_core::egress::Egress::strict(),
             Some(list) => hub_core::egress::Egress::allowing(&list).map_err(|m| err("HUB_ALLOW_PRIVATE_TARGETS", m))?,
         };
+        let fair_use = {
+            use hub_core::domain::fair_use::{FairUse, Limit};
+            let d = FairUse::default();
+            let max = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+                let n = number(var, u64::from(default), 1_000_000)?;
+                Ok(u32::try_from(n).unwrap_or(default))
+            };
+            FairUse {
+                installs_per_user: Limit::per_hour(max("HUB_LIMIT_INSTALLS_PER_USER", d.installs_per_user.max)?),
+                runs_per_user: Limit::per_hour(max("HUB_LIMIT_RUNS_PER_USER", d.runs_per_user.max)?),
+                runs_per_organization: Limit::per_hour(max(
+                    "HUB_LIMIT_RUNS_PER_ORGANIZATION",
+                    d.runs_per_organization.max,
+                )?),
+                webhooks_per_tenant: Limit::per_minute(max(
+                    "HUB_LIMIT_WEBHOOKS_PER_TENANT",
+                    d.webhooks_per_tenant.max,
+                )?),
+            }
+        };
         let runs = hub_core::engine::runs::Settings {
             egress: egress.clone(),
+            fair_use,
             max_concurrent: usize::try_from(number("HUB_MAX_RUNS", 8, 1024)?).unwrap_or(8),
             lease: std::time::Duration::from_secs(number("HUB_RUN_LEASE_SECS", 60, 3600)?),
             retry_after: std::time::Duration::from_secs(number("HUB_RUN_RETRY_SECS", 30, 3600)?),

@@ -97,6 +97,7 @@ pub fn fail(err: AppError) -> AppError {
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Internal | AppError::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
             });
         }
@@ -172,6 +173,7 @@ pub fn service_error(e: hub_core::service::ServiceError, kept: Vec<(String, Stri
         ServiceError::InvalidFields(_) => fail(AppError::validation("form", "The form has errors.")),
         ServiceError::NotFound => fail(AppError::NotFound),
         ServiceError::Conflict(m) => fail(AppError::Conflict(m)),
+        ServiceError::Limited { message, .. } => fail(AppError::Limited(message)),
         ServiceError::Db(e) => internal(e),
     }
 }

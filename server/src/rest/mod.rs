@@ -103,13 +103,15 @@ pub struct FieldErrorBody {
     pub message: String,
 }
 
-/// An error answer: a status and a JSON body.
+/// An error answer: a status and a JSON body (and, for a fair-use refusal, the
+/// seconds to wait, sent as `Retry-After`).
 #[derive(Debug)]
-pub struct ApiError(StatusCode, ErrorBody);
+pub struct ApiError(StatusCode, ErrorBody, Option<i64>);
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self(status, ErrorBody { error: code.to_owned(), message: message.into(), field: None, errors: Vec::new() })
+        let body = ErrorBody { error: code.to_owned(), message: message.into(), field: None, errors: Vec::new() };
+        Self(status, body, None)
     }
 
     pub fn unauthorized() -> Self {
@@ -144,6 +146,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::NotFound => Self::not_found(),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Limited { message, retry_after_secs } => {
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+                e.2 = Some(retry_after_secs);
+                e
+            }
             ServiceError::Db(e) => {
                 tracing::error!("api: {e}");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the hub.")
@@ -160,7 +167,10 @@ impl From<hub_core::service::DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        match self.2 {
+            Some(secs) => (self.0, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(self.1)).into_response(),
+            None => (self.0, Json(self.1)).into_response(),
+        }
     }
 }
 

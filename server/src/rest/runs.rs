@@ -83,7 +83,8 @@ pub struct SyncQueued {
 #[utoipa::path(post, path = "/api/v2/tenants/{id}/sync", tag = "runs", params(("id" = i64, Path), SyncParams),
     request_body(content = Option<Object>, description = "An optional payload, handed to the run in PAN_CTX_RUN_TRIGGERS"),
     responses((status = 202, body = SyncQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+        (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "The organization's syncs per hour are used up; see Retry-After")),
     security(("api_key" = [])))]
 pub async fn sync(
     State(state): State<AppState>,

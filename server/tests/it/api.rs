@@ -17,7 +17,7 @@ use hub_core::service;
 use hub_core::worker::{self, Clock};
 use serde_json::{json, Value};
 
-use crate::http::{prepared, Hub};
+use crate::http::{prepared_with, Hub};
 
 const MANIFEST: &str = r#"
 version: 1.0
@@ -66,7 +66,12 @@ struct Reply {
 
 impl Api {
     async fn new() -> Self {
-        let (p, dir) = prepared(false).await;
+        Self::with(&[]).await
+    }
+
+    /// A hub with `extra` variables set.
+    async fn with(extra: &[(&str, &str)]) -> Self {
+        let (p, dir) = prepared_with(false, extra).await;
         let db = p.state.db.clone();
         let state = p.state.clone();
         let admin = Actor::User { id: 1, email: "admin@example.com".into() };
@@ -810,4 +815,79 @@ async fn a_committed_event_wakes_the_deliverer_at_once() {
     }
     let _ = stop_tx.send(());
     running.await.expect("the loop ends on stop");
+}
+
+#[tokio::test]
+async fn an_organizations_syncs_and_a_tenants_webhook_calls_stop_at_their_limits_exactly() {
+    let api = Api::with(&[("HUB_LIMIT_RUNS_PER_ORGANIZATION", "5"), ("HUB_LIMIT_WEBHOOKS_PER_TENANT", "3")]).await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let mut ids = Vec::new();
+    for name in ["acme", "globex"] {
+        let r =
+            api.send(Method::POST, "/api/v2/tenants", Some(json!({ "name": name, "integration_id": integration_id })));
+        ids.push(r.await.json["id"].as_i64().expect("id"));
+    }
+    // Twelve sync requests at once, over two tenants: exactly five are taken.
+    let mut asks = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let req = Request::post(format!("/api/v2/tenants/{}/sync", ids[n % 2]))
+            .header("X-API-Key", api.key.as_str())
+            .body(Body::empty())
+            .expect("req");
+        let router = api.hub.router.clone();
+        asks.spawn(async move { tower::ServiceExt::oneshot(router, req).await.expect("answered") });
+    }
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    while let Some(answer) = asks.join_next().await {
+        let answer = answer.expect("task");
+        statuses.push(answer.status());
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(answer);
+        }
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::ACCEPTED).count(), 5, "{statuses:?}");
+    let refused = refused.expect("a refusal");
+    let wait: i64 = refused
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((3000..=3600).contains(&wait), "{wait}");
+    let body = http_body_util::BodyExt::collect(refused.into_body()).await.expect("body").to_bytes();
+    let body: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(body["error"], "rate_limited");
+    let said = body["message"].as_str().unwrap_or_default();
+    assert!(
+        said.starts_with(
+            "Your organization asked for 5 syncs in the last hour, the most this hub allows. Try again in "
+        ),
+        "{said}"
+    );
+    let triggers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM run_triggers").fetch_one(api.db.pool()).await.expect("count");
+    assert_eq!(triggers, 5, "a refused request leaves nothing");
+
+    // A tenant's webhook calls: three a minute, then 429; another tenant's are its own.
+    let s = &api.state;
+    let mut paths = Vec::new();
+    for id in &ids {
+        let tenant = hub_core::db::tenants::get(api.db.pool(), *id).await.expect("read").expect("tenant");
+        let url = service::tenants::rotate_webhook(&s.db, &s.key, &s.public_url, &Actor::System, &tenant, Utc::now())
+            .await
+            .expect("made");
+        paths.push(url.strip_prefix(&s.public_url).expect("a hub URL").to_owned());
+    }
+    let hook = |path: &str| Request::post(path).body(Body::from("{}")).expect("req");
+    for _ in 0..3 {
+        assert_eq!(api.hub.send(hook(&paths[0])).await.status, StatusCode::ACCEPTED);
+    }
+    let over = api.hub.send(hook(&paths[0])).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+    assert!(over.body.contains("This tenant took 3 webhook calls in the last minute"), "{}", over.body);
+    assert!(over.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(api.hub.send(hook(&paths[1])).await.status, StatusCode::ACCEPTED);
+    let bodies = std::fs::read_dir(api.state.engine.webhooks_dir()).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(bodies, 4, "a refused call's body is not kept");
 }

@@ -12,7 +12,7 @@ use hub_core::service::marketplace as mp;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use crate::http::{prepared, Answer, Hub};
+use crate::http::{Answer, Hub};
 use crate::tenants::integration_with_release;
 
 const ORIGIN: &str = "http://127.0.0.1:4999";
@@ -26,7 +26,12 @@ struct Market {
 }
 
 async fn market() -> Market {
-    let (p, dir) = prepared(false).await;
+    market_with(&[]).await
+}
+
+/// A marketplace on a hub with `extra` variables set.
+async fn market_with(extra: &[(&str, &str)]) -> Market {
+    let (p, dir) = crate::http::prepared_with(false, extra).await;
     let db = p.state.db.clone();
     let now = Utc::now();
     let (integration, _) = integration_with_release(&db, 1, "Stripe Sync").await;
@@ -262,4 +267,58 @@ async fn only_the_allowed_origins_may_frame_the_marketplace() {
     let console = m.hub.get("/login", None).await;
     let csp = console.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert!(csp.ends_with("; frame-ancestors 'none'"), "{csp}");
+}
+
+#[tokio::test]
+async fn one_users_installs_and_syncs_stop_at_their_limits_and_others_go_on() {
+    let m = market_with(&[("HUB_LIMIT_INSTALLS_PER_USER", "2"), ("HUB_LIMIT_RUNS_PER_USER", "2")]).await;
+    let (ann, bob) = (token(&m, "ann", json!({})), token(&m, "bob", json!({})));
+    let install = |t: &str| format!("token={t}&integration_id={}", m.integration);
+    // Install, uninstall, install: two installs in the hour, so a third is refused.
+    let a = call(&m, "embed_install", &install(&ann)).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    let first = tenants::of_external(m.db.pool(), "ann").await.expect("ann's")[0].id;
+    let a = call(&m, "embed_uninstall", &format!("token={ann}&tenant_id={first}")).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    let a = call(&m, "embed_install", &install(&ann)).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    let a = call(&m, "embed_install", &install(&ann)).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+    assert!(
+        a.body.contains("You installed 2 integrations in the last hour, the most this hub allows. Try again in "),
+        "{}",
+        a.body
+    );
+    assert_eq!(tenants::of_external(m.db.pool(), "ann").await.expect("ann's").len(), 1);
+    // Bob is not held back by Ann.
+    let a = call(&m, "embed_install", &install(&bob)).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+
+    // Ann's syncs: two in the hour, then refused with when to try again.
+    let mine = tenants::of_external(m.db.pool(), "ann").await.expect("ann's")[0].id;
+    sqlx::query("UPDATE tenants SET setup_step = 'done' WHERE id = ?")
+        .bind(mine)
+        .execute(m.db.pool())
+        .await
+        .expect("done");
+    let run = |t: &str, id: i64| format!("token={t}&tenant_id={id}");
+    let asked_before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM run_triggers WHERE created_by = 'marketplace ann'")
+            .fetch_one(m.db.pool())
+            .await
+            .expect("count");
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(call(&m, "embed_run", &run(&ann, mine)).await);
+    }
+    let taken = answers.iter().filter(|a| a.status.is_success() || a.status.is_redirection()).count();
+    assert_eq!(
+        taken as i64,
+        2 - asked_before,
+        "{:?}",
+        answers.iter().map(|a| (a.status, a.body.clone())).collect::<Vec<_>>()
+    );
+    let last = answers.last().expect("an answer");
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS, "{}", last.body);
+    assert!(last.body.contains("You asked for 2 syncs in the last hour"), "{}", last.body);
 }

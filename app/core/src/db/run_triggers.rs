@@ -30,14 +30,37 @@ pub async fn insert_trigger(
     .await
 }
 
-/// Tenants with waiting triggers and no queued or running run.
+/// Tenants with waiting triggers and no queued or running run, fairly: a tenant's
+/// owner is its marketplace user, else its organization, and each owner's k-th
+/// waiting tenant comes after every owner's (k-1)-th, counting the runs the owner
+/// already has in flight; oldest first among equals. So one organization or end user
+/// with many waiting tenants cannot starve the others of the slots.
 pub async fn ready_tenants(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT w.tenant_id FROM run_triggers w
-         WHERE w.run_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = w.tenant_id AND r.phase IN ('queued', 'running'))
-         LIMIT ?",
-    )
+    const OWNER: &str =
+        "CASE WHEN t.external_user IS NOT NULL THEN 'u:' || t.external_user ELSE 'o:' || i.organization_id END";
+    sqlx::query_scalar(&format!(
+        "WITH ready AS (
+             SELECT w.tenant_id, min(w.id) AS first FROM run_triggers w
+             WHERE w.run_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = w.tenant_id AND r.phase IN ('queued', 'running'))
+             GROUP BY w.tenant_id
+         ),
+         waiting AS (
+             SELECT r.tenant_id, r.first, {OWNER} AS owner
+             FROM ready r JOIN tenants t ON t.id = r.tenant_id JOIN integrations i ON i.id = t.integration_id
+         ),
+         busy AS (
+             SELECT {OWNER} AS owner, count(*) AS n
+             FROM runs x JOIN tenants t ON t.id = x.tenant_id JOIN integrations i ON i.id = t.integration_id
+             WHERE x.phase IN ('queued', 'running') GROUP BY 1
+         ),
+         turns AS (
+             SELECT w.tenant_id, w.first,
+                    coalesce(b.n, 0) + row_number() OVER (PARTITION BY w.owner ORDER BY w.first) AS turn
+             FROM waiting w LEFT JOIN busy b ON b.owner = w.owner
+         )
+         SELECT tenant_id FROM turns ORDER BY turn, first LIMIT ?"
+    ))
     .bind(limit)
     .fetch_all(db)
     .await
@@ -107,4 +130,50 @@ pub async fn trigger_status(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Resul
     .bind(id)
     .fetch_optional(db)
     .await
+}
+
+/// When the triggers that count against a fair-use limit were made since `since`:
+/// webhook calls to one tenant, the syncs one marketplace user asked for (by its
+/// `created_by`), or those an organization's people and keys asked for.
+pub enum Asked<'a> {
+    Webhooks { tenant_id: i64 },
+    By { created_by: &'a str },
+    Organization { organization_id: i64 },
+}
+
+pub async fn asked_since(
+    db: impl SqliteExecutor<'_>,
+    asked: Asked<'_>,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<DateTime<Utc>>> {
+    match asked {
+        Asked::Webhooks { tenant_id } => {
+            sqlx::query_scalar(
+                "SELECT created_at FROM run_triggers WHERE tenant_id = ? AND kind = 'webhook' AND created_at > ?",
+            )
+            .bind(tenant_id)
+            .bind(since)
+            .fetch_all(db)
+            .await
+        }
+        Asked::By { created_by } => {
+            sqlx::query_scalar("SELECT created_at FROM run_triggers WHERE created_by = ? AND created_at > ?")
+                .bind(created_by)
+                .bind(since)
+                .fetch_all(db)
+                .await
+        }
+        Asked::Organization { organization_id } => {
+            sqlx::query_scalar(
+                "SELECT w.created_at FROM run_triggers w
+                 JOIN tenants t ON t.id = w.tenant_id JOIN integrations i ON i.id = t.integration_id
+                 WHERE w.created_at > ? AND w.kind IN ('manual', 'api') AND i.organization_id = ?
+                   AND w.created_by IS NOT NULL AND w.created_by NOT LIKE 'marketplace %'",
+            )
+            .bind(since)
+            .bind(organization_id)
+            .fetch_all(db)
+            .await
+        }
+    }
 }

@@ -93,13 +93,33 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Te
     sqlx::query_as(&format!("{TENANT_ROW} WHERE t.id = ?")).bind(id).fetch_optional(db).await
 }
 
-/// Whether the integration has a tenant (live or archived) with this name.
-pub async fn name_taken(db: impl SqliteExecutor<'_>, integration_id: i64, name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE integration_id = ? AND name = ?)")
+/// Which of `names` the integration's tenants (archived ones too) already use.
+pub async fn names_taken(
+    db: impl SqliteExecutor<'_>,
+    integration_id: i64,
+    names: &[String],
+) -> sqlx::Result<Vec<String>> {
+    let list = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query_scalar("SELECT name FROM tenants WHERE integration_id = ? AND name IN (SELECT value FROM json_each(?))")
         .bind(integration_id)
-        .bind(name)
-        .fetch_one(db)
+        .bind(list)
+        .fetch_all(db)
         .await
+}
+
+/// When one marketplace user's installs (uninstalled ones too) since `since` were made.
+pub async fn installed_since(
+    db: impl SqliteExecutor<'_>,
+    sub: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "SELECT created_at FROM tenants WHERE external_user = ? AND source = 'marketplace' AND created_at > ?",
+    )
+    .bind(sub)
+    .bind(since)
+    .fetch_all(db)
+    .await
 }
 
 /// The live tenants of one marketplace user, oldest first.

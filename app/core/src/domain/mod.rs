@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod connector;
 pub mod email;
+pub mod fair_use;
 pub mod form;
 pub mod integration;
 pub mod magic_link;

@@ -22,6 +22,7 @@ use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
 use crate::connectors::Registry;
 use crate::db::{run_leases, run_retries, Db, DbError};
+use crate::domain::fair_use::FairUse;
 use crate::egress::Egress;
 use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker, MAX_SLEEP};
@@ -45,6 +46,8 @@ pub struct Settings {
     pub retry_after: Duration,
     /// Which token endpoints a refresh may call.
     pub egress: Egress,
+    /// How often users, organizations and webhook senders may ask for work.
+    pub fair_use: FairUse,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             retries: 2,
             retry_after: Duration::from_secs(30),
             egress: Egress::strict(),
+            fair_use: FairUse::default(),
         }
     }
 }
@@ -177,6 +181,11 @@ impl Engine {
     }
 
     /// Tells the loop to look again: a trigger arrived or a schedule changed.
+    /// The fair-use limits in force.
+    pub fn fair_use(&self) -> FairUse {
+        self.inner.settings.fair_use
+    }
+
     /// The hub key the engine unseals credentials with.
     pub fn key(&self) -> &SecretKey {
         &self.inner.key

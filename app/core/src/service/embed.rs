@@ -90,7 +90,7 @@ pub async fn install_app(
     integration_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
-    let id = install(db, engine.key(), user, integration_id, now).await?;
+    let id = install(db, engine.key(), user, engine.fair_use().installs_per_user, integration_id, now).await?;
     if app(db, user, id).await?.step() != SetupStep::Credentials {
         runs::request(db, engine, &actor(user), id, TriggerKind::Manual, Mode::Init, None, now).await?;
     }

@@ -5,6 +5,9 @@
 //! It is one file because the token check and the rules it feeds (which tenants an
 //! end user sees, how many installs they may make) change together.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
@@ -21,6 +24,7 @@ use crate::db::tenants::{self, TenantRow};
 use crate::db::webhooks::{set_setting, setting};
 use crate::db::{integrations, Db};
 use crate::domain::audit::AuditAction;
+use crate::domain::fair_use::Limit;
 use crate::domain::magic_link::Replaced;
 use crate::domain::marketplace::{
     check_grace_hours, tenant_name, Claims, EndUser, MarketplaceInput, CLOCK_LEEWAY_SECONDS, DEFAULT_ACCENT,
@@ -333,14 +337,19 @@ pub async fn install(
     db: &Db,
     key: &SecretKey,
     user: &EndUser,
+    limit: Limit,
     integration_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
-    // One install at a time in this process (the hub is one process): the cap's count
-    // and the free name stay true until the insert, so a double submit cannot pass
-    // `allowed_installs` or race for a name.
-    static INSTALLS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = INSTALLS.lock().await;
+    // One install at a time per user in this process (the hub is one process): the
+    // cap's count and the free name stay true until the insert, so a double submit
+    // cannot pass `allowed_installs` or race for a name; other users do not wait.
+    let turn = user_turn(&user.sub);
+    let _turn = turn.lock().await;
+    let recent = tenants::installed_since(db.pool(), &user.sub, limit.since(now)).await?;
+    if let Some(wait) = limit.wait(&recent, now) {
+        return Err(super::limited(format!("You installed {} integrations in the last hour", limit.max), wait));
+    }
     let listing = offered_one(db, user, integration_id).await?;
     let installed = i64::try_from(apps(db, user).await?.len()).unwrap_or(i64::MAX);
     if !user.may_install(installed) {
@@ -357,21 +366,34 @@ pub async fn install(
         )));
     }
     let integration = integrations::get(db.pool(), integration_id).await?.ok_or(ServiceError::NotFound)?;
-    let mut n = 1;
-    let name = loop {
-        let candidate = tenant_name(&integration.name, &user.sub, n);
-        if !tenants::name_taken(db.pool(), integration_id, &candidate).await? {
-            break candidate;
-        }
-        n += 1;
-        if n > 1000 {
-            return Err(invalid("name", "No free tenant name is left for this user."));
-        }
+    // The first free of the user's thousand possible names, in one query.
+    let candidates: Vec<String> = (1..=1000).map(|n| tenant_name(&integration.name, &user.sub, n)).collect();
+    let taken = tenants::names_taken(db.pool(), integration_id, &candidates).await?;
+    let Some(name) = candidates.into_iter().find(|c| !taken.contains(c)) else {
+        return Err(invalid("name", "No free tenant name is left for this user."));
     };
     let input =
         NewTenantInput { name, release_mode: "channel".into(), channel: "default".into(), ..Default::default() };
     super::tenants::create_owned(db, key, &actor(user), &integration, &input, Source::Marketplace, Some(user), now)
         .await
+}
+
+/// The lock one user's installs take turns on; a user with none in flight holds no entry.
+fn user_turn(sub: &str) -> UserTurn {
+    static TURNS: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut turns = TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns.retain(|_, t| Arc::strong_count(t) > 1);
+    let lock = turns.entry(sub.to_owned()).or_default().clone();
+    UserTurn(lock)
+}
+
+struct UserTurn(Arc<tokio::sync::Mutex<()>>);
+
+impl UserTurn {
+    async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0.lock().await
+    }
 }
 
 /// Links a tenant to a marketplace user, or with an empty `sub` unlinks it (an

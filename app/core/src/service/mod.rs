@@ -8,6 +8,7 @@
 use crate::auth::SessionUser;
 pub use crate::db::audit::Actor;
 pub use crate::db::{Db, DbError};
+use crate::domain::fair_use::describe_wait;
 use crate::domain::integration::FieldError;
 use crate::domain::user::OrgKind;
 
@@ -65,8 +66,20 @@ pub enum ServiceError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A fair-use limit was reached: the message says which, and when to try again.
+    #[error("{message}")]
+    Limited { message: String, retry_after_secs: i64 },
     #[error("database: {0}")]
     Db(#[from] DbError),
+}
+
+/// The fair-use refusal for `what` ("You asked for 60 syncs in the last hour"), with
+/// the wait in words.
+pub(crate) fn limited(what: String, wait: chrono::Duration) -> ServiceError {
+    ServiceError::Limited {
+        message: format!("{what}, the most this hub allows. Try again in {}.", describe_wait(wait)),
+        retry_after_secs: wait.num_seconds().max(1),
+    }
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ServiceError {

@@ -5,12 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{invalid, Actor, Db, Scope, ServiceError};
-use crate::db::run_triggers::{self, TriggerRow, TriggerStatusRow};
+use super::{invalid, limited, Actor, Db, Scope, ServiceError};
+use crate::db::run_triggers::{self, Asked, TriggerRow, TriggerStatusRow};
 use crate::db::runs::{self, FailingRow};
 pub use crate::db::runs::{RunFilter, RunListRow, RunRow};
 use crate::db::{audit, integrations, run_logs, tenants};
 use crate::domain::audit::AuditAction;
+use crate::domain::fair_use::{FairUse, Limit};
 use crate::domain::run::{Mode, TriggerKind};
 use crate::engine::runs::Engine;
 
@@ -50,7 +51,10 @@ pub async fn request(
 ) -> Result<i64, ServiceError> {
     let by = asked_by(actor, kind);
     let payload_text = payload.map(Value::to_string);
-    let mut tx = db.pool().begin().await?;
+    // Counted and written in one IMMEDIATE transaction: parallel requests see each
+    // other, so a limit lets exactly its number through.
+    let mut tx = db.begin_write().await?;
+    check_fair_use(&mut tx, engine.fair_use(), actor, tenant_id, kind, &by, now).await?;
     let id =
         run_triggers::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
     let entry = audit::Entry {
@@ -64,6 +68,40 @@ pub async fn request(
     tx.commit().await?;
     engine.wake();
     Ok(id)
+}
+
+/// Refuses a request over its fair-use limit: webhook calls per tenant, a marketplace
+/// user's syncs, an organization's people's and keys' syncs. The hub's own (the
+/// scheduler, retries) are not counted.
+async fn check_fair_use(
+    tx: &mut sqlx::SqliteConnection,
+    limits: FairUse,
+    actor: &Actor,
+    tenant_id: i64,
+    kind: TriggerKind,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let (limit, asked, what): (Limit, Asked<'_>, fn(u32) -> String) = match (actor, kind) {
+        (_, TriggerKind::Webhook) => (limits.webhooks_per_tenant, Asked::Webhooks { tenant_id }, |n| {
+            format!("This tenant took {n} webhook calls in the last minute")
+        }),
+        (Actor::Marketplace { .. }, _) => (limits.runs_per_user, Asked::By { created_by: by }, |n| {
+            format!("You asked for {n} syncs in the last hour")
+        }),
+        (Actor::User { .. } | Actor::ApiKey { .. }, _) => {
+            let Some(tenant) = tenants::get(&mut *tx, tenant_id).await? else { return Ok(()) };
+            (limits.runs_per_organization, Asked::Organization { organization_id: tenant.organization_id }, |n| {
+                format!("Your organization asked for {n} syncs in the last hour")
+            })
+        }
+        (Actor::System, _) => return Ok(()),
+    };
+    let times = run_triggers::asked_since(&mut *tx, asked, limit.since(now)).await?;
+    match limit.wait(&times, now) {
+        Some(wait) => Err(limited(what(limit.max), wait)),
+        None => Ok(()),
+    }
 }
 
 /// An inbound webhook for the tenant its token names: the body is kept for the next

@@ -1052,3 +1052,57 @@ async fn a_run_is_stamped_with_the_engine_clock() {
     assert_eq!(run.phase, Phase::Succeeded, "{:?}", run.error);
     assert_eq!((run.queued_at, run.started_at, run.finished_at), (t, Some(t), Some(t)));
 }
+
+#[tokio::test]
+async fn the_slots_go_round_the_owners_so_one_with_many_waiting_tenants_starves_nobody() {
+    let hub = hub("exit 0\n", None, Settings::default()).await;
+    // Ann (a marketplace user) has five tenants waiting, asked for first; Bob has one;
+    // the organization's own tenant (acme, the hub's) has one, asked for last.
+    let mut owned = Vec::new();
+    for (name, owner) in
+        [("ann-1", "ann"), ("ann-2", "ann"), ("ann-3", "ann"), ("ann-4", "ann"), ("ann-5", "ann"), ("bob-1", "bob")]
+    {
+        let new = tenants::NewTenant {
+            integration_id: hub.integration,
+            name,
+            choice: ReleaseChoice::Latest,
+            configs: "{}",
+            source: Source::Marketplace,
+            setup_step: SetupStep::Done,
+            created_by: None,
+        };
+        let id = tenants::insert(hub.db.pool(), &new, Utc::now()).await.expect("tenant");
+        tenants::set_external(hub.db.pool(), id, Some((owner, None, None)), Utc::now()).await.expect("owned");
+        owned.push((id, name));
+    }
+    owned.push((hub.tenant, "acme"));
+    let mut triggers = Vec::new();
+    for (id, _) in &owned {
+        triggers.push(hub.ask(*id, TriggerKind::Manual, Mode::Normal, Utc::now()).await);
+    }
+    let name = |id: i64| owned.iter().find(|t| t.0 == id).map(|t| t.1).expect("ours");
+    let next = |n: i64| {
+        let db = hub.db.clone();
+        async move {
+            let ids = run_triggers::ready_tenants(db.pool(), n).await.expect("ready");
+            ids.into_iter().map(name).collect::<Vec<_>>()
+        }
+    };
+    // Three slots: one for each owner, though Ann's five were asked for first.
+    assert_eq!(next(3).await, ["ann-1", "bob-1", "acme"]);
+    assert_eq!(next(7).await, ["ann-1", "bob-1", "acme", "ann-2", "ann-3", "ann-4", "ann-5"]);
+
+    // With a run of Ann's in flight, her next tenant waits behind the others.
+    let mut tx = hub.db.pool().begin().await.expect("tx");
+    let new = runs::NewRun {
+        tenant_id: owned[0].0,
+        integration_id: hub.integration,
+        release_id: None,
+        mode: Mode::Normal,
+        scheduled: false,
+        triggers: &triggers[..1],
+    };
+    runs::create(&mut tx, &new, Utc::now()).await.expect("create").expect("run");
+    tx.commit().await.expect("commit");
+    assert_eq!(next(3).await, ["bob-1", "acme", "ann-2"]);
+}

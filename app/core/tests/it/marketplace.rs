@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use hub_core::db::{integrations, releases, Db};
+use hub_core::domain::fair_use::FairUse;
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::manifest::Manifest;
 use hub_core::domain::marketplace::{EndUser, ExtraRules, ListingInput};
@@ -72,7 +73,7 @@ async fn concurrent_installs_of_one_user_never_pass_the_cap() {
     for n in 0..TRIES + 4 {
         let (db, key, who) = (db.clone(), key.clone(), if n < TRIES { capped.clone() } else { free.clone() });
         tasks.push(tokio::spawn(async move {
-            let r = mp::install(&db, &key, &who, integration, Utc::now()).await;
+            let r = mp::install(&db, &key, &who, FairUse::default().installs_per_user, integration, Utc::now()).await;
             (who.sub, r)
         }));
     }
@@ -106,6 +107,6 @@ async fn concurrent_installs_of_one_user_never_pass_the_cap() {
     names.dedup();
     assert_eq!(names.len(), CAP as usize);
     // Once at the cap, one more is refused too.
-    let again = mp::install(&db, &key, &capped, integration, Utc::now()).await;
+    let again = mp::install(&db, &key, &capped, FairUse::default().installs_per_user, integration, Utc::now()).await;
     assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
 }

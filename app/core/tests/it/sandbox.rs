@@ -11,6 +11,7 @@ use chrono::Utc;
 use hub_core::connectors::Registry;
 use hub_core::db::audit::Actor;
 use hub_core::db::{releases, run_logs, runs, tenants, Db, DB_FILE};
+use hub_core::domain::fair_use::{FairUse, Limit};
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
@@ -95,7 +96,12 @@ async fn hub(sandbox: Arc<Sandbox>) -> Hub {
         "http://127.0.0.1:1",
         data.path(),
         &builder,
-        Settings { default_timeout: Duration::from_secs(120), ..Settings::default() },
+        Settings {
+            default_timeout: Duration::from_secs(120),
+            // A test sends a thousand webhook calls at once.
+            fair_use: FairUse { webhooks_per_tenant: Limit::per_minute(10_000), ..FairUse::default() },
+            ..Settings::default()
+        },
     );
     Hub { db, builder, engine, key, data }
 }

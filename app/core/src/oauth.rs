@@ -163,9 +163,11 @@ pub struct RefreshError(pub String);
 
 /// The credentials of one connection, ready for a run: an OAuth2 access token that
 /// expires within [`REFRESH_MARGIN`] is refreshed first. A rotated refresh token is
-/// stored at once. When the provider answers `invalid_grant`, the stored credentials
-/// are read again before deciding: another refresh may have won the race and stored
-/// new tokens. A real failure marks the connection as error with the reason.
+/// stored at once, but only over the credentials the refresh started from: a
+/// disconnect, a reconnect or another refresh that committed meanwhile wins, and the
+/// run uses what is stored then. When the provider answers `invalid_grant`, the
+/// stored credentials are read again before deciding, for the same reason. A real
+/// failure marks the connection as error with the reason, unless it changed meanwhile.
 #[allow(clippy::too_many_arguments)]
 pub async fn ready_credentials(
     db: &Db,
@@ -184,9 +186,11 @@ pub async fn ready_credentials(
             .map_err(|_| fail("the stored credentials could not be read"))?
             .ok_or_else(|| fail("not connected"))?;
         let plain = key.decrypt(&sealed).map_err(|_| fail("the stored credentials could not be decrypted"))?;
-        serde_json::from_slice::<serde_json::Value>(&plain).map_err(|_| fail("the stored credentials are unreadable"))
+        let value = serde_json::from_slice::<serde_json::Value>(&plain)
+            .map_err(|_| fail("the stored credentials are unreadable"))?;
+        Ok::<_, RefreshError>((value, sealed))
     };
-    let stored = read().await?;
+    let (stored, before) = read().await?;
     let connector = registry
         .connectors
         .get(connector_name)
@@ -203,7 +207,7 @@ pub async fn ready_credentials(
     }
     let Some(refresh) = tokens.refresh_token.clone() else {
         let reason = "the access token expires and the provider gave no refresh token; connect again";
-        return Err(mark_error(db, tenant_id, connector_name, reason, now).await);
+        return Err(mark_error(db, tenant_id, connector_name, &before, reason, now).await);
     };
     let client = client(&connector, public_url).map_err(|e| RefreshError(e.to_string()))?;
     let http = Http::new(egress);
@@ -221,25 +225,32 @@ pub async fn ready_credentials(
             };
             let value = serde_json::to_value(&fresh).map_err(|_| fail("the refreshed token could not be stored"))?;
             let sealed = key.encrypt(value.to_string().as_bytes());
-            connections::store_refreshed(db.pool(), tenant_id, connector_name, &sealed)
+            let stored = connections::store_refreshed(db.pool(), tenant_id, connector_name, &sealed, &before)
                 .await
                 .map_err(|_| fail("the refreshed token could not be stored"))?;
-            Ok(value)
+            if stored {
+                return Ok(value);
+            }
+            // Disconnected, reconnected or refreshed meanwhile: that change stands.
+            Ok(read().await?.0)
         }
         Err(RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant => {
             // Another refresh may have rotated the token a moment ago: if what is stored
             // now differs from what was sent, use it.
-            let now_stored = read().await?;
+            let (now_stored, now_sealed) = read().await?;
+            if now_sealed != before {
+                return Ok(now_stored);
+            }
             let current: Option<OAuthTokens> = serde_json::from_value(now_stored.clone()).ok();
             if current.as_ref().and_then(|c| c.refresh_token.as_deref()) != Some(refresh.as_str()) {
                 return Ok(now_stored);
             }
             let reason = format!("the provider refused the refresh token ({}); connect again", describe_response(&r));
-            Err(mark_error(db, tenant_id, connector_name, &reason, now).await)
+            Err(mark_error(db, tenant_id, connector_name, &before, &reason, now).await)
         }
         Err(e) => {
             let reason = format!("the token could not be refreshed: {}", describe(&e));
-            Err(mark_error(db, tenant_id, connector_name, &reason, now).await)
+            Err(mark_error(db, tenant_id, connector_name, &before, &reason, now).await)
         }
     }
 }
@@ -251,8 +262,17 @@ fn describe_response(r: &StandardErrorResponse<BasicErrorResponseType>) -> Strin
     }
 }
 
-async fn mark_error(db: &Db, tenant_id: i64, connector: &str, reason: &str, now: DateTime<Utc>) -> RefreshError {
-    if let Err(e) = connections::mark_error(db.pool(), tenant_id, connector, reason, now).await {
+/// Marks the connection failed, unless its credentials changed since `before` (a
+/// reconnect must not be marked with an old token's failure).
+async fn mark_error(
+    db: &Db,
+    tenant_id: i64,
+    connector: &str,
+    before: &[u8],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> RefreshError {
+    if let Err(e) = connections::mark_error(db.pool(), tenant_id, connector, Some(before), reason, now).await {
         tracing::error!("cannot mark connection {connector} of tenant {tenant_id} as failed: {e}");
     }
     RefreshError(reason.to_owned())

@@ -33,6 +33,10 @@ enum RefreshMode {
     /// provider refuses the old refresh token.
     RaceThenInvalid,
     Invalid,
+    /// The tenant is disconnected while the provider answers; then it rotates.
+    DisconnectMeanwhile,
+    /// The tenant is connected anew while the provider answers; then it rotates.
+    ReconnectMeanwhile,
 }
 
 struct Provider {
@@ -90,7 +94,8 @@ async fn token(
                     scope: None,
                 };
                 let sealed = key.encrypt(serde_json::to_string(&winner).expect("json").as_bytes());
-                hub_core::db::connections::store_refreshed(db.pool(), tenant, "mockauth", &sealed)
+                let before = self::sealed(&db, tenant).await.expect("connected");
+                hub_core::db::connections::store_refreshed(db.pool(), tenant, "mockauth", &sealed, &before)
                     .await
                     .expect("stored");
             }
@@ -98,6 +103,31 @@ async fn token(
         }
         RefreshMode::Invalid => {
             (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant", "error_description": "token revoked" })))
+        }
+        RefreshMode::DisconnectMeanwhile | RefreshMode::ReconnectMeanwhile => {
+            let (db, key, tenant) = race.expect("the hub to change");
+            if mode == RefreshMode::DisconnectMeanwhile {
+                service::connections::disconnect(&db, &Actor::System, tenant, "mockauth", Utc::now())
+                    .await
+                    .expect("disconnected");
+            } else {
+                let newer = OAuthTokens {
+                    access_token: "at-reconnected".into(),
+                    refresh_token: Some("rt-reconnected".into()),
+                    expires_at: Some(Utc::now() + Duration::hours(1)),
+                    scope: None,
+                };
+                let sealed = key.encrypt(serde_json::to_string(&newer).expect("json").as_bytes());
+                hub_core::db::connections::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now())
+                    .await
+                    .expect("connected");
+            }
+            (
+                StatusCode::OK,
+                Json(
+                    json!({ "access_token": "at-stale", "refresh_token": "rt-stale", "expires_in": 3600, "token_type": "bearer" }),
+                ),
+            )
         }
     }
 }
@@ -579,4 +609,31 @@ async fn links_made_before_they_were_sealed_keep_working_and_leave_the_table() {
         .await
         .expect("count");
     assert_eq!(clear, 0);
+}
+
+#[tokio::test]
+async fn a_refresh_never_undoes_a_disconnect_or_a_reconnect_made_while_it_waited() {
+    let (url, provider) = provider().await;
+    let (p, _dir) = hub_with_provider(&url).await;
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let tenant = tenant(&db, &key).await;
+    let egress = p.state.egress.clone();
+    provider.lock().expect("lock").race = Some((db.clone(), key.clone(), tenant));
+    let ready = || ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "mockauth", Utc::now());
+
+    // Disconnected while the provider answered: it stays disconnected, nothing stored.
+    store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
+    provider.lock().expect("lock").mode = RefreshMode::DisconnectMeanwhile;
+    let refused = ready().await.expect_err("no longer connected");
+    assert_eq!(refused.0, "not connected");
+    assert_eq!(self::status(&db, tenant).await.0, "disconnected");
+    assert_eq!(sealed(&db, tenant).await, None, "the refreshed token was not stored");
+
+    // Reconnected while the provider answered: the new connection's tokens stand.
+    store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
+    provider.lock().expect("lock").mode = RefreshMode::ReconnectMeanwhile;
+    let used = ready().await.expect("ready");
+    assert_eq!(used["access_token"], "at-reconnected");
+    assert_eq!(stored_tokens(&db, &key, tenant).await.access_token, "at-reconnected");
+    assert_eq!(self::status(&db, tenant).await.0, "connected");
 }

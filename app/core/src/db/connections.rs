@@ -210,38 +210,45 @@ pub async fn credentials(
         .map(Option::flatten)
 }
 
-/// Replaces the sealed tokens after a refresh, leaving the status as it is.
+/// Replaces the sealed tokens after a refresh, leaving the status as it is, only
+/// while the stored ones are still `before` (what the refresh started from; a
+/// sealing is never the same twice). Returns false when they changed meanwhile.
 pub async fn store_refreshed(
     db: impl SqliteExecutor<'_>,
     tenant_id: i64,
     connector: &str,
     sealed: &[u8],
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE connections SET credentials = ? WHERE tenant_id = ? AND connector_name = ?")
+    before: &[u8],
+) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE connections SET credentials = ? WHERE tenant_id = ? AND connector_name = ? AND credentials = ?")
         .bind(sealed)
         .bind(tenant_id)
         .bind(connector)
+        .bind(before)
         .execute(db)
         .await
-        .map(drop)
+        .map(|r| r.rows_affected() == 1)
 }
 
-/// Marks a connection as failed with the reason, keeping its credentials.
+/// Marks a connection as failed with the reason, keeping its credentials; with
+/// `before`, only while the stored credentials are still those.
 pub async fn mark_error(
     db: impl SqliteExecutor<'_>,
     tenant_id: i64,
     connector: &str,
+    before: Option<&[u8]>,
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE connections SET status = 'error', status_reason = ?, status_changed_at = ?
-         WHERE tenant_id = ? AND connector_name = ?",
+         WHERE tenant_id = ? AND connector_name = ? AND (?5 IS NULL OR credentials = ?5)",
     )
     .bind(reason)
     .bind(now)
     .bind(tenant_id)
     .bind(connector)
+    .bind(before)
     .execute(db)
     .await
     .map(drop)

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod csrf;
+pub mod form_errors;
 pub mod rest;
 pub mod router;
 pub mod startup;

@@ -48,6 +48,7 @@ pub fn build(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(middleware::from_fn_with_state(state.clone(), frame_policy))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::form_errors::guard))
         // Outermost: a forged state change is refused before anything else runs.
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .with_state(state)

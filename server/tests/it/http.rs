@@ -492,3 +492,41 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_failed_plain_form_post_carries_its_error_sealed_and_a_forged_error_is_ignored() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    // No JavaScript: the browser posts the form and follows the redirect back.
+    let post = Request::post("/api/retention/save")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, "http://localhost/settings/company")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from("log_days=0&runs_per_tenant=typed-by-me"))
+        .expect("request");
+    let a = hub.send(post).await;
+    assert!(a.status.is_redirection(), "{} {}", a.status, a.body);
+    let location = a.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(location.contains("__err="), "{location}");
+    // What was typed is not readable in the URL, not even as base64.
+    let err = location.split("__err=").nth(1).unwrap_or_default().split('&').next().unwrap_or_default();
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE, err.replace("%3D", "="))
+        .or_else(|_| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, err))
+        .unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&decoded).contains("typed-by-me"), "{location}");
+    let back = location.trim_start_matches("http://localhost");
+    let page = hub.get(back, Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Days to keep run logs must be a whole number"), "the error is shown");
+    assert!(page.body.contains("typed-by-me"), "and what was typed is kept");
+
+    // An error made by hand (as another site could link to) pre-fills nothing.
+    let forged = serde_json::json!({ "Validation": { "field": "log_days", "message": "Forged advice: visit evil.example",
+        "kept": [["runs_per_tenant", "planted-value"]] } });
+    let forged = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE, forged.to_string());
+    let page =
+        hub.get(&format!("/settings/company?__path=%2Fapi%2Fretention%2Fsave&__err={forged}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Forged advice") && !page.body.contains("planted-value"), "the forged error was shown");
+}

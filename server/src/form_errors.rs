@@ -1,0 +1,121 @@
+//! A failed form post without JavaScript comes back as a redirect whose URL carries
+//! the error and the form's typed values (leptos's `__err`, base64 of JSON). Those
+//! values must not sit readable in a URL (browser history, proxy logs), and an
+//! `__err` somebody else made must not pre-fill a console form. So a redirect's
+//! `__err` is sealed with the hub key, stamped with the time; a request's `__err` is
+//! honoured only when it unseals and is at most [`LIFETIME`] old, and dropped
+//! otherwise (with its `__path`).
+
+use app::api::ctx::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use hub_core::secrets::SecretKey;
+
+/// How long a sealed error is honoured: enough to follow the redirect.
+pub const LIFETIME: Duration = Duration::minutes(10);
+
+const ERR: &str = "__err";
+const PATH: &str = "__path";
+
+/// Opens the `__err` of the request and seals the `__err` of the answer's redirect.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = Utc::now();
+    if let Some(opened) = req.uri().query().filter(|q| q.contains(ERR)).map(|q| open_query(&state.key, q, now)) {
+        let path = req.uri().path();
+        let with = if opened.is_empty() { path.to_owned() } else { format!("{path}?{opened}") };
+        if let Ok(uri) = with.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    let mut resp = next.run(req).await;
+    let sealed = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .filter(|l| l.contains(ERR))
+        .map(|l| seal_location(&state.key, l, now));
+    if let Some(value) = sealed.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, value);
+    }
+    resp
+}
+
+/// `value` sealed with the time it was made.
+pub fn seal(key: &SecretKey, value: &str, at: DateTime<Utc>) -> String {
+    let mut plain = at.timestamp().to_be_bytes().to_vec();
+    plain.extend_from_slice(value.as_bytes());
+    URL_SAFE_NO_PAD.encode(key.encrypt(&plain))
+}
+
+/// The value sealed in `sealed`, when it unseals and is fresh at `now`.
+pub fn open(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String> {
+    let plain = key.decrypt(&URL_SAFE_NO_PAD.decode(sealed).ok()?).ok()?;
+    let (stamp, value) = plain.split_at_checked(8)?;
+    let at = DateTime::from_timestamp(i64::from_be_bytes(stamp.try_into().ok()?), 0)?;
+    (at <= now && now - at <= LIFETIME).then(|| String::from_utf8(value.to_vec()).ok())?
+}
+
+/// The query with its `__err` opened, or without `__err` and `__path` when it does not
+/// open.
+fn open_query(key: &SecretKey, query: &str, now: DateTime<Utc>) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let opened = pairs.iter().find(|(k, _)| k == ERR).and_then(|(_, v)| open(key, v, now));
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        match (k.as_str(), &opened) {
+            (ERR, Some(o)) => out.append_pair(k, o),
+            (ERR | PATH, None) => &mut out,
+            _ => out.append_pair(k, v),
+        };
+    }
+    out.finish()
+}
+
+/// The redirect's location with its `__err` sealed.
+fn seal_location(key: &SecretKey, location: &str, now: DateTime<Utc>) -> String {
+    let (base, query) = location.split_once('?').unwrap_or((location, ""));
+    let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k == ERR {
+            out.append_pair(&k, &seal(key, &v, now));
+        } else {
+            out.append_pair(&k, &v);
+        }
+    }
+    let mut sealed = format!("{base}?{}", out.finish());
+    if let Some(f) = fragment {
+        sealed.push('#');
+        sealed.push_str(f);
+    }
+    sealed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_error_opens_while_fresh_and_nothing_else_opens() {
+        let key = SecretKey::generate();
+        let now = Utc::now();
+        let sealed = seal(&key, "eyJWYWxpZGF0aW9uIjp7fX0=", now);
+        assert!(!sealed.contains("eyJ"), "nothing readable is left");
+        assert_eq!(open(&key, &sealed, now + Duration::minutes(9)).as_deref(), Some("eyJWYWxpZGF0aW9uIjp7fX0="));
+        assert_eq!(open(&key, &sealed, now + Duration::minutes(11)), None, "stale");
+        assert_eq!(open(&SecretKey::generate(), &sealed, now), None, "another hub's key");
+        assert_eq!(open(&key, "eyJWYWxpZGF0aW9uIjp7fX0=", now), None, "made by hand");
+
+        let location = format!("/settings/company?done=1&__path=%2Fapi%2Fx&{ERR}=abc%3D#top");
+        let out = seal_location(&key, &location, now);
+        assert!(out.starts_with("/settings/company?done=1&__path=%2Fapi%2Fx&__err=") && out.ends_with("#top"), "{out}");
+        let query = out.split_once('?').map(|(_, q)| q.trim_end_matches("#top")).unwrap_or_default();
+        assert_eq!(open_query(&key, query, now), "done=1&__path=%2Fapi%2Fx&__err=abc%3D");
+        assert_eq!(open_query(&key, "a=1&__path=%2Fapi%2Fx&__err=forged", now), "a=1");
+    }
+}

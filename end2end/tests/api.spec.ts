@@ -44,6 +44,28 @@ test('an admin makes an API key, sees it once, calls the API with it and revokes
   await row.getByRole('button', { name: 'Revoke key' }).click();
   await expect(page.locator(`tr[data-key="${name}"]`)).toContainText('Revoked');
   expect((await api(key)).status()).toBe(401);
+
+  // A read-only key that expires: it reads, and a change is refused with the reason.
+  await hydrated(page, jsEnabled);
+  const reader = `${name}-reader`;
+  await page.getByLabel("New key's name").fill(reader);
+  await page.getByLabel('Scope').selectOption('read');
+  await page.getByLabel('Expires after (days)').fill('0');
+  await page.getByRole('button', { name: 'Create Key' }).click();
+  await expect(page.getByText('Enter a whole number of days from 1 to 3650, or leave it empty.')).toBeVisible();
+  await expect(page.getByLabel("New key's name")).toHaveValue(reader);
+  await hydrated(page, jsEnabled);
+  await page.getByLabel('Scope').selectOption('read');
+  await page.getByLabel('Expires after (days)').fill('30');
+  await page.getByRole('button', { name: 'Create Key' }).click();
+  const readKey = await page.getByTestId('revealed-secret').inputValue();
+  expect((await api(readKey)).status()).toBe(200);
+  const change = await page.request.post('/api/v2/integrations/1/releases', { headers: { 'X-API-Key': readKey } });
+  expect(change.status()).toBe(403);
+  expect((await change.json()).message).toContain('may only read');
+  await page.goto('/settings/api');
+  await expect(page.locator(`tr[data-key="${reader}"]`).getByTestId('key-scope')).toContainText('Read only');
+  await expect(page.locator(`tr[data-key="${reader}"]`).getByTestId('key-scope')).toContainText('Until');
 });
 
 type Received = { headers: http.IncomingHttpHeaders; body: string };

@@ -207,7 +207,14 @@ async fn prepare(data: &Path, n: usize) -> (String, Vec<i64>) {
         };
         ids.push(tenants::insert(pool, &new, now).await.expect("tenant"));
     }
-    let (_, key) = hub_core::service::api_keys::create(&db, &Actor::System, "crash test", now).await.expect("key");
+    let (_, key) = hub_core::service::api_keys::create(
+        &db,
+        &Actor::System,
+        &hub_core::service::api_keys::NewKeyInput::full("crash test"),
+        now,
+    )
+    .await
+    .expect("key");
     db.pool().close().await;
     (key, ids)
 }

@@ -57,8 +57,14 @@ async fn main() {
     let mut hub = common::start(&binary, dir.path(), port, &vars).await;
 
     let db = Db::open(&dir.path().join("data").join(DB_FILE)).await.expect("db");
-    let (_, key) =
-        hub_core::service::api_keys::create(&db, &Actor::System, "load test", Utc::now()).await.expect("key");
+    let (_, key) = hub_core::service::api_keys::create(
+        &db,
+        &Actor::System,
+        &hub_core::service::api_keys::NewKeyInput::full("load test"),
+        Utc::now(),
+    )
+    .await
+    .expect("key");
     let cookie = sign_in(port).await;
     println!("load test: {clients} clients, {seconds} s of mixed requests after {} s of /healthz", seconds / 4);
 

@@ -20,6 +20,12 @@ pub struct ApiKeyItem {
     pub created_at: String,
     pub last_used: Option<String>,
     pub revoked: Option<String>,
+    /// "Read only" or "Full access".
+    pub scope: String,
+    /// "Expires …", "Expired …", when it has an expiry.
+    pub expires: Option<String>,
+    /// Why a key that is not revoked no longer works, if it does not.
+    pub dead: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +165,21 @@ pub async fn get_api_access() -> Result<ApiAccess, AppError> {
         .map_err(|e| crate::api::ctx::service_error(e, Vec::new()))?
         .into_iter()
         .map(|k| ApiKeyItem {
+            scope: k.scope.describe().to_owned(),
+            expires: k.expires_at.map(|at| {
+                if at <= chrono::Utc::now() {
+                    format!("Expired {}", show_time(at))
+                } else {
+                    format!("Until {}", show_time(at))
+                }
+            }),
+            dead: if k.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+                Some("Expired".to_owned())
+            } else if k.creator_gone {
+                Some("Creator deactivated".to_owned())
+            } else {
+                None
+            },
             id: k.id,
             name: k.name,
             prefix: k.prefix,
@@ -172,13 +193,24 @@ pub async fn get_api_access() -> Result<ApiAccess, AppError> {
 }
 
 #[server(endpoint = "create_api_key")]
-pub async fn create_api_key(name: String) -> Result<String, AppError> {
+pub async fn create_api_key(
+    name: String,
+    #[server(default)] scope: String,
+    #[server(default)] expires_in_days: String,
+) -> Result<String, AppError> {
     use crate::api::ctx::{require_admin, service_error, state};
+    use hub_core::service::api_keys::NewKeyInput;
     let user = require_admin().await?;
     let st = state()?;
-    let (_, key) = hub_core::service::api_keys::create(&st.db, &user.actor(), &name, chrono::Utc::now())
+    let kept = vec![
+        ("name".into(), name.clone()),
+        ("scope".into(), scope.clone()),
+        ("expires_in_days".into(), expires_in_days.clone()),
+    ];
+    let input = NewKeyInput { name, scope, expires_in_days };
+    let (_, key) = hub_core::service::api_keys::create(&st.db, &user.actor(), &input, chrono::Utc::now())
         .await
-        .map_err(|e| service_error(e, vec![("name".into(), name.clone())]))?;
+        .map_err(|e| service_error(e, kept))?;
     server::reveal_later("key", &key);
     Ok(key)
 }

@@ -33,13 +33,25 @@ pub fn ApiAccessPage() -> impl IntoView {
     view! {
         <PageHeader
             title="API Access"
-            lead="Keys for the REST API under /api/v2. Send one in the X-API-Key header; a key acts with a company admin's rights, so keep it secret."
+            lead="Keys for the REST API under /api/v2. Send one in the X-API-Key header. A full-access key acts with a company admin's rights; a read-only key may only read. A key stops working when it expires, is revoked, or its creator is deactivated."
         />
         <ActionForm action=create attr:class="form card inline-form">
             <TextField name="name" id="key-name" label="New key's name" required=true
                 hint="Name it after the system that will use it, such as “billing backend”."
                 value=Signal::derive(move || create_error.get().and_then(|e| e.kept("name")).unwrap_or_default())
                 error=field_error(create_error, "name")/>
+            <div class="field">
+                <label for="key-scope">"Scope"</label>
+                <select id="key-scope" name="scope">
+                    <option value="full" selected=move || create_error.get().and_then(|e| e.kept("scope")).as_deref() != Some("read")>"Full access"</option>
+                    <option value="read" selected=move || create_error.get().and_then(|e| e.kept("scope")).as_deref() == Some("read")>"Read only"</option>
+                </select>
+                {move || field_error(create_error, "scope").get().map(|m| view! { <p class="field-error">{m}</p> })}
+            </div>
+            <TextField name="expires_in_days" id="key-days" label="Expires after (days)"
+                hint="Empty: the key works until it is revoked."
+                value=Signal::derive(move || create_error.get().and_then(|e| e.kept("expires_in_days")).unwrap_or_default())
+                error=field_error(create_error, "expires_in_days")/>
             <button type="submit" class="btn primary">"Create Key"</button>
         </ActionForm>
         {move || revoke_error.get().map(|e| view! { <ErrorNotice error=e/> })}
@@ -67,7 +79,7 @@ pub fn ApiAccessPage() -> impl IntoView {
                                 <table class="data-table" data-testid="api-keys">
                                     <caption class="visually-hidden">"API keys"</caption>
                                     <thead><tr>
-                                        <th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Created"</th>
+                                        <th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Scope"</th><th scope="col">"Created"</th>
                                         <th scope="col">"Last used"</th><th scope="col">"State"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                                     </tr></thead>
                                     <tbody>
@@ -77,11 +89,13 @@ pub fn ApiAccessPage() -> impl IntoView {
                                                 <tr data-key=k.name.clone()>
                                                     <td>{k.name.clone()}</td>
                                                     <td class="mono">{format!("{}…", k.prefix)}</td>
+                                                    <td data-testid="key-scope">{k.scope.clone()}{k.expires.clone().map(|e| view! { <br/><span class="muted small">{e}</span> })}</td>
                                                     <td class="nowrap">{k.created_at.clone()}{k.created_by.clone().map(|b| format!(" by {b}"))}</td>
                                                     <td class="nowrap">{k.last_used.clone().unwrap_or_else(|| "Never".to_owned())}</td>
-                                                    <td>{match &k.revoked {
-                                                        Some(at) => view! { <span class="badge failed">{format!("Revoked {at}")}</span> }.into_any(),
-                                                        None => view! { <span class="badge succeeded">"Active"</span> }.into_any(),
+                                                    <td>{match (&k.revoked, &k.dead) {
+                                                        (Some(at), _) => view! { <span class="badge failed">{format!("Revoked {at}")}</span> }.into_any(),
+                                                        (None, Some(why)) => view! { <span class="badge failed">{why.clone()}</span> }.into_any(),
+                                                        (None, None) => view! { <span class="badge succeeded">"Active"</span> }.into_any(),
                                                     }}</td>
                                                     <td>{live.then(|| view! {
                                                         <details class="confirm">

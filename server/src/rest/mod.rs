@@ -7,11 +7,12 @@
 use app::api::ctx::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hub_core::domain::api_key::KeyScope;
 use hub_core::service::Actor;
 use hub_core::service::ServiceError;
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,13 @@ async fn require_key(State(state): State<AppState>, mut req: Request, next: Next
         return ApiError::unauthorized().into_response();
     };
     match hub_core::service::api_keys::authenticate(&state.db, &key, chrono::Utc::now()).await {
-        Ok(Some(actor)) => {
+        Ok(Some((_, KeyScope::Read))) if !matches!(*req.method(), Method::GET | Method::HEAD) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This API key may only read (its scope is read only): make a key with full access to change things.",
+        )
+        .into_response(),
+        Ok(Some((actor, _))) => {
             req.extensions_mut().insert(Caller(actor));
             next.run(req).await
         }

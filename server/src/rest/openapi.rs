@@ -37,6 +37,23 @@ impl Modify for KeyScheme {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+        // Every change may meet a read-only key.
+        let forbidden = utoipa::openapi::ResponseBuilder::new()
+            .description("The API key is read only")
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                if op.security.is_some() {
+                    op.responses.responses.entry("403".to_owned()).or_insert_with(|| forbidden.clone().into());
+                }
+            }
+        }
     }
 }
 

@@ -75,7 +75,14 @@ impl Api {
         let db = p.state.db.clone();
         let state = p.state.clone();
         let admin = Actor::User { id: 1, email: "admin@example.com".into() };
-        let (_, key) = service::api_keys::create(&db, &admin, "tests", Utc::now()).await.expect("key");
+        let (_, key) = service::api_keys::create(
+            &db,
+            &admin,
+            &hub_core::service::api_keys::NewKeyInput::full("tests"),
+            Utc::now(),
+        )
+        .await
+        .expect("key");
         let hub = Hub { router: p.router, _dir: dir };
         let a = hub.get("/api/v2/openapi.json", None).await;
         assert_eq!(a.status, StatusCode::OK, "the document is public");
@@ -148,7 +155,10 @@ fn matches_template(template: &str, path: &str) -> bool {
 async fn every_endpoint_refuses_a_missing_wrong_or_revoked_key() {
     let api = Api::new().await;
     let admin = Actor::User { id: 1, email: "admin@example.com".into() };
-    let (revoked_id, revoked) = service::api_keys::create(&api.db, &admin, "old", Utc::now()).await.expect("key");
+    let (revoked_id, revoked) =
+        service::api_keys::create(&api.db, &admin, &hub_core::service::api_keys::NewKeyInput::full("old"), Utc::now())
+            .await
+            .expect("key");
     service::api_keys::revoke(&api.db, &admin, revoked_id, Utc::now()).await.expect("revoked");
     let calls = [
         (Method::GET, "/api/v2/integrations"),
@@ -890,4 +900,46 @@ async fn an_organizations_syncs_and_a_tenants_webhook_calls_stop_at_their_limits
     assert_eq!(api.hub.send(hook(&paths[1])).await.status, StatusCode::ACCEPTED);
     let bodies = std::fs::read_dir(api.state.engine.webhooks_dir()).map(|d| d.count()).unwrap_or(0);
     assert_eq!(bodies, 4, "a refused call's body is not kept");
+}
+
+#[tokio::test]
+async fn a_read_only_key_only_reads_and_keys_end_with_their_expiry_and_their_creator() {
+    use hub_core::service::api_keys::{authenticate, create, NewKeyInput};
+    let api = Api::new().await;
+    let admin = Actor::User { id: 1, email: "admin@example.com".into() };
+    let input = |scope: &str, days: &str| NewKeyInput {
+        name: format!("{scope} {days}"),
+        scope: scope.to_owned(),
+        expires_in_days: days.to_owned(),
+    };
+    // Bad input is named by field.
+    for (bad, field) in [(input("admin", ""), "scope"), (input("read", "0"), "expires_in_days")] {
+        match create(&api.db, &admin, &bad, Utc::now()).await {
+            Err(service::ServiceError::Invalid(f)) => assert_eq!(f.field, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let (_, reader) = create(&api.db, &admin, &input("read", ""), Utc::now()).await.expect("key");
+    let r = api.send_as(Method::GET, "/api/v2/tenants", None, Some(&reader)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let body = json!({ "name": "acme", "integration_id": integration_id });
+    let r = api.send_as(Method::POST, "/api/v2/tenants", Some(body.clone()), Some(&reader)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    assert!(r.json["message"].as_str().unwrap_or_default().contains("may only read"), "{}", r.json);
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants").fetch_one(api.db.pool()).await.expect("n");
+    assert_eq!(tenants, 0);
+
+    // A key made to last a day works for a day.
+    let (_, daily) = create(&api.db, &admin, &input("full", "1"), Utc::now()).await.expect("key");
+    assert!(authenticate(&api.db, &daily, Utc::now() + chrono::Duration::hours(23)).await.expect("read").is_some());
+    assert!(authenticate(&api.db, &daily, Utc::now() + chrono::Duration::hours(25)).await.expect("read").is_none());
+
+    // Its creator deactivated, a key stops working; the page says why.
+    assert_eq!(api.send_as(Method::GET, "/api/v2/tenants", None, Some(&reader)).await.status, StatusCode::OK);
+    sqlx::query("UPDATE users SET status = 'deactivated' WHERE id = 1").execute(api.db.pool()).await.expect("gone");
+    let r = api.send_as(Method::GET, "/api/v2/tenants", None, Some(&reader)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let keys = service::records::api_keys(&api.db).await.expect("keys");
+    assert!(keys.iter().filter(|k| k.name.starts_with("read")).all(|k| k.creator_gone));
 }

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
+use crate::domain::api_key::KeyScope;
+
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiKeyRow {
     pub id: i64,
@@ -12,24 +14,34 @@ pub struct ApiKeyRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub scope: KeyScope,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The key's creator was deactivated: the key no longer works.
+    pub creator_gone: bool,
 }
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    name: &str,
-    prefix: &str,
-    key_hash: &str,
-    created_by: Option<i64>,
-    now: DateTime<Utc>,
-) -> sqlx::Result<i64> {
+/// A new key as stored.
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a str,
+    pub created_by: Option<i64>,
+    pub scope: KeyScope,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(db: impl SqliteExecutor<'_>, key: &NewKey<'_>, now: DateTime<Utc>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at, scope, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(name)
-    .bind(prefix)
-    .bind(key_hash)
-    .bind(created_by)
+    .bind(key.name)
+    .bind(key.prefix)
+    .bind(key.key_hash)
+    .bind(key.created_by)
     .bind(now)
+    .bind(key.scope)
+    .bind(key.expires_at)
     .fetch_one(db)
     .await
 }
@@ -37,7 +49,8 @@ pub async fn insert(
 /// Every key, newest first, with the email of who made it.
 pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ApiKeyRow>> {
     sqlx::query_as(
-        "SELECT k.id, k.name, k.prefix, u.email AS created_by, k.created_at, k.last_used_at, k.revoked_at
+        "SELECT k.id, k.name, k.prefix, u.email AS created_by, k.created_at, k.last_used_at, k.revoked_at,
+                k.scope, k.expires_at, coalesce(u.status = 'deactivated', 0) AS creator_gone
          FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
          ORDER BY k.id DESC",
     )
@@ -45,23 +58,28 @@ pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ApiKeyRow>> {
     .await
 }
 
-/// The live key with this hash: its id and name. Its last use is written at most
-/// once a minute, so a busy client does not write on every request.
+/// The live key with this hash (not revoked, not expired, its creator not
+/// deactivated): its id, name and scope. Its last use is written at most once a
+/// minute, so a busy client does not write on every request.
 pub async fn authenticate(
     db: &sqlx::SqlitePool,
     key_hash: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<Option<(i64, String)>> {
-    let found: Option<(i64, String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT id, name, last_used_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
-            .bind(key_hash)
-            .fetch_optional(db)
-            .await?;
-    let Some((id, name, last_used)) = found else { return Ok(None) };
+) -> sqlx::Result<Option<(i64, String, KeyScope)>> {
+    let found: Option<(i64, String, KeyScope, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT k.id, k.name, k.scope, k.last_used_at FROM api_keys k LEFT JOIN users u ON u.id = k.created_by
+         WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)
+           AND (u.id IS NULL OR u.status <> 'deactivated')",
+    )
+    .bind(key_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    let Some((id, name, scope, last_used)) = found else { return Ok(None) };
     if last_used.is_none_or(|t| now - t >= chrono::Duration::minutes(1)) {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(id).execute(db).await?;
     }
-    Ok(Some((id, name)))
+    Ok(Some((id, name, scope)))
 }
 
 /// Revokes a live key; false when there is no such live key.

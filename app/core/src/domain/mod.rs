@@ -1,5 +1,6 @@
 //! Pure, synchronous rules with no I/O and no clock: callers pass `now` in.
 
+pub mod api_key;
 pub mod audit;
 pub mod connector;
 pub mod email;

@@ -943,3 +943,40 @@ async fn a_read_only_key_only_reads_and_keys_end_with_their_expiry_and_their_cre
     let keys = service::records::api_keys(&api.db).await.expect("keys");
     assert!(keys.iter().filter(|k| k.name.starts_with("read")).all(|k| k.creator_gone));
 }
+
+#[tokio::test]
+async fn a_rest_create_that_fails_at_its_last_write_leaves_no_tenant_behind() {
+    let api = Api::new().await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    // The database refuses the create's last write, as a full disk or a crash would.
+    sqlx::query(
+        "CREATE TRIGGER fail_last_write BEFORE INSERT ON audit_log WHEN NEW.action = 'schedule saved'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(api.db.pool())
+    .await
+    .expect("trigger");
+    let body = json!({ "name": "acme", "integration_id": integration_id, "schedule": { "preset": "daily" } });
+    // Sent past the document check: a 500 is not part of the contract.
+    let req = Request::post("/api/v2/tenants")
+        .header("X-API-Key", api.key.as_str())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("req");
+    let a = api.hub.send(req).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    for table in ["tenants", "connections", "webhook_deliveries"] {
+        let n: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(api.db.pool()).await.expect("n");
+        assert_eq!(n, 0, "{table}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE object_type = 'tenant'")
+        .fetch_one(api.db.pool())
+        .await
+        .expect("n");
+    assert_eq!(n, 0);
+    // Once the database takes it, the same request makes the whole tenant.
+    sqlx::query("DROP TRIGGER fail_last_write").execute(api.db.pool()).await.expect("dropped");
+    let r = api.send(Method::POST, "/api/v2/tenants", Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+}

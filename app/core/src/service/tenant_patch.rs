@@ -5,15 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::tenants::{
-    configs, create, release_of, resolve_choice, save_configs, save_schedule, save_settings, visible,
-};
+use super::tenants::{configs, insert_planned, plan, release_of, save_schedule, save_settings, visible};
 use super::{invalid, Actor, Db, Scope, ServiceError};
 use crate::db::audit;
-use crate::db::tenants::{self, TenantRow};
+use crate::db::tenants::{self, ScheduleUpdate, TenantRow};
 use crate::domain::audit::AuditAction;
 use crate::domain::form::{raw_from_values, schema_defaults, Audience, Form, Values};
-use crate::domain::tenant::{NewTenantInput, Schedule, ScheduleInput, Source, VersionInput};
+use crate::domain::tenant::{NewTenantInput, Schedule, ScheduleInput, SetupStep, Source, VersionInput};
 use crate::engine::runs::Engine;
 
 /// What a patch may change; what it leaves out stays as it is.
@@ -65,8 +63,9 @@ pub async fn update(
 }
 
 /// The whole creation flow at once (the REST API): every value is checked before
-/// anything is written, so a refused request leaves nothing behind. `configs` are
-/// merged over the release's defaults.
+/// anything is written, then the tenant, its configuration and its schedule are
+/// written in one transaction, so a refused or failed request leaves nothing behind.
+/// `configs` are merged over the release's defaults.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_complete(
     db: &Db,
@@ -88,19 +87,43 @@ pub async fn create_complete(
         Some(Value::Object(m)) => m,
         Some(_) => return Err(invalid("configs", "configs must be a JSON object of values by name.")),
     };
-    let configs = &configs;
-    let (_, choice) = input.validate().map_err(ServiceError::Invalid)?;
-    let (_, manifest) = resolve_choice(db, integration.id, choice).await?;
-    let mut values = schema_defaults(&manifest.configs);
-    values.extend(configs.clone());
-    let raw = raw_from_values(&values);
-    Form::build(&manifest.configs, Audience::Hub).read(&raw, &Values::new()).map_err(ServiceError::InvalidFields)?;
-    schedule.parse().map_err(ServiceError::Invalid)?;
-    let id = create(db, engine.key(), actor, integration, input, Source::Api, now).await?;
-    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
-    save_configs(db, actor, &tenant, &raw, now).await?;
-    let tenant = tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)?;
-    save_schedule(db, actor, &tenant, schedule, paused, now).await?;
+    let plan = plan(db, integration, input).await?;
+    let defaults = schema_defaults(&plan.manifest.configs);
+    let mut values = defaults.clone();
+    values.extend(configs);
+    let form = Form::build(&plan.manifest.configs, Audience::Hub);
+    let read = form.read(&raw_from_values(&values), &Values::new()).map_err(ServiceError::InvalidFields)?;
+    let configs_text = Value::Object(form.merge(&defaults, read, &Values::new())).to_string();
+    let parsed = schedule.parse().map_err(ServiceError::Invalid)?;
+    let (kind, text, tz) = parsed.to_parts();
+
+    let mut tx = db.pool().begin().await?;
+    let id = insert_planned(&mut tx, engine.key(), actor, integration, &plan, Source::Api, None, now).await?;
+    // Configured: the step moves on to the schedule (credentials, if any, still wait
+    // for their magic links).
+    tenants::set_configs(&mut *tx, id, &configs_text, SetupStep::Schedule, now).await?;
+    let fields: Vec<String> = form.fields().iter().map(|f| f.name.clone()).collect();
+    let entry = audit::Entry {
+        actor,
+        action: AuditAction::Configured,
+        object_type: "tenant",
+        object_id: Some(id.to_string()),
+        detail: json!({ "fields": fields }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    let next_fire_at = if paused { None } else { parsed.next_after(now, id) };
+    let update = ScheduleUpdate { kind, schedule: &text, timezone: &tz, paused, next_fire_at, step: SetupStep::Done };
+    tenants::set_schedule(&mut *tx, id, &update, now).await?;
+    let entry = audit::Entry {
+        actor,
+        action: AuditAction::ScheduleSaved,
+        object_type: "tenant",
+        object_id: Some(id.to_string()),
+        detail: json!({ "schedule": parsed.describe(), "paused": paused }),
+    };
+    audit::record(&mut *tx, entry, now).await?;
+    tx.commit().await?;
+    db.outbox_written();
     engine.wake();
     tenants::get(db.pool(), id).await?.ok_or(ServiceError::NotFound)
 }

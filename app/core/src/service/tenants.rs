@@ -106,11 +106,54 @@ pub async fn create_owned(
     owner: Option<&EndUser>,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
+    let plan = plan(db, integration, input).await?;
+    let mut tx = db.pool().begin().await?;
+    let id = insert_planned(&mut tx, key, actor, integration, &plan, source, owner, now).await?;
+    tx.commit().await?;
+    db.outbox_written();
+    Ok(id)
+}
+
+/// What a new tenant is made of, read and checked before anything is written.
+pub(super) struct Plan {
+    name: String,
+    choice: ReleaseChoice,
+    release_name: String,
+    pub(super) manifest: Manifest,
+    defaults: Values,
+    connector_names: Vec<String>,
+    defs: Vec<crate::db::connectors::ConnectorRow>,
+}
+
+pub(super) async fn plan(db: &Db, integration: &IntegrationRow, input: &NewTenantInput) -> Result<Plan, ServiceError> {
     let (name, choice) = input.validate().map_err(ServiceError::Invalid)?;
     let (release, manifest) = resolve_choice(db, integration.id, choice).await?;
-    let defaults = schema_defaults(&manifest.configs);
-    let connector_names = integrations::connectors_of(db.pool(), integration.id).await?;
-    let defs = connectors::list(db.pool()).await?;
+    Ok(Plan {
+        name,
+        choice,
+        release_name: release.name,
+        defaults: schema_defaults(&manifest.configs),
+        manifest,
+        connector_names: integrations::connectors_of(db.pool(), integration.id).await?,
+        defs: connectors::list(db.pool()).await?,
+    })
+}
+
+/// Writes a planned tenant, its connections (with their magic links), its audit entry
+/// and its event, in the caller's transaction. Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_planned(
+    tx: &mut sqlx::SqliteConnection,
+    key: &SecretKey,
+    actor: &Actor,
+    integration: &IntegrationRow,
+    plan: &Plan,
+    source: Source,
+    owner: Option<&EndUser>,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let Plan { name, choice, release_name, defaults, connector_names, defs, .. } = plan;
+    let choice = *choice;
     let needs_credentials = connector_names
         .iter()
         .any(|n| defs.iter().find(|d| &d.name == n).is_some_and(|d| d.auth != AuthKind::None.as_str()));
@@ -118,12 +161,11 @@ pub async fn create_owned(
         Actor::User { id, .. } => Some(*id),
         Actor::ApiKey { .. } | Actor::Marketplace { .. } | Actor::System => None,
     };
-    let mut tx = db.pool().begin().await?;
     let row = NewTenant {
         integration_id: integration.id,
-        name: &name,
+        name,
         choice,
-        configs: &serde_json::Value::Object(defaults).to_string(),
+        configs: &serde_json::Value::Object(defaults.clone()).to_string(),
         source,
         setup_step: if needs_credentials { SetupStep::Credentials } else { SetupStep::Configuration },
         created_by: user,
@@ -138,7 +180,7 @@ pub async fn create_owned(
     if let Some(u) = owner {
         tenants::set_external(&mut *tx, id, Some((&u.sub, u.name.as_deref(), u.email.as_deref())), now).await?;
     }
-    for connector in &connector_names {
+    for connector in connector_names {
         connections::insert_connection(&mut *tx, id, connector, &NewLink::new(key).stored(), now).await?;
         if defs.iter().find(|d| &d.name == connector).is_some_and(|d| d.auth == AuthKind::None.as_str()) {
             connections::connect(&mut *tx, id, connector, &[], now).await?;
@@ -149,16 +191,14 @@ pub async fn create_owned(
         action: AuditAction::Created,
         object_type: "tenant",
         object_id: Some(id.to_string()),
-        detail: json!({ "name": name, "integration": integration.id, "release": choice.kind(), "resolved": release.name }),
+        detail: json!({ "name": name, "integration": integration.id, "release": choice.kind(), "resolved": release_name }),
     };
     audit::record(&mut *tx, entry, now).await?;
     let event = json!({
         "tenant": { "id": id, "name": name, "source": source.as_str() },
         "integration": { "id": integration.id, "name": integration.name },
     });
-    crate::outbox::emit(&mut tx, "tenant_created", event, now).await?;
-    tx.commit().await?;
-    db.outbox_written();
+    crate::outbox::emit(&mut *tx, "tenant_created", event, now).await?;
     Ok(id)
 }
 

@@ -23,9 +23,10 @@ const ERR: &str = "__err";
 const PATH: &str = "__path";
 
 /// Opens the `__err` of the request and seals the `__err` of the answer's redirect.
+/// (The browser drops both from its address before hydrating: see the frontend.)
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let now = Utc::now();
-    if let Some(opened) = req.uri().query().filter(|q| q.contains(ERR)).map(|q| open_query(&state.key, q, now)) {
+    if let Some(opened) = req.uri().query().filter(|q| carries_error(q)).map(|q| open_query(&state.key, q, now)) {
         let path = req.uri().path();
         let with = if opened.is_empty() { path.to_owned() } else { format!("{path}?{opened}") };
         if let Ok(uri) = with.parse::<Uri>() {
@@ -37,7 +38,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         .headers()
         .get(header::LOCATION)
         .and_then(|l| l.to_str().ok())
-        .filter(|l| l.contains(ERR))
+        .filter(|l| l.split_once('?').is_some_and(|(_, q)| carries_error(q)))
         .map(|l| seal_location(&state.key, l, now));
     if let Some(value) = sealed.and_then(|l| HeaderValue::from_str(&l).ok()) {
         resp.headers_mut().insert(header::LOCATION, value);
@@ -60,33 +61,45 @@ pub fn open(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String>
     (at <= now && now - at <= LIFETIME).then(|| String::from_utf8(value.to_vec()).ok())?
 }
 
-/// The query with its `__err` opened, or without `__err` and `__path` when it does not
-/// open.
+/// Whether a query has an `__err` or `__path`, however its keys are encoded.
+fn carries_error(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == ERR || k == PATH)
+}
+
+/// The query with its last `__err` opened beside its last `__path`, or without either
+/// when it does not open (keys compared decoded, as leptos reads them).
 fn open_query(key: &SecretKey, query: &str, now: DateTime<Utc>) -> String {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let opened = pairs.iter().find(|(k, _)| k == ERR).and_then(|(_, v)| open(key, v, now));
+    let opened = pairs.iter().rev().find(|(k, _)| k == ERR).and_then(|(_, v)| open(key, v, now));
+    let path = pairs.iter().rev().find(|(k, _)| k == PATH).map(|(_, v)| v.clone());
     let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        match (k.as_str(), &opened) {
-            (ERR, Some(o)) => out.append_pair(k, o),
-            (ERR | PATH, None) => &mut out,
-            _ => out.append_pair(k, v),
-        };
+    for (k, v) in pairs.iter().filter(|(k, _)| k != ERR && k != PATH) {
+        out.append_pair(k, v);
+    }
+    if let (Some(o), Some(p)) = (opened, path) {
+        out.append_pair(PATH, &p);
+        out.append_pair(ERR, &o);
     }
     out.finish()
 }
 
-/// The redirect's location with its `__err` sealed.
+/// The redirect's location with its `__err` sealed. A page that already carried an
+/// error (a second failed post in a row) keeps only the newest, which comes last.
 fn seal_location(key: &SecretKey, location: &str, now: DateTime<Utc>) -> String {
     let (base, query) = location.split_once('?').unwrap_or((location, ""));
     let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let err = pairs.iter().rev().find(|(k, _)| k == ERR).map(|(_, v)| v.clone());
+    let path = pairs.iter().rev().find(|(k, _)| k == PATH).map(|(_, v)| v.clone());
     let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if k == ERR {
-            out.append_pair(&k, &seal(key, &v, now));
-        } else {
-            out.append_pair(&k, &v);
-        }
+    for (k, v) in pairs.iter().filter(|(k, _)| k != ERR && k != PATH) {
+        out.append_pair(k, v);
+    }
+    if let Some(p) = path {
+        out.append_pair(PATH, &p);
+    }
+    if let Some(e) = err {
+        out.append_pair(ERR, &seal(key, &e, now));
     }
     let mut sealed = format!("{base}?{}", out.finish());
     if let Some(f) = fragment {
@@ -117,5 +130,13 @@ mod tests {
         let query = out.split_once('?').map(|(_, q)| q.trim_end_matches("#top")).unwrap_or_default();
         assert_eq!(open_query(&key, query, now), "done=1&__path=%2Fapi%2Fx&__err=abc%3D");
         assert_eq!(open_query(&key, "a=1&__path=%2Fapi%2Fx&__err=forged", now), "a=1");
+        // An encoded key is the same key.
+        assert_eq!(open_query(&key, "a=1&%5F%5Fpath=%2Fapi%2Fx&%5F%5Ferr=forged", now), "a=1");
+        assert!(carries_error("%5F%5Ferr=x") && !carries_error("err=x"));
+        // A second failure on a page that showed one: only the newest stays.
+        let again = format!("/p?__path=%2Fa&__err={}&__path=%2Fb&__err=new", seal(&key, "old", now));
+        let out = seal_location(&key, &again, now);
+        let query = out.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        assert_eq!(open_query(&key, query, now), "__path=%2Fb&__err=new");
     }
 }

@@ -13,3 +13,7 @@ CREATE TABLE replaced_magic_links (
     replaced_at TEXT NOT NULL,
     reason      TEXT NOT NULL CHECK (reason IN ('replaced', 'relinked', 'expired'))
 );
+
+-- The link an OAuth2 sign-in was started through, by its hash: a sign-in started
+-- through a link that was replaced meanwhile does not finish.
+ALTER TABLE oauth_states ADD COLUMN link_hash TEXT;

@@ -107,9 +107,11 @@ impl Egress {
     }
 
     /// An HTTP client that resolves names through this guard, follows no redirect and
-    /// gives up after `timeout`.
+    /// gives up after `timeout`. It ignores proxy settings in the environment: a proxy
+    /// would resolve the name itself, past the guard.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
         reqwest::Client::builder()
+            .no_proxy()
             .dns_resolver(Arc::new(Resolver(self.clone())))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -214,9 +216,14 @@ fn internal_v6(a: Ipv6Addr) -> Option<&'static str> {
         return internal_v4(v4);
     }
     let segments = a.segments();
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address inside.
+    let low_v4 = || Ipv4Addr::from((u128::from(a) & 0xffff_ffff) as u32);
+    // NAT64 (64:ff9b::/96), the deprecated IPv4-compatible form (::a.b.c.d) and 6to4
+    // (2002::/16) carry an IPv4 address inside.
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return internal_v4(Ipv4Addr::from((u128::from(a) & 0xffff_ffff) as u32));
+        return internal_v4(low_v4());
+    }
+    if segments[..6] == [0, 0, 0, 0, 0, 0] && u128::from(a) > 1 {
+        return internal_v4(low_v4()).or(Some("an IPv4-compatible"));
     }
     if segments[0] == 0x2002 {
         let [hi, lo] = [segments[1], segments[2]];
@@ -228,8 +235,12 @@ fn internal_v6(a: Ipv6Addr) -> Option<&'static str> {
         "an unspecified"
     } else if a.is_unicast_link_local() {
         "a link-local"
-    } else if a.is_unique_local() {
+    } else if a.is_unique_local() || segments[0] & 0xffc0 == 0xfec0 || segments[..3] == [0x64, 0xff9b, 1] {
+        // Unique local, the old site-local, and NAT64's local-use prefix.
         "a private"
+    } else if segments[..2] == [0x2001, 0] {
+        // Teredo: a tunnel whose far end is an IPv4 address.
+        "a tunnelled"
     } else if a.is_multicast() {
         "a multicast"
     } else if segments[0] == 0x2001 && segments[1] == 0xdb8 {
@@ -268,6 +279,11 @@ mod tests {
             ("::ffff:169.254.169.254", "a link-local"),
             ("64:ff9b::a00:1", "a private"),
             ("2002:7f00:1::", "a loopback"),
+            ("::7f00:1", "a loopback"),
+            ("::808:808", "an IPv4-compatible"),
+            ("fec0::1", "a private"),
+            ("64:ff9b:1::a00:1", "a private"),
+            ("2001:0:4136:e378::1", "a tunnelled"),
         ] {
             assert_eq!(internal(ip(address)), Some(kind), "{address}");
         }

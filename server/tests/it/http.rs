@@ -525,8 +525,12 @@ async fn a_failed_plain_form_post_carries_its_error_sealed_and_a_forged_error_is
     let forged = serde_json::json!({ "Validation": { "field": "log_days", "message": "Forged advice: visit evil.example",
         "kept": [["runs_per_tenant", "planted-value"]] } });
     let forged = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE, forged.to_string());
-    let page =
-        hub.get(&format!("/settings/company?__path=%2Fapi%2Fretention%2Fsave&__err={forged}"), Some(&cookie)).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains("Forged advice") && !page.body.contains("planted-value"), "the forged error was shown");
+    for query in [
+        format!("__path=%2Fapi%2Fretention%2Fsave&__err={forged}"),
+        format!("%5F%5Fpath=%2Fapi%2Fretention%2Fsave&%5F%5Ferr={forged}"),
+    ] {
+        let page = hub.get(&format!("/settings/company?{query}"), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("Forged advice") && !page.body.contains("planted-value"), "shown: {query}");
+    }
 }

@@ -502,6 +502,27 @@ async fn a_replaced_link_is_refused_with_words_and_its_sign_in_in_flight_fails()
         .expect("audit");
     assert_eq!(audit, 1);
 
+    // A sign-in started through the new link, whose link changes before the provider
+    // answers (a replacement racing the start): it does not finish, and the browser is
+    // not sent to the current link's page.
+    let start = hub.get(&format!("/connect/{new}/start"), None).await;
+    let state = query_param(&location(&start), "state");
+    sqlx::query("UPDATE connections SET magic_token = 'hash-of-a-newer-link' WHERE tenant_id = ? AND connector_name = 'mockauth'")
+        .bind(tenant)
+        .execute(db.pool())
+        .await
+        .expect("raced");
+    let late = hub.get(&format!("/oauth/callback?state={state}&code=good-code"), None).await;
+    let back = location(&late);
+    assert!(back.starts_with("/connect/unknown?failed=") && back.contains("replaced"), "{back}");
+    assert_eq!(self::status(&db, tenant).await.0, "disconnected");
+    sqlx::query("UPDATE connections SET magic_token = ? WHERE tenant_id = ? AND connector_name = 'mockauth'")
+        .bind(hub_core::secrets::token_hash(&new))
+        .bind(tenant)
+        .execute(db.pool())
+        .await
+        .expect("back");
+
     // Someone who may not see the tenant cannot replace its links.
     let a = hub.call("replace_magic_link", &format!("tenant_id={tenant}&connector=mockauth"), None).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);

@@ -168,10 +168,12 @@ pub struct MagicRow {
     pub archived: bool,
     pub magic_sealed: Option<Vec<u8>>,
     pub magic_issued_at: Option<DateTime<Utc>>,
+    /// The hash of the link's token.
+    pub link_hash: String,
 }
 
 const MAGIC_ROW: &str = "SELECT c.id AS connection_id, c.tenant_id, c.connector_name, c.status,
-        i.name AS integration_name, t.archived, c.magic_sealed, c.magic_issued_at
+        i.name AS integration_name, t.archived, c.magic_sealed, c.magic_issued_at, c.magic_token AS link_hash
     FROM connections c JOIN tenants t ON t.id = c.tenant_id JOIN integrations i ON i.id = t.integration_id";
 
 /// The connection whose magic link token has this hash, with its tenant's state.

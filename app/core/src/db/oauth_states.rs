@@ -9,15 +9,18 @@ pub async fn insert_oauth_state(
     db: impl SqliteExecutor<'_>,
     state_hash: &str,
     connection_id: i64,
+    link_hash: &str,
     sealed_verifier: &[u8],
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, connection_id, verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO oauth_states (state_hash, connection_id, link_hash, verifier, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(state_hash)
     .bind(connection_id)
+    .bind(link_hash)
     .bind(sealed_verifier)
     .bind(now)
     .bind(expires_at)
@@ -30,6 +33,8 @@ pub async fn insert_oauth_state(
 #[derive(Debug, FromRow)]
 pub struct ClaimedState {
     pub connection_id: i64,
+    /// The hash of the link the sign-in was started through.
+    pub link_hash: Option<String>,
     pub verifier: Vec<u8>,
 }
 
@@ -43,7 +48,7 @@ pub async fn claim_oauth_state(
     let claimed: Option<ClaimedState> = sqlx::query_as(
         "UPDATE oauth_states SET used_at = ?1
          WHERE state_hash = ?2 AND used_at IS NULL AND expires_at > ?1
-         RETURNING connection_id, verifier",
+         RETURNING connection_id, link_hash, verifier",
     )
     .bind(now)
     .bind(state_hash)

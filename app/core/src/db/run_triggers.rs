@@ -157,11 +157,14 @@ pub async fn asked_since(
             .await
         }
         Asked::By { created_by } => {
-            sqlx::query_scalar("SELECT created_at FROM run_triggers WHERE created_by = ? AND created_at > ?")
-                .bind(created_by)
-                .bind(since)
-                .fetch_all(db)
-                .await
+            // A setup's init sync is not counted (`service::runs::request_setup_sync`).
+            sqlx::query_scalar(
+                "SELECT created_at FROM run_triggers WHERE created_by = ? AND created_at > ? AND mode <> 'init'",
+            )
+            .bind(created_by)
+            .bind(since)
+            .fetch_all(db)
+            .await
         }
         Asked::Organization { organization_id } => {
             sqlx::query_scalar(

@@ -60,16 +60,22 @@ pub fn repository_host(repository: &str) -> Option<(String, u16)> {
             "file" => return None,
             _ => 22,
         };
-        let authority = rest.split('/').next().unwrap_or_default();
+        // The authority ends where git's URL parser ends it: at a path, query or fragment.
+        let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         return split_port(host_port, default);
     }
-    let (before, _) = repository.split_once(':')?;
-    if before.contains('/') {
-        return None;
+    // git's scp-like form: `[user@]host:path`, the host in brackets for IPv6.
+    let after_user = match repository.split_once('@') {
+        Some((user, rest)) if !user.contains(['/', ':', '[']) => rest,
+        _ => repository,
+    };
+    if let Some(inner) = after_user.strip_prefix('[') {
+        let (host, tail) = inner.split_once(']')?;
+        return tail.starts_with(':').then(|| (format!("[{host}]"), 22));
     }
-    let host = before.rsplit_once('@').map_or(before, |(_, h)| h);
-    (!host.is_empty()).then(|| (host.to_owned(), 22))
+    let (host, _) = after_user.split_once(':')?;
+    (!host.is_empty() && !host.contains('/')).then(|| (host.to_owned(), 22))
 }
 
 fn split_port(host_port: &str, default: u16) -> Option<(String, u16)> {
@@ -186,6 +192,10 @@ mod tests {
             ("git://10.0.0.1/app", Some(("10.0.0.1", 9418))),
             ("git@github.com:team/app.git", Some(("github.com", 22))),
             ("localhost:app.git", Some(("localhost", 22))),
+            ("https://127.0.0.1#@example.com/x", Some(("127.0.0.1", 443))),
+            ("https://127.0.0.1?@example.com/x", Some(("127.0.0.1", 443))),
+            ("[::1]:repo", Some(("[::1]", 22))),
+            ("git@[::ffff:10.0.0.1]:repo", Some(("[::ffff:10.0.0.1]", 22))),
             ("/srv/git/app", None),
             ("file:///srv/git/app", None),
             ("./a:b", None),

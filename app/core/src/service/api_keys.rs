@@ -47,7 +47,11 @@ pub async fn create(
     if name.chars().count() > 100 {
         return Err(invalid("name", "The name is too long (100 characters at most)."));
     }
-    let scope = KeyScope::parse(&input.scope).ok_or_else(|| invalid("scope", "Choose read only or full access."))?;
+    // No scope given (an older form or client): full access, as keys always had.
+    let scope = match input.scope.trim() {
+        "" => KeyScope::Full,
+        s => KeyScope::parse(s).ok_or_else(|| invalid("scope", "Choose read only or full access."))?,
+    };
     let expires_at = api_key::expiry(&input.expires_in_days, now).map_err(|m| invalid("expires_in_days", m))?;
     let key = format!("{KEY_PREFIX}{}", random_token());
     let creator = match actor {

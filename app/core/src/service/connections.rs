@@ -219,6 +219,7 @@ pub async fn start_oauth(
         db.pool(),
         &token_hash(&state),
         row.connection_id,
+        &row.link_hash,
         &sealed,
         now,
         now + STATE_LIFETIME,
@@ -263,6 +264,11 @@ pub async fn finish_oauth(
         Ok(None) => return (None, Err(ConnectError::UnknownLink)),
         Err(_) => return (None, Err(ConnectError::Internal)),
     };
+    // Started through a link that was replaced since: the new link's holder decides,
+    // and this browser is not sent to the new link's page.
+    if claimed.link_hash.as_deref() != Some(row.link_hash.as_str()) {
+        return (None, Err(ConnectError::ReplacedLink));
+    }
     let magic = link_token(key, row.magic_sealed.as_deref());
     if let Some(error) = cb.error.as_deref() {
         return (

@@ -92,7 +92,7 @@ pub async fn install_app(
 ) -> Result<i64, ServiceError> {
     let id = install(db, engine.key(), user, engine.fair_use().installs_per_user, integration_id, now).await?;
     if app(db, user, id).await?.step() != SetupStep::Credentials {
-        runs::request(db, engine, &actor(user), id, TriggerKind::Manual, Mode::Init, None, now).await?;
+        runs::request_setup_sync(db, engine, &actor(user), id, now).await?;
     }
     Ok(id)
 }
@@ -118,7 +118,7 @@ pub async fn continue_setup(
     }
     tenants::finish_credentials(db, &t, now).await?;
     if t.step() == SetupStep::Credentials {
-        runs::request(db, engine, &actor(user), t.id, TriggerKind::Manual, Mode::Init, None, now).await?;
+        runs::request_setup_sync(db, engine, &actor(user), t.id, now).await?;
     }
     Ok(())
 }

@@ -49,12 +49,41 @@ pub async fn request(
     payload: Option<&Value>,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
+    write_trigger(db, engine, actor, tenant_id, (kind, mode), payload, true, now).await
+}
+
+/// The init sync that finishing a marketplace setup step starts: not counted against
+/// the user's syncs (their installs are counted instead), so a setup that was saved
+/// never lacks its sync.
+pub async fn request_setup_sync(
+    db: &Db,
+    engine: &Engine,
+    actor: &Actor,
+    tenant_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    write_trigger(db, engine, actor, tenant_id, (TriggerKind::Manual, Mode::Init), None, false, now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_trigger(
+    db: &Db,
+    engine: &Engine,
+    actor: &Actor,
+    tenant_id: i64,
+    (kind, mode): (TriggerKind, Mode),
+    payload: Option<&Value>,
+    metered: bool,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
     let by = asked_by(actor, kind);
     let payload_text = payload.map(Value::to_string);
     // Counted and written in one IMMEDIATE transaction: parallel requests see each
     // other, so a limit lets exactly its number through.
     let mut tx = db.begin_write().await?;
-    check_fair_use(&mut tx, engine.fair_use(), actor, tenant_id, kind, &by, now).await?;
+    if metered {
+        check_fair_use(&mut tx, engine.fair_use(), actor, tenant_id, kind, &by, now).await?;
+    }
     let id =
         run_triggers::insert_trigger(&mut *tx, tenant_id, kind, mode, payload_text.as_deref(), Some(&by), now).await?;
     let entry = audit::Entry {

@@ -134,7 +134,9 @@ async fn fill(db: &Db, count: i64) {
             connectors: vec!["stripe".into()],
             ..Default::default()
         };
-        let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
+        let id = service::integrations::create(db, &hub_core::egress::Egress::strict(), &Actor::System, 1, input, now)
+            .await
+            .expect("integration");
         let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("release");
         releases::claim(db.pool(), release, now).await.expect("claim");
         let ok = releases::Success { commit_sha: "0123456789ab", run_command: "./sync", manifest_json: &manifest };

@@ -60,9 +60,16 @@ pub async fn seed(
             manifest_path: "PANDIUM.yaml".to_owned(),
             run_timeout_minutes: String::new(),
         };
-        let id = service::integrations::create(db, &Actor::System, organization_id, input, now)
-            .await
-            .map_err(|e| describe(&info.name, e))?;
+        let id = service::integrations::create(
+            db,
+            &crate::egress::Egress::strict(),
+            &Actor::System,
+            organization_id,
+            input,
+            now,
+        )
+        .await
+        .map_err(|e| describe(&info.name, e))?;
         service::integrations::build_release(db, builder, &Actor::System, service::Scope::All, id, None, now)
             .await
             .map_err(|e| describe(&info.name, e))?;

@@ -249,8 +249,10 @@ pub async fn create_integration(input: IntegrationInput) -> Result<(), AppError>
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
     let keep = kept(&input);
+    let st = state()?;
     let id = hub_core::service::integrations::create(
-        &state()?.db,
+        &st.db,
+        &st.egress,
         &user.actor(),
         user.organization_id,
         input,
@@ -269,8 +271,10 @@ pub async fn update_integration(id: i64, input: IntegrationInput) -> Result<(), 
     use crate::api::ctx::{require_user, state};
     let user = require_user().await?;
     let keep = kept(&input);
+    let st = state()?;
     hub_core::service::integrations::update(
-        &state()?.db,
+        &st.db,
+        &st.egress,
         &user.actor(),
         Scope::of(&user),
         id,

@@ -38,7 +38,9 @@ metadata_schema:
 async fn integration(db: &Db, name: &str) -> (i64, i64) {
     let now = Utc::now();
     let input = IntegrationInput { name: name.into(), repository: "/srv/git/x".into(), ..Default::default() };
-    let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &hub_core::egress::Egress::strict(), &Actor::System, 1, input, now)
+        .await
+        .expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     assert!(releases::claim(db.pool(), release, now).await.expect("claim"));
     let manifest = serde_json::to_string(&Manifest::parse(MANIFEST).expect("manifest")).expect("json");

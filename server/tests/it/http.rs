@@ -471,6 +471,11 @@ async fn a_webhook_receiver_inside_the_hubs_network_is_a_field_error_until_the_o
     let page = strict.get("/settings/notifications", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("169.254.169.254"), "nothing was saved");
+    // A repository there is refused next to its field too.
+    let repo_form = "input%5Bname%5D=Metadata&input%5Brepository%5D=http%3A%2F%2F169.254.169.254%2Fx.git";
+    let a = strict.call("create_integration", repo_form, Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert!(a.body.contains("\"repository\"") && a.body.contains("a link-local address"), "{}", a.body);
 
     // Once the operator lists the ranges, the same receivers are taken.
     let (prepared, _dir) =

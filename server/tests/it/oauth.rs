@@ -184,7 +184,9 @@ async fn tenant(db: &Db, key: &SecretKey) -> i64 {
         connectors: vec!["mockauth".into(), "stripe".into()],
         ..Default::default()
     };
-    let id = service::integrations::create(db, &Actor::System, 1, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &hub_core::egress::Egress::strict(), &Actor::System, 1, input, now)
+        .await
+        .expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     releases::claim(db.pool(), release, now).await.expect("claim");
     let manifest = serde_json::to_string(&Manifest::parse("version: 1.0\nrun: x\n").expect("m")).expect("json");

@@ -20,10 +20,26 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
     let (db, mailer) = (p.state.db.clone(), p.state.mailer.clone());
     let now = Utc::now();
     let globex = accounts::create_partner(&db, &Actor::System, "Globex", now).await.expect("partner");
-    let company_int =
-        service::integrations::create(&db, &Actor::System, 1, integration("Company Sync"), now).await.expect("c");
-    let partner_int =
-        service::integrations::create(&db, &Actor::System, globex, integration("Globex Sync"), now).await.expect("p");
+    let company_int = service::integrations::create(
+        &db,
+        &hub_core::egress::Egress::strict(),
+        &Actor::System,
+        1,
+        integration("Company Sync"),
+        now,
+    )
+    .await
+    .expect("c");
+    let partner_int = service::integrations::create(
+        &db,
+        &hub_core::egress::Egress::strict(),
+        &Actor::System,
+        globex,
+        integration("Globex Sync"),
+        now,
+    )
+    .await
+    .expect("p");
     let input = NewUser { name: "Pat".into(), email: "pat@globex.example".into(), organization_id: globex };
     accounts::add_user(&db, &mailer, &Actor::System, input, "http://hub.test", now).await.expect("invited");
     let body = mail::recent(db.pool(), 1).await.expect("mail").remove(0).body;

@@ -39,7 +39,9 @@ pub(crate) async fn integration_with_release(db: &Db, org: i64, name: &str) -> (
         connectors: vec!["stripe".into(), "pokeapi".into()],
         ..Default::default()
     };
-    let id = service::integrations::create(db, &Actor::System, org, input, now).await.expect("integration");
+    let id = service::integrations::create(db, &hub_core::egress::Egress::strict(), &Actor::System, org, input, now)
+        .await
+        .expect("integration");
     let release = releases::insert_queued(db.pool(), id, "main", None, now).await.expect("queued");
     assert!(releases::claim(db.pool(), release, now).await.expect("claim"));
     let manifest = serde_json::to_string(&Manifest::parse(MANIFEST).expect("manifest")).expect("json");

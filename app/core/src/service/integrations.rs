@@ -10,9 +10,10 @@ use crate::db::tenants::TenantBriefRow;
 use crate::db::{audit, connectors, integrations, releases, tenants, Db};
 pub use crate::db::{IntegrationRow, ReleaseRow};
 use crate::domain::audit::AuditAction;
-use crate::domain::integration::{check_git_ref, IntegrationInput};
+use crate::domain::integration::{check_git_ref, repository_host, IntegrationInput};
 use crate::domain::marketplace::ListingInput;
 use crate::domain::release::{ReleaseChoice, ReleaseStatus};
+use crate::egress::Egress;
 use crate::engine::builder::Builder;
 
 /// The integration, when the scope may see it; otherwise not found (its existence is
@@ -162,9 +163,13 @@ pub async fn save_listing(
     Ok(())
 }
 
-/// Validates the form, and that every chosen connector exists.
-async fn check_input(db: &Db, input: IntegrationInput) -> Result<IntegrationInput, ServiceError> {
+/// Validates the form, that every chosen connector exists, and that the repository's
+/// host is one the hub may fetch from (the builder checks again before each clone).
+async fn check_input(db: &Db, egress: &Egress, input: IntegrationInput) -> Result<IntegrationInput, ServiceError> {
     let input = input.validate().map_err(ServiceError::Invalid)?;
+    if let Some((host, port)) = repository_host(&input.repository) {
+        egress.check_host(&host, port).await.map_err(|e| invalid("repository", e.to_string()))?;
+    }
     let known = connectors::names(db.pool()).await?;
     if let Some(unknown) = input.connectors.iter().find(|c| !known.contains(c)) {
         return Err(invalid("connectors", format!("The hub has no connector named {unknown}.")));
@@ -174,12 +179,13 @@ async fn check_input(db: &Db, input: IntegrationInput) -> Result<IntegrationInpu
 
 pub async fn create(
     db: &Db,
+    egress: &Egress,
     actor: &Actor,
     organization_id: i64,
     input: IntegrationInput,
     now: DateTime<Utc>,
 ) -> Result<i64, ServiceError> {
-    let input = check_input(db, input).await?;
+    let input = check_input(db, egress, input).await?;
     let mut tx = db.pool().begin().await?;
     let id = match integrations::insert(&mut tx, organization_id, &input, now).await {
         Ok(id) => id,
@@ -203,8 +209,10 @@ pub async fn create(
     Ok(id)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn update(
     db: &Db,
+    egress: &Egress,
     actor: &Actor,
     scope: Scope,
     id: i64,
@@ -212,7 +220,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     visible(db, scope, id).await?;
-    let input = check_input(db, input).await?;
+    let input = check_input(db, egress, input).await?;
     let mut tx = db.pool().begin().await?;
     match integrations::update(&mut tx, id, &input, now).await {
         Ok(true) => {}

@@ -57,7 +57,16 @@ impl Hub {
             repository: repository.into(),
             ..Default::default()
         };
-        service::integrations::create(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created")
+        service::integrations::create(
+            &self.db,
+            &hub_core::egress::Egress::strict(),
+            &Actor::System,
+            1,
+            input,
+            Utc::now(),
+        )
+        .await
+        .expect("created")
     }
 
     async fn build(&self, integration: i64, git_ref: Option<&str>) -> releases::ReleaseRow {
@@ -212,8 +221,21 @@ async fn a_repository_inside_the_hubs_network_is_not_fetched() {
         ("git@localhost:team/app.git", "localhost is "),
     ] {
         let input = IntegrationInput { name: repository.into(), repository: repository.into(), ..Default::default() };
-        let integration =
-            service::integrations::create(&hub.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+        // Refused when saved under the same guard...
+        let strict = hub_core::egress::Egress::strict();
+        let refused = service::integrations::create(&hub.db, &strict, &Actor::System, 1, input.clone(), Utc::now());
+        match refused.await {
+            Err(service::ServiceError::Invalid(f)) => {
+                assert!(f.field == "repository" && f.message.contains(said), "{f:?}")
+            }
+            other => panic!("{repository}: {other:?}"),
+        }
+        // ... and, saved while the operator allowed it (or a name pointed elsewhere
+        // then), refused again before the clone by the builder's guard.
+        let everything = hub_core::egress::Egress::allowing("0.0.0.0/0, ::/0").expect("ranges");
+        let integration = service::integrations::create(&hub.db, &everything, &Actor::System, 1, input, Utc::now())
+            .await
+            .expect("created");
         let r = hub.build(integration, None).await;
         assert_eq!(r.status, ReleaseStatus::Failed);
         let error = r.error.unwrap_or_default();

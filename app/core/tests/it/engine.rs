@@ -77,7 +77,10 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
         repository: repo.path().to_string_lossy().into_owned(),
         ..Default::default()
     };
-    let integration = service::integrations::create(&db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+    let integration =
+        service::integrations::create(&db, &hub_core::egress::Egress::strict(), &Actor::System, 1, input, Utc::now())
+            .await
+            .expect("created");
     let built = crate::build(&db, &builder, integration, None).await;
     assert_eq!(built.status, ReleaseStatus::Succeeded, "{:?}\n{}", built.error, built.build_log);
     let tenant = tenants::insert(

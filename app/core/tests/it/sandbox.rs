@@ -113,8 +113,16 @@ impl Hub {
             repository: repo.to_string_lossy().into_owned(),
             ..Default::default()
         };
-        let integration =
-            service::integrations::create(&self.db, &Actor::System, 1, input, Utc::now()).await.expect("created");
+        let integration = service::integrations::create(
+            &self.db,
+            &hub_core::egress::Egress::strict(),
+            &Actor::System,
+            1,
+            input,
+            Utc::now(),
+        )
+        .await
+        .expect("created");
         (integration, crate::build(&self.db, &self.builder, integration, None).await)
     }
 

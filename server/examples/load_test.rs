@@ -2,12 +2,16 @@
 //! API against the real binary (the release build), beside a `/healthz` baseline
 //! measured the same way in the same run. Every request must be answered (none
 //! stalls past 30 s); it prints, by kind, the requests, errors, stalls and p50/p99.
+//! Then it fetches a static file 50 times over one kept-alive connection beside a new
+//! connection each, and fails when the kept-alive p50 is over 10 ms (a transport
+//! stall, such as a delayed ACK without TCP_NODELAY).
 //!
 //! ```text
 //! cargo leptos build --release && cargo run -p server --example load_test -- \
 //!     --hub target/release/server --clients 16 --seconds 60
 //! ```
-//! It exits 1 on any error or stalled request. CI runs it for a few seconds.
+//! It exits 1 on any error, stalled request or transport stall. CI runs it for a few
+//! seconds.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -19,6 +23,9 @@ use hub_core::db::{Db, DB_FILE};
 mod common;
 
 const PASSWORD: &str = "load test password 1";
+
+/// A static file of the site, as the browser loads it.
+const STATIC_FILE: &str = "/pkg/hub.css";
 
 /// What the clients ask for, in turn: (kind, method, path).
 const MIX: &[(&str, &str, &str)] = &[
@@ -71,6 +78,16 @@ async fn main() {
     let quarter = Duration::from_secs((seconds / 4).max(1));
     let baseline = measure(port, clients, quarter, |_| ("/healthz", "GET", "/healthz"), "", "").await;
     let mixed = measure(port, clients, Duration::from_secs(seconds), |n| MIX[n % MIX.len()], &cookie, &key).await;
+    // A browser fetches the CSS, JS and wasm over one kept-alive connection: each
+    // answer must come at once, not after the client's delayed ACK (TCP_NODELAY).
+    let kept = common::kept_alive(port, STATIC_FILE, 50).await;
+    let mut fresh = Vec::new();
+    for _ in 0..50 {
+        let started = std::time::Instant::now();
+        if matches!(common::http(port, "GET", STATIC_FILE, &[], "").await, Some(a) if a.status == 200) {
+            fresh.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
     let _ = hub.kill();
     let _ = hub.wait();
 
@@ -89,6 +106,25 @@ async fn main() {
         if let Some(e) = s.errors.first() {
             println!("  first error: {e}");
         }
+    }
+    println!("{STATIC_FILE}, 50 one after another:");
+    match &kept {
+        Some(t) => println!(
+            "  over one kept-alive connection: p50 {:.2} ms, p99 {:.2} ms",
+            percentile(t, 50),
+            percentile(t, 99)
+        ),
+        None => println!("  over one kept-alive connection: the answers were not whole 200s"),
+    }
+    println!(
+        "  a new connection each:          p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&fresh, 50),
+        percentile(&fresh, 99)
+    );
+    // A delayed ACK stalls an answer for about 40 ms; anything near that is a stall.
+    if kept.as_ref().is_none_or(|t| percentile(t, 50) > 10.0) {
+        println!("  a kept-alive answer waited: is TCP_NODELAY set on accepted connections?");
+        failed = true;
     }
     if failed {
         std::process::exit(1);

@@ -36,6 +36,13 @@ async fn run() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("HUB_ADDR: cannot listen on {}: {e}", config.addr))?;
+    // Without TCP_NODELAY an answer's last small write waits for the client's delayed
+    // ACK (about 40 ms) on a kept-alive connection: every file a page loads paid it.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
 
     tracing::info!(data_dir = %config.data_dir.display(), key = ?prepared.key_source, "hub ready");
     println!();

@@ -90,3 +90,44 @@ pub async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)],
     let status = head.split(' ').nth(1)?.parse().ok()?;
     Some(Answer { status, head: head.to_owned(), body: body.to_owned() })
 }
+
+/// A file fetched `n` times, one request after another over one kept-alive
+/// connection: milliseconds of each. `None` when an answer is not a whole 200.
+pub async fn kept_alive(port: u16, path: &str, n: usize) -> Option<Vec<f64>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let mut times = Vec::with_capacity(n);
+    let mut buf = Vec::new();
+    for _ in 0..n {
+        let started = std::time::Instant::now();
+        s.write_all(request.as_bytes()).await.ok()?;
+        // The head, then as many bytes as it announces.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let got = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk)).await.ok()?.ok()?;
+            if got == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..got]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+        if !head.starts_with("http/1.1 200") {
+            return None;
+        }
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:"))?.trim().parse().ok()?;
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 16 * 1024];
+            let got = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk)).await.ok()?.ok()?;
+            if got == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..got]);
+        }
+        buf.drain(..head_end + length);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Some(times)
+}

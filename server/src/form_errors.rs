@@ -66,31 +66,17 @@ fn carries_error(query: &str) -> bool {
     url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == ERR || k == PATH)
 }
 
-/// The query with its last `__err` opened beside its last `__path`, or without either
-/// when it does not open (keys compared decoded, as leptos reads them).
-fn open_query(key: &SecretKey, query: &str, now: DateTime<Utc>) -> String {
+/// The query rebuilt with its other pairs as they were and, at the end, the `__path`
+/// and `__err` that `change` makes of its last `__path` and last `__err` (keys
+/// compared decoded, as leptos reads them; a page that failed twice in a row carries
+/// two, and the newest comes last).
+fn rewrite_error(
+    query: &str,
+    change: impl FnOnce(Option<String>, Option<String>) -> (Option<String>, Option<String>),
+) -> String {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let opened = pairs.iter().rev().find(|(k, _)| k == ERR).and_then(|(_, v)| open(key, v, now));
-    let path = pairs.iter().rev().find(|(k, _)| k == PATH).map(|(_, v)| v.clone());
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, _)| k != ERR && k != PATH) {
-        out.append_pair(k, v);
-    }
-    if let (Some(o), Some(p)) = (opened, path) {
-        out.append_pair(PATH, &p);
-        out.append_pair(ERR, &o);
-    }
-    out.finish()
-}
-
-/// The redirect's location with its `__err` sealed. A page that already carried an
-/// error (a second failed post in a row) keeps only the newest, which comes last.
-fn seal_location(key: &SecretKey, location: &str, now: DateTime<Utc>) -> String {
-    let (base, query) = location.split_once('?').unwrap_or((location, ""));
-    let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let err = pairs.iter().rev().find(|(k, _)| k == ERR).map(|(_, v)| v.clone());
-    let path = pairs.iter().rev().find(|(k, _)| k == PATH).map(|(_, v)| v.clone());
+    let last = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (path, err) = change(last(PATH), last(ERR));
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs.iter().filter(|(k, _)| k != ERR && k != PATH) {
         out.append_pair(k, v);
@@ -99,9 +85,26 @@ fn seal_location(key: &SecretKey, location: &str, now: DateTime<Utc>) -> String 
         out.append_pair(PATH, &p);
     }
     if let Some(e) = err {
-        out.append_pair(ERR, &seal(key, &e, now));
+        out.append_pair(ERR, &e);
     }
-    let mut sealed = format!("{base}?{}", out.finish());
+    out.finish()
+}
+
+/// The query with its `__err` opened beside its `__path`, or without either when it
+/// does not open.
+fn open_query(key: &SecretKey, query: &str, now: DateTime<Utc>) -> String {
+    rewrite_error(query, |path, err| match (path, err.and_then(|e| open(key, &e, now))) {
+        (Some(p), Some(o)) => (Some(p), Some(o)),
+        _ => (None, None),
+    })
+}
+
+/// The redirect's location with its `__err` sealed.
+fn seal_location(key: &SecretKey, location: &str, now: DateTime<Utc>) -> String {
+    let (base, query) = location.split_once('?').unwrap_or((location, ""));
+    let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+    let query = rewrite_error(query, |path, err| (path, err.map(|e| seal(key, &e, now))));
+    let mut sealed = format!("{base}?{query}");
     if let Some(f) = fragment {
         sealed.push('#');
         sealed.push_str(f);

@@ -272,7 +272,7 @@ async fn mark_error(
     reason: &str,
     now: DateTime<Utc>,
 ) -> RefreshError {
-    if let Err(e) = connections::mark_error(db.pool(), tenant_id, connector, Some(before), reason, now).await {
+    if let Err(e) = connections::mark_error(db.pool(), tenant_id, connector, before, reason, now).await {
         tracing::error!("cannot mark connection {connector} of tenant {tenant_id} as failed: {e}");
     }
     RefreshError(reason.to_owned())

@@ -232,19 +232,19 @@ pub async fn store_refreshed(
         .map(|r| r.rows_affected() == 1)
 }
 
-/// Marks a connection as failed with the reason, keeping its credentials; with
-/// `before`, only while the stored credentials are still those.
+/// Marks a connection as failed with the reason, keeping its credentials, only while
+/// the stored credentials are still `before` (what the failed refresh started from).
 pub async fn mark_error(
     db: impl SqliteExecutor<'_>,
     tenant_id: i64,
     connector: &str,
-    before: Option<&[u8]>,
+    before: &[u8],
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE connections SET status = 'error', status_reason = ?, status_changed_at = ?
-         WHERE tenant_id = ? AND connector_name = ? AND (?5 IS NULL OR credentials = ?5)",
+         WHERE tenant_id = ? AND connector_name = ? AND credentials = ?",
     )
     .bind(reason)
     .bind(now)

@@ -26,7 +26,8 @@ impl Limit {
     }
 
     /// How long to wait before asking again, given the times (any order) of what was
-    /// asked since [`Limit::since`]; `None` while under the limit.
+    /// asked (only those within the window count); `None` while under the limit. The
+    /// sign-in throttle keeps the same rule.
     pub fn wait(&self, asked: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<Duration> {
         let max = usize::try_from(self.max).unwrap_or(usize::MAX);
         let mut recent: Vec<_> = asked.iter().copied().filter(|t| now - *t < self.window).collect();
@@ -36,7 +37,7 @@ impl Limit {
         recent.sort_unstable();
         // Once enough of the oldest leave the window, one more fits.
         let wait = recent[recent.len() - max] + self.window - now;
-        Some(wait.max(Duration::seconds(1)))
+        (wait > Duration::zero()).then_some(wait)
     }
 }
 

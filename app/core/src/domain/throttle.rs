@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::fair_use::Limit;
+
 /// How many failures within [`WINDOW`] lock an email out at one address.
 pub const MAX_FAILURES: usize = 5;
 /// How many failures within [`WINDOW`], whatever the email, lock an address out.
@@ -21,13 +23,8 @@ pub const MAX_PASSWORD: usize = 1024;
 /// failures that count against it and how many lock it. Returns how long to wait when
 /// it may not: until enough failures have left the window that fewer than `max` remain.
 pub fn retry_after(failures: &[DateTime<Utc>], max: usize, now: DateTime<Utc>) -> Option<Duration> {
-    let mut recent: Vec<_> = failures.iter().copied().filter(|t| now - *t < WINDOW).collect();
-    if recent.len() < max {
-        return None;
-    }
-    recent.sort_unstable();
-    let wait = recent[recent.len() - max] + WINDOW - now;
-    (wait > Duration::zero()).then_some(wait)
+    let limit = Limit { max: u32::try_from(max).unwrap_or(u32::MAX), window: WINDOW };
+    limit.wait(failures, now)
 }
 
 /// "3 minutes", rounded up, for messages.

@@ -45,13 +45,34 @@ pub fn build(state: AppState) -> Router {
             },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(files_or_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(middleware::from_fn_with_state(state.clone(), frame_policy))
         .layer(middleware::from_fn_with_state(state.clone(), crate::form_errors::guard))
         // Outermost: a forged state change is refused before anything else runs.
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .with_state(state)
+}
+
+/// The site's files, served on their own; anything else is the app's not-found page.
+/// (leptos's file handler gives a file the response options of whatever reactive
+/// owner is current on the thread, and another request's redirect once reached a
+/// stylesheet that way.)
+async fn files_or_not_found(State(state): State<AppState>, req: Request<Body>) -> Response {
+    use tower::ServiceExt as _;
+    let mut probe = Request::builder().method(req.method()).uri(req.uri());
+    for (name, value) in req.headers() {
+        probe = probe.header(name, value);
+    }
+    if let Ok(probe) = probe.body(Body::empty()) {
+        let files = tower_http::services::ServeDir::new(&*state.leptos_options.site_root);
+        let Ok(found) = files.oneshot(probe).await;
+        if matches!(found.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
+            return found.map(Body::new);
+        }
+    }
+    let uri = req.uri().clone();
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, State(state), req).await
 }
 
 /// 200 when the database answers, 503 otherwise.

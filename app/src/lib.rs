@@ -5,19 +5,22 @@ pub mod browser;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use components::layout::ConsoleLayout;
-use pages::{access, connect, connectors, embed, integrations, login, not_found, runs, settings, tenants, users};
+use pages::not_found;
+use routes as r;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_policy(options.env == leptos::config::Env::DEV);
+    let stylesheet = stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -26,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -35,6 +39,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's address: with hashed file names (a release build), the name
+/// cargo-leptos recorded in `hash.txt` beside the binary, read once.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    if options.hash_files {
+        static HASHED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let hashed = HASHED.get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            let hashes = std::fs::read_to_string(exe.parent()?.join(&*options.hash_file)).ok()?;
+            hashes.lines().find_map(|line| line.strip_prefix("css:")).map(|hash| hash.trim().to_owned())
+        });
+        if let Some(hash) = hashed {
+            return format!("/{}/{}.{hash}.css", options.site_pkg_dir, options.output_name);
+        }
+    }
+    format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
 }
 
 /// The page's Content-Security-Policy: scripts only from the hub and its own inline
@@ -65,59 +87,52 @@ fn set_content_policy(dev: bool) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Marks the page once the wasm has taken over, so tests can tell hydration worked.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     // Every route renders completely on the server before it is sent (Async), so
     // every page is whole without JavaScript.
     view! {
-        <Stylesheet id="leptos" href="/pkg/hub.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Integration Hub".to_owned() } else { format!("{page} · Integration Hub") }
         }/>
         <Router>
             <Routes fallback=not_found::NotFound>
-                <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/invite/:token") view=users::InvitePage ssr=SsrMode::Async/>
-                <Route path=path!("/connect/:token") view=connect::ConnectPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<r::Login>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view={Lazy::<r::Invite>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/connect/:token") view={Lazy::<r::Connect>::new()} ssr=SsrMode::Async/>
                 // The embedded marketplace, in the company's product: no console around it.
-                <Route path=path!("/embed") view=embed::EmbedHomePage ssr=SsrMode::Async/>
-                <Route path=path!("/embed/integrations/:id") view=|| view! { <embed::EmbedListingPage form="full"/> } ssr=SsrMode::Async/>
-                <Route path=path!("/embed/install/:id") view=|| view! { <embed::EmbedListingPage form="install"/> } ssr=SsrMode::Async/>
-                <Route path=path!("/embed/auth/:id") view=|| view! { <embed::EmbedListingPage form="auth"/> } ssr=SsrMode::Async/>
-                <Route path=path!("/embed/apps/:id") view=embed::EmbedAppPage ssr=SsrMode::Async/>
+                <Route path=path!("/embed") view={Lazy::<r::EmbedHome>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/embed/integrations/:id") view={Lazy::<r::EmbedListing>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/embed/install/:id") view={Lazy::<r::EmbedInstall>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/embed/auth/:id") view={Lazy::<r::EmbedAuth>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/embed/apps/:id") view={Lazy::<r::EmbedApp>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/integrations"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("integrations/new") view=integrations::NewIntegrationPage ssr=SsrMode::Async/>
-                    <Route path=path!("integrations/:id") view=integrations::IntegrationPage ssr=SsrMode::Async/>
-                    <Route path=path!("integrations/:id/edit") view=integrations::EditIntegrationPage ssr=SsrMode::Async/>
-                    <Route path=path!("releases/:id") view=integrations::ReleasePage ssr=SsrMode::Async/>
-                    <Route path=path!("connectors") view=connectors::ConnectorsPage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants") view=tenants::TenantsPage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/new") view=tenants::NewTenantPage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/:id") view=tenants::TenantPage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/:id/settings") view=tenants::SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/:id/schedule") view=tenants::SchedulePage ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/:id/setup") view=tenants::SetupRedirect ssr=SsrMode::Async/>
-                    <Route path=path!("tenants/:id/setup/:step") view=tenants::SetupPage ssr=SsrMode::Async/>
-                    <Route path=path!("runs/:id") view=runs::RunPage ssr=SsrMode::Async/>
-                    <Route path=path!("activity") view=runs::ActivityPage ssr=SsrMode::Async/>
-                    <Route path=path!("activity/audit") view=runs::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("integrations") view={Lazy::<r::Integrations>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/new") view={Lazy::<r::NewIntegration>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/:id") view={Lazy::<r::Integration>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/:id/edit") view={Lazy::<r::EditIntegration>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("releases/:id") view={Lazy::<r::Release>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("connectors") view={Lazy::<r::Connectors>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants") view={Lazy::<r::Tenants>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/new") view={Lazy::<r::NewTenant>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id") view={Lazy::<r::Tenant>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/settings") view={Lazy::<r::TenantSettings>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/schedule") view={Lazy::<r::TenantSchedule>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/setup") view={Lazy::<r::TenantSetupStart>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/setup/:step") view={Lazy::<r::TenantSetup>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("runs/:id") view={Lazy::<r::Run>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("activity") view={Lazy::<r::Activity>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("activity/audit") view={Lazy::<r::Audit>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("settings") view=|| view! { <Redirect path="/settings/company"/> } ssr=SsrMode::Async/>
-                    <Route path=path!("settings/company") view=settings::CompanyPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/users") view=users::UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/users/new") view=users::NewUserPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/partners") view=users::PartnersPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/mail") view=users::SentMailPage ssr=SsrMode::Async/>
-                    <Route path=path!("account") view=users::AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/marketplace") view=settings::MarketplacePage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/api") view=access::ApiAccessPage ssr=SsrMode::Async/>
-                    <Route path=path!("settings/notifications") view=access::NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/company") view={Lazy::<r::Company>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/users") view={Lazy::<r::Users>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/users/new") view={Lazy::<r::NewUser>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/partners") view={Lazy::<r::Partners>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/mail") view={Lazy::<r::SentMail>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("account") view={Lazy::<r::Account>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/marketplace") view={Lazy::<r::Marketplace>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/api") view={Lazy::<r::ApiAccess>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("settings/notifications") view={Lazy::<r::Notifications>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

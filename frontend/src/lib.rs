@@ -2,9 +2,18 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Readable panic messages in the browser's console while developing; a release
+    // bundle leaves the hook (and its formatting code) out.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     drop_form_error_from_address();
-    leptos::mount::hydrate_body(app::App);
+    // Every page is a lazily loaded route: it hydrates once its code has arrived. The
+    // body is marked when the whole page has been taken over (the tests wait for it).
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }
 
 /// A failed form post's error in the address (`__err`, with its `__path`) is the

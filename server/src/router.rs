@@ -51,6 +51,9 @@ pub fn build(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::form_errors::guard))
         // Outermost: a forged state change is refused before anything else runs.
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
+        // Pages, server functions and API answers go out compressed when the client
+        // accepts it; the site's files already have their compressed twins.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
@@ -65,14 +68,38 @@ async fn files_or_not_found(State(state): State<AppState>, req: Request<Body>) -
         probe = probe.header(name, value);
     }
     if let Ok(probe) = probe.body(Body::empty()) {
-        let files = tower_http::services::ServeDir::new(&*state.leptos_options.site_root);
+        let files = tower_http::services::ServeDir::new(&*state.leptos_options.site_root)
+            .precompressed_br()
+            .precompressed_gzip();
         let Ok(found) = files.oneshot(probe).await;
         if matches!(found.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
-            return found.map(Body::new);
+            let mut found = found.map(Body::new);
+            let headers = found.headers_mut();
+            headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(cache_policy(req.uri().path())));
+            headers.insert(header::VARY, header::HeaderValue::from_static("accept-encoding"));
+            return found;
         }
     }
     let uri = req.uri().clone();
     leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, State(state), req).await
+}
+
+/// How long a browser keeps a site file: a year, never asking again, for a file named
+/// by its content (a new build gives it a new name); otherwise it asks each time
+/// whether the file changed.
+fn cache_policy(path: &str) -> &'static str {
+    let content_named = path.strip_prefix("/pkg/").is_some_and(|name| {
+        name.split('.').any(|part| {
+            part.len() == 22
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && part.bytes().any(|b| b.is_ascii_alphanumeric())
+        })
+    });
+    if content_named {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
 }
 
 /// 200 when the database answers, 503 otherwise.
@@ -250,6 +277,26 @@ mod tests {
         }
         for p in ["/", "/integrations", "/settings/users", "/tenants/12", "/embedded", "/settings/marketplace"] {
             assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn only_files_named_by_their_content_are_kept_for_good() {
+        for p in [
+            "/pkg/hub.Zp3n1pAGmeXvOTUFaXxQ3A.wasm",
+            "/pkg/chunk_12.x-Y_z0123456789abcdefg.wasm",
+            "/pkg/__wasm_split.Zp3n1pAGmeXvOTUFaXxQ3A.js",
+        ] {
+            assert_eq!(cache_policy(p), "public, max-age=31536000, immutable", "{p}");
+        }
+        for p in [
+            "/pkg/hub.wasm",
+            "/pkg/__wasm_split.______________________.js",
+            "/favicon.svg",
+            "/Zp3n1pAGmeXvOTUFaXxQ3A.svg",
+            "/pkg/hub.Zp3n1pAGmeXvOTUFaXxQ.css",
+        ] {
+            assert_eq!(cache_policy(p), "no-cache", "{p}");
         }
     }
 

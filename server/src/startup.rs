@@ -81,8 +81,15 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         seed_samples(config, &db, &builder).await?;
     }
 
+    // A release build names the browser's files by their content and records the names
+    // in `hash.txt` beside the binary; a binary without one serves plain names.
+    let hashed_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file());
     let leptos_options = LeptosOptions::builder()
         .output_name("hub")
+        .hash_files(hashed_files)
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)

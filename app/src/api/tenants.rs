@@ -123,6 +123,15 @@ pub struct ConfigInput {
     pub cfg: Raw,
 }
 
+/// The schedule form's preview: the schedule in words and its next five fire times,
+/// or the field the input fails on. Computed on the server, so the browser carries
+/// neither the time-zone database nor the cron rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchedulePreview {
+    Fires { reading: String, times: Vec<String> },
+    Invalid { field: String, message: String },
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use hub_core::auth::SessionUser;
@@ -134,6 +143,30 @@ pub(crate) mod server {
 
     use super::*;
     use crate::api::ctx::{service_error, show_time, state};
+
+    /// The preview of a schedule as typed, from `now`.
+    pub fn schedule_preview(
+        input: &ScheduleInput,
+        tenant_id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> SchedulePreview {
+        let schedule = match input.parse() {
+            Ok(s) => s,
+            Err(e) => return SchedulePreview::Invalid { field: e.field, message: e.message },
+        };
+        let tz = match &schedule {
+            Schedule::Cron { tz, .. } => *tz,
+            Schedule::Preset(_) => chrono_tz::UTC,
+        };
+        let mut times = Vec::new();
+        let mut after = now;
+        while times.len() < 5 {
+            let Some(next) = schedule.next_after(after, tenant_id) else { break };
+            times.push(next.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z").to_string());
+            after = next;
+        }
+        SchedulePreview::Fires { reading: schedule.describe(), times }
+    }
 
     /// The tenant, when this user may see it (otherwise 404).
     pub async fn visible(user: &SessionUser, id: i64) -> Result<TenantRow, AppError> {
@@ -290,6 +323,14 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
         .await
         .map_err(|e| service_error(e, Vec::new()))?;
     Ok(server::tenant_setup(o, &st.public_url))
+}
+
+/// The schedule form's preview for what is typed; `tenant_id` only spreads the
+/// presets' minute, as the saved schedule would.
+#[server(endpoint = "preview_schedule")]
+pub async fn preview_schedule(tenant_id: i64, input: ScheduleInput) -> Result<SchedulePreview, AppError> {
+    crate::api::ctx::require_user().await?;
+    Ok(server::schedule_preview(&input, tenant_id, chrono::Utc::now()))
 }
 
 /// Saves an `api_key`/`basic` connector's fields (encrypted) and returns to the step.

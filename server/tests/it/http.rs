@@ -168,6 +168,7 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("finish_tenant_credentials", "tenant_id=1"),
         ("save_tenant_configs", "tenant_id=1"),
         ("save_tenant_schedule", "tenant_id=1&input%5Bkind%5D=simple&paused=true"),
+        ("preview_schedule", "tenant_id=1&input%5Bkind%5D=advanced&input%5Bcron%5D=0+9+*+*+*"),
         ("save_tenant_settings", "tenant_id=1&version%5Brelease_mode%5D=channel"),
         ("disconnect_connection", "tenant_id=1&connector=stripe"),
         ("archive_tenant", "tenant_id=1"),
@@ -534,4 +535,105 @@ async fn a_failed_plain_form_post_carries_its_error_sealed_and_a_forged_error_is
         assert_eq!(page.status, StatusCode::OK);
         assert!(!page.body.contains("Forged advice") && !page.body.contains("planted-value"), "shown: {query}");
     }
+}
+
+/// The answer's status, headers and raw body bytes.
+async fn raw(router: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = router.clone().oneshot(req).await.expect("answered");
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    (status, headers, resp.into_body().collect().await.expect("body").to_bytes().to_vec())
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read as _;
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut out).expect("gzip");
+    out
+}
+
+/// The site's files go out as their precompressed twins, kept for a year when named by
+/// their content; pages and API answers are compressed on the way out.
+#[tokio::test]
+async fn site_files_and_pages_go_out_compressed() {
+    use std::io::Write as _;
+    let site = tempfile::tempdir().expect("site");
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg");
+    let wasm = "hub.Zp3n1pAGmeXvOTUFaXxQ3A.wasm";
+    let plain = vec![7u8; 20_000];
+    std::fs::write(pkg.join(wasm), &plain).expect("wasm");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&plain).expect("gzip");
+    let twin = gz.finish().expect("gzip");
+    std::fs::write(pkg.join(format!("{wasm}.gz")), &twin).expect("twin");
+    std::fs::write(site.path().join("favicon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>").expect("icon");
+    let root = site.path().to_string_lossy().into_owned();
+    let (prepared, _dir) = prepared_with(false, &[("LEPTOS_SITE_ROOT", &root)]).await;
+    let router = prepared.router;
+    let get = |path: &str, encoding: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        req.body(Body::empty()).expect("request")
+    };
+
+    // The wasm: its gzip twin as built, kept for a year; without gzip, the file itself.
+    let (status, headers, body) = raw(&router, get(&format!("/pkg/{wasm}"), Some("gzip, deflate"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(headers[header::VARY], "accept-encoding");
+    assert_eq!(body, twin);
+    let (status, headers, body) = raw(&router, get(&format!("/pkg/{wasm}"), None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(body, plain);
+    // A file not named by its content is checked again on each use.
+    let (status, headers, _) = raw(&router, get("/favicon.svg", Some("gzip"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+
+    // A page and an API answer are compressed for a client that accepts it.
+    let (status, headers, body) = raw(&router, get("/login", Some("gzip"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert!(gunzip(&body).contains("Sign in"));
+    let (status, headers, body) = raw(&router, get("/api/v2/openapi.json", Some("br;q=0.5, gzip"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert!(gunzip(&body).contains("\"openapi\""));
+    // Without Accept-Encoding, as it was.
+    let (_, headers, body) = raw(&router, get("/login", None)).await;
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert!(String::from_utf8_lossy(&body).contains("Sign in"));
+}
+
+/// The schedule form's preview comes from the server: the schedule in words and its
+/// next five fire times in its time zone, or the field a bad input fails on.
+#[tokio::test]
+async fn the_schedule_preview_is_read_on_the_server() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let a = hub
+        .call(
+            "preview_schedule",
+            "tenant_id=1&input%5Bkind%5D=advanced&input%5Bcron%5D=30+9+*+*+mon-fri&input%5Btimezone%5D=Europe%2FBerlin",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+    assert_eq!(v["Fires"]["reading"], "At 09:30, on Monday through Friday (Europe/Berlin)");
+    let times = v["Fires"]["times"].as_array().expect("times");
+    assert_eq!(times.len(), 5);
+    assert!(times.iter().all(|t| t.as_str().is_some_and(|t| t.contains("09:30 CE"))), "{times:?}");
+
+    let a = hub
+        .call("preview_schedule", "tenant_id=1&input%5Bkind%5D=advanced&input%5Bcron%5D=61+*+*+*+*", Some(&cookie))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+    assert_eq!(v["Invalid"]["field"], "cron");
+    assert!(v["Invalid"]["message"].as_str().is_some_and(|m| m.contains("minute must be from 0 to 59")), "{v}");
 }

@@ -1,14 +1,13 @@
 //! `/tenants/:id/schedule`: the sync schedule form (also the creation flow's last
 //! step), simple or advanced, with a preview of the next fire times.
 
-use chrono::Utc;
 use hub_core::domain::schedule::Preset;
-use hub_core::domain::tenant::{Schedule, ScheduleInput};
+use hub_core::domain::tenant::ScheduleInput;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::detail::tenant_resource;
-use crate::api::tenants::{SaveTenantSchedule, TenantSetup};
+use crate::api::tenants::{preview_schedule, SaveTenantSchedule, SchedulePreview, TenantSetup};
 use crate::components::form::field_error;
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
@@ -35,23 +34,6 @@ pub fn SchedulePage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// The five next fire times (or the error) of a schedule as typed, for the preview.
-fn preview(input: &ScheduleInput, tenant_id: i64) -> Result<(String, Vec<String>), String> {
-    let schedule = input.parse().map_err(|e| e.message)?;
-    let tz = match &schedule {
-        Schedule::Cron { tz, .. } => *tz,
-        Schedule::Preset(_) => chrono_tz::UTC,
-    };
-    let mut times = Vec::new();
-    let mut after = Utc::now();
-    while times.len() < 5 {
-        let Some(next) = schedule.next_after(after, tenant_id) else { break };
-        times.push(next.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z").to_string());
-        after = next;
-    }
-    Ok((schedule.describe(), times))
 }
 
 /// The schedule form: the creation flow's last step, or the tenant's Sync Schedule page.
@@ -95,23 +77,22 @@ pub(super) fn ScheduleStep(
     let cron = RwSignal::new(start.cron.clone());
     let timezone = RwSignal::new(if start.timezone.is_empty() { "UTC".to_owned() } else { start.timezone.clone() });
     let tenant_id = t.id;
-    let result = Memo::new(move |_| {
-        let input =
-            ScheduleInput { kind: kind.get(), preset: preset.get(), cron: cron.get(), timezone: timezone.get() };
-        preview(&input, tenant_id)
+    let typed = Memo::new(move |_| ScheduleInput {
+        kind: kind.get(),
+        preset: preset.get(),
+        cron: cron.get(),
+        timezone: timezone.get(),
     });
+    // The server reads what is typed: the same check it makes on save, and the next fire times.
+    let preview = Resource::new(move || typed.get(), move |input| preview_schedule(tenant_id, input));
     let touched = RwSignal::new(false);
-    // While typing, the same check the server makes on save.
     let live = move |field: &'static str| {
         Signal::derive(move || {
             if touched.get() && kind.get() == "advanced" {
-                let input = ScheduleInput {
-                    kind: kind.get(),
-                    preset: preset.get(),
-                    cron: cron.get(),
-                    timezone: timezone.get(),
-                };
-                input.parse().err().filter(|e| e.field == field).map(|e| e.message)
+                match preview.get() {
+                    Some(Ok(SchedulePreview::Invalid { field: f, message })) if f == field => Some(message),
+                    _ => None,
+                }
             } else {
                 field_error(error, field).get()
             }
@@ -175,14 +156,21 @@ pub(super) fn ScheduleStep(
                     </div>
                 </div>
                 <div class="schedule-preview" aria-live="polite" data-testid="schedule-preview">
-                    {move || match result.get() {
-                        Ok((text, times)) => view! {
-                            <p class="strong" data-testid="schedule-reading">{text}</p>
-                            <p class="muted small">"Next five runs:"</p>
-                            <ol class="fire-times">{times.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
-                        }.into_any(),
-                        Err(e) => view! { <p class="field-error" data-testid="schedule-invalid">{e}</p> }.into_any(),
-                    }}
+                    <Transition fallback=Loading>
+                        {move || Suspend::new(async move {
+                            match preview.await {
+                                Ok(SchedulePreview::Fires { reading, times }) => view! {
+                                    <p class="strong" data-testid="schedule-reading">{reading}</p>
+                                    <p class="muted small">"Next five runs:"</p>
+                                    <ol class="fire-times">{times.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
+                                }.into_any(),
+                                Ok(SchedulePreview::Invalid { message, .. }) => {
+                                    view! { <p class="field-error" data-testid="schedule-invalid">{message}</p> }.into_any()
+                                }
+                                Err(e) => view! { <p class="field-error" data-testid="schedule-invalid">{e.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
                 </div>
                 <noscript inner_html=preview_button/>
             </fieldset>

@@ -7,6 +7,8 @@ import { BASE_URL, OAUTH_URL } from './env';
 import { buildRelease, integrationWithRelease, quickTenant } from './flows';
 
 test('the magic link connects without a hub account, and the console follows', async ({ signedIn: page, jsEnabled, browser }, info) => {
+  // A long flow of hard page loads: each fetches the page's code with a fresh cache.
+  test.setTimeout(90_000);
   const integration = `E2E oauth ${info.project.name}`;
   await integrationWithRelease(page, jsEnabled, integration, ['Mock Auth', 'SFTP server']);
   await quickTenant(page, jsEnabled, `oauth-${info.project.name}`);
@@ -99,6 +101,8 @@ test('the magic link connects without a hub account, and the console follows', a
 });
 
 test('settings, version and schedule changes are kept; archiving removes the tenant', async ({ signedIn: page, jsEnabled }, info) => {
+  // A long flow of hard page loads: each fetches the page's code with a fresh cache.
+  test.setTimeout(90_000);
   const integration = `E2E settings ${info.project.name}`;
   const tenant = `settings-${info.project.name}`;
   await integrationWithRelease(page, jsEnabled, integration, []);

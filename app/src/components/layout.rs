@@ -1,6 +1,7 @@
 //! The console frame: sidebar, header with the signed-in user, and the page outlet.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, Redirect, A};
 
 use crate::api::session::{current_user, Logout};
@@ -9,7 +10,6 @@ use crate::error::AppError;
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
     let user = Resource::new_blocking(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
 
     view! {
         <div class="console">
@@ -73,9 +73,12 @@ pub fn ConsoleLayout() -> impl IntoView {
                             }
                         })}
                     </Suspense>
-                    <ActionForm action=logout attr:class="signout">
+                    // A plain form, with or without JavaScript: signing out leaves the
+                    // console for the sign-in page anyway, and an `ActionForm` would put
+                    // form decoding into every page's browser code.
+                    <form method="post" action={<Logout as ServerFn>::url()} class="signout">
                         <button type="submit" class="btn ghost">"Sign out"</button>
-                    </ActionForm>
+                    </form>
                 </header>
                 <main id="main" class="content" tabindex="-1">
                     <Outlet/>

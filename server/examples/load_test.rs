@@ -1,19 +1,19 @@
 //! The load test: concurrent clients on console pages (the tenants list, a tenant, a
 //! run), server functions and the REST API against the real binary (the release
 //! build), beside `/healthz` and a static file measured the same way in the same run.
-//! The hub first gets `--tenants N` more tenants (1,000 unless told; and a finished run
-//! for every tenth), written straight into its database. Every request must be answered (none
-//! stalls past 30 s); it prints, by kind, the requests, requests per second, errors,
-//! stalls and p50/p99. Then it fetches a static file 50 times over one kept-alive
-//! connection beside a new connection each, and fails when the kept-alive p50 is over
-//! 10 ms (a transport stall, such as a delayed ACK without TCP_NODELAY).
+//! The hub first gets `--tenants N` more tenants (1,000 unless told; a finished run for
+//! every tenth), written straight into its database. Every request must be answered
+//! (none stalls past 30 s); it prints, by kind, the requests, requests per second,
+//! errors, stalls and p50/p99. Then it fetches a static file 50 times over one
+//! kept-alive connection beside a new connection each, and fails when the kept-alive
+//! p50 is over 10 ms (a transport stall, such as a delayed ACK without TCP_NODELAY).
 //!
 //! ```text
-//! cargo leptos build --release --split --precompress && cargo run --release -p server \
-//!     --example load_test -- --hub target/release/server --clients 50 --seconds 60 --tenants 100000
+//! cargo leptos build --release --split --precompress && cargo run -p server --example load_test -- \
+//!     --hub target/release/server --clients 50 --seconds 60 --tenants 100000
 //! ```
 //! It exits 1 on any error, stalled request or transport stall. CI runs it for a few
-//! seconds on the demo data.
+//! seconds with the 1,000 tenants.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

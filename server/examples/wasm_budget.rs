@@ -1,8 +1,9 @@
 //! The size budget of the browser's code. Every page is a lazily loaded route; a first
 //! visit to it loads the main module, the JS glue, the split loader, and the route's own
 //! module with the chunks it shares with other routes. This program adds those files up
-//! (each compressed on its own with gzip -9, as a browser receives them) for every route
-//! of a split release build, prints the table, and exits 1 when a route is over budget.
+//! (each compressed on its own with gzip -9, file by file as they are fetched; browsers
+//! that accept brotli get the smaller `.br` twins) for every route of a split release
+//! build, prints the table, and exits 1 when a route is over budget.
 //!
 //! ```text
 //! cargo leptos build --release --split --precompress

@@ -12,7 +12,7 @@
 //!    tenants and nothing due, against one with none.
 //!
 //! `cargo bench -p hub-core --features backend --bench engine` (add `-- quick` for
-//! smaller numbers). Figures go to stdout.
+//! smaller numbers, and a part's name to run only that part). Figures go to stdout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,18 +106,35 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Runs of a no-op integration through the engine, against bare spawns.
+/// Runs of a no-op integration through the engine, against a bare loop spawning the
+/// same command in the same sandbox (or none), with the same concurrency.
 async fn dispatch(n: usize, concurrency: usize) {
     let etc = tempfile::tempdir().expect("tempdir");
     let sandbox = sandbox(etc.path());
     println!("dispatch: {n} no-op runs, {concurrency} at a time; {}", sandbox.summary());
-    let (bare_engine_rate, bare_engine_cpu) = engine_rate(n, concurrency, Arc::new(Sandbox::off())).await;
-    let (engine_rate, engine_cpu) = engine_rate(n, concurrency, sandbox).await;
-    let (bare_rate, bare_cpu) = bare_rate(n, concurrency).await;
-    println!("  engine, sandboxed:  {engine_rate:8.1} runs/s (the hub's own CPU {engine_cpu:.2} ms a run)");
-    println!("  engine, unsandboxed:{bare_engine_rate:8.1} runs/s (the hub's own CPU {bare_engine_cpu:.2} ms a run)");
-    println!("  bare spawn loop:    {bare_rate:8.1} runs/s (the hub's own CPU {bare_cpu:.2} ms a run)");
-    println!("  ratio: {:.2} of the bare rate (aim: at least 0.5)", engine_rate / bare_rate);
+    let off = Arc::new(Sandbox::off());
+    let (plain_engine, plain_engine_cpu) = engine_rate(n, concurrency, off.clone()).await;
+    let (plain_bare, plain_bare_cpu) = bare_rate(n, concurrency, &off).await;
+    let (boxed_engine, boxed_engine_cpu) = engine_rate(n, concurrency, sandbox.clone()).await;
+    let (boxed_bare, boxed_bare_cpu) = bare_rate(n, concurrency, &sandbox).await;
+    println!(
+        "                        engine (the hub's CPU a run)   bare loop (its CPU a run)   ratio (aim: at least 0.5)"
+    );
+    let row = |name: &str, e: f64, ec: f64, b: f64, bc: f64| {
+        println!("  {name:<20} {e:8.1} runs/s ({ec:5.2} ms)     {b:8.1} runs/s ({bc:5.2} ms)      {:.2}", e / b);
+    };
+    row("sandbox off", plain_engine, plain_engine_cpu, plain_bare, plain_bare_cpu);
+    row("sandbox on", boxed_engine, boxed_engine_cpu, boxed_bare, boxed_bare_cpu);
+    // The sandbox's share: of the wall time a sandboxed engine spends per run, what
+    // the sandbox's start adds to a bare spawn.
+    let per = |rate: f64| 1000.0 / rate;
+    println!(
+        "  per run: engine with the sandbox {:.2} ms, of which the sandbox's start {:.2} ms ({:.0}%) and the engine {:.2} ms",
+        per(boxed_engine),
+        per(boxed_bare) - per(plain_bare),
+        (per(boxed_bare) - per(plain_bare)) / per(boxed_engine) * 100.0,
+        per(boxed_engine) - per(boxed_bare),
+    );
 }
 
 /// The sandbox as the hub makes it, with its copy of `/etc` under `dir`.
@@ -171,17 +188,23 @@ async fn engine_rate(n: usize, concurrency: usize, sandbox: Arc<Sandbox>) -> (f6
     (n as f64 / engine_secs, engine_cpu / n as f64 * 1000.0)
 }
 
-/// Runs per second of a bare spawn loop, and the hub's CPU ms per run.
-async fn bare_rate(n: usize, concurrency: usize) -> (f64, f64) {
+/// Runs per second of a bare loop spawning the no-op in `sandbox` (each with a uid of
+/// its own, as runs have), and the hub's CPU ms per run.
+async fn bare_rate(n: usize, concurrency: usize, sandbox: &Arc<Sandbox>) -> (f64, f64) {
+    let dir = tempfile::tempdir().expect("tempdir");
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let (cpu_before, _) = cpu_and_rss();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
         let permit = slots.clone().acquire_owned().await.expect("permit");
+        let lease = sandbox.lease();
+        let mounts = [Mount::read_only(dir.path(), "/app")];
+        let job = Job { argv: &["/bin/sh", "-c", NOOP], mounts: &mounts, env: &[], uid: lease.uid(), tmpfs: None };
+        let mut cmd = tokio::process::Command::from(sandbox.command(&job).expect("command"));
         tasks.push(tokio::spawn(async move {
-            let status = tokio::process::Command::new("sh").arg("-c").arg(NOOP).status().await;
-            drop(permit);
+            let status = cmd.status().await;
+            drop((permit, lease));
             status.expect("spawned").success()
         }));
     }
@@ -269,6 +292,27 @@ async fn accuracy(n: usize, concurrency: usize) {
         percentile(&delays, 0.99),
         delays[delays.len() - 1]
     );
+    // Where a run's time goes: made (queued) → started → finished, in milliseconds.
+    let spans: Vec<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT queued_at, started_at, finished_at FROM runs WHERE started_at IS NOT NULL AND finished_at IS NOT NULL",
+    )
+    .fetch_all(b.db.pool())
+    .await
+    .expect("spans");
+    let ms = |d: chrono::Duration| d.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+    let mut waited: Vec<f64> = spans.iter().map(|(q, s, _)| ms(*s - *q)).collect();
+    let mut ran: Vec<f64> = spans.iter().map(|(_, s, f)| ms(*f - *s)).collect();
+    waited.sort_by(f64::total_cmp);
+    ran.sort_by(f64::total_cmp);
+    if !waited.is_empty() {
+        println!(
+            "  made → started: p50 {:.1} ms, p99 {:.1} ms; started → recorded: p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&waited, 0.5),
+            percentile(&waited, 0.99),
+            percentile(&ran, 0.5),
+            percentile(&ran, 0.99)
+        );
+    }
 }
 
 fn cpu_and_rss() -> (f64, u64) {
@@ -318,13 +362,26 @@ async fn idle(n: usize, secs: u64) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "quick");
+    // A part's name (`idle`, `overhead`, `dispatch`, `accuracy`) runs only that part.
+    let parts = ["idle", "overhead", "dispatch", "accuracy"];
+    let chosen: Vec<&str> = parts.into_iter().filter(|p| args.iter().any(|a| a == p)).collect();
+    let part = |p: &str| chosen.is_empty() || chosen.contains(&p);
     let (runs, tenants, idle_tenants, idle_secs) = if quick { (100, 200, 10_000, 3) } else { (500, 1000, 100_000, 10) };
     // Idle first, while the process is small: the baseline with no tenants, then the
     // 100,000 (each in its own database; memory already taken is not given back).
-    idle(0, idle_secs).await;
-    idle(idle_tenants, idle_secs).await;
-    overhead(if quick { 50 } else { 200 }).await;
-    dispatch(runs, 8).await;
-    accuracy(tenants, 32).await;
+    if part("idle") {
+        idle(0, idle_secs).await;
+        idle(idle_tenants, idle_secs).await;
+    }
+    if part("overhead") {
+        overhead(if quick { 50 } else { 200 }).await;
+    }
+    if part("dispatch") {
+        dispatch(runs, 8).await;
+    }
+    if part("accuracy") {
+        accuracy(tenants, 32).await;
+    }
 }

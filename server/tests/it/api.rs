@@ -428,7 +428,15 @@ async fn syncs_triggers_runs_and_logs() {
     // A long log comes a window of whole pieces at a time, the end first.
     for n in 0..3 {
         let piece = format!("piece {n}\n").repeat(80_000);
-        hub_core::db::run_logs::append_log(api.state.db.pool(), run, n, &piece, Utc::now()).await.expect("log");
+        hub_core::db::run_logs::append_log(
+            &mut api.state.db.pool().acquire().await.expect("connection"),
+            run,
+            n,
+            &piece,
+            Utc::now(),
+        )
+        .await
+        .expect("log");
     }
     let end = api.get(&format!("/api/v2/runs/{run}/log")).await;
     assert_eq!((end.json["first_piece"].clone(), end.json["last_piece"].clone()), (json!(1), json!(2)), "{}", end.json);

@@ -328,7 +328,9 @@ async fn a_long_log_is_paged_with_earlier_and_later_links() {
     .expect("run");
     for n in 0..3 {
         let piece = format!("line of piece {n}\n").repeat(40_000);
-        hub_core::db::run_logs::append_log(db.pool(), run, n, &piece, now).await.expect("log");
+        hub_core::db::run_logs::append_log(&mut db.pool().acquire().await.expect("connection"), run, n, &piece, now)
+            .await
+            .expect("log");
     }
     let end = hub.get(&format!("/runs/{run}"), Some(&cookie)).await;
     assert_eq!(end.status, StatusCode::OK);

@@ -42,6 +42,8 @@ pub const DB_FILE: &str = "hub.sqlite3";
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// How the pool's connections were opened, for a connection of one's own.
+    options: SqliteConnectOptions,
     /// Raised when a committed transaction left webhook events to deliver.
     outbox: crate::worker::Signal,
 }
@@ -72,9 +74,18 @@ impl Db {
     }
 
     async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, DbError> {
-        let pool = SqlitePoolOptions::new().max_connections(max).min_connections(1).connect_with(options).await?;
+        // No ping when a connection is taken from the pool: a SQLite connection is a
+        // thread in this process, not a socket that can hang up, and the ping is a
+        // round trip to that thread before every query. (The pool still pings on
+        // return, which flushes what a cancelled query left.)
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, outbox: crate::worker::Signal::default() })
+        Ok(Self { pool, options, outbox: crate::worker::Signal::default() })
     }
 
     /// A transaction that holds the write lock from its start. One that reads and then
@@ -86,6 +97,14 @@ impl Db {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// A connection of the caller's own, outside the pool, for one who writes often
+    /// and in turn (the run engine): a statement on it is one round trip to its
+    /// thread, where the pool adds a check of the connection on every return.
+    /// Not for the in-memory database, which a second connection would not see.
+    pub async fn connection(&self) -> Result<sqlx::SqliteConnection, DbError> {
+        sqlx::ConnectOptions::connect(&self.options).await
     }
 
     /// Tells the webhook deliverer that a committed transaction may have emitted

@@ -5,8 +5,14 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 
 /// Appends a piece of the log.
-pub async fn append_log(db: &sqlx::SqlitePool, id: i64, seq: i64, text: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
+pub async fn append_log(
+    db: &mut sqlx::SqliteConnection,
+    id: i64,
+    seq: i64,
+    text: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(db).await?;
     sqlx::query("INSERT INTO run_log_chunks (run_id, seq, at, text) VALUES (?, ?, ?, ?)")
         .bind(id)
         .bind(seq)

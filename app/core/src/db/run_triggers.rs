@@ -74,6 +74,25 @@ pub struct WaitingRow {
     pub mode: Mode,
 }
 
+/// The waiting triggers of the tenants of `ids`, by tenant, oldest first.
+pub async fn waiting_of(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<(i64, WaitingRow)>> {
+    #[derive(FromRow)]
+    struct Row {
+        tenant_id: i64,
+        #[sqlx(flatten)]
+        waiting: WaitingRow,
+    }
+    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT tenant_id, id, kind, mode FROM run_triggers
+         WHERE tenant_id IN (SELECT value FROM json_each(?)) AND run_id IS NULL ORDER BY tenant_id, id",
+    )
+    .bind(list)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.tenant_id, r.waiting)).collect())
+}
+
 /// A tenant's waiting triggers, oldest first.
 pub async fn waiting(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<Vec<WaitingRow>> {
     sqlx::query_as("SELECT id, kind, mode FROM run_triggers WHERE tenant_id = ? AND run_id IS NULL ORDER BY id")

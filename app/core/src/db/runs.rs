@@ -27,17 +27,19 @@ pub struct NewRun<'a> {
     pub triggers: &'a [i64],
 }
 
-/// Makes a queued run of the given waiting triggers. Returns `None`, changing nothing
-/// once the transaction rolls back, when the tenant already has an active run or a
-/// trigger was taken meanwhile: a trigger never goes into two runs.
+/// Makes a queued run of the given waiting triggers. Returns `None`, having changed
+/// nothing, when the tenant already has an active run or a trigger was taken
+/// meanwhile: a trigger never goes into two runs. (With nothing to roll back, many
+/// runs can be made in one transaction without a savepoint each.)
 pub async fn create(
     tx: &mut sqlx::SqliteConnection,
     run: &NewRun<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<i64>> {
-    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+    // `runs_one_active`: a tenant with an active run gets no second one.
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO runs (tenant_id, integration_id, release_id, mode, phase, queued_at, scheduled)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(run.tenant_id)
     .bind(run.integration_id)
@@ -45,14 +47,9 @@ pub async fn create(
     .bind(run.mode.as_str())
     .bind(now)
     .bind(run.scheduled)
-    .fetch_one(&mut *tx)
-    .await;
-    let id = match inserted {
-        Ok(id) => id,
-        // `runs_one_active`: the tenant has a run already.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = inserted else { return Ok(None) };
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE run_triggers SET run_id = ");
     q.push_bind(id).push(" WHERE run_id IS NULL AND id IN (");
     let mut list = q.separated(", ");
@@ -62,6 +59,9 @@ pub async fn create(
     q.push(")");
     let taken = q.build().execute(&mut *tx).await?.rows_affected();
     if taken != run.triggers.len() as u64 {
+        // A trigger was taken meanwhile: the run is undone, with what it took.
+        sqlx::query("UPDATE run_triggers SET run_id = NULL WHERE run_id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM runs WHERE id = ?").bind(id).execute(&mut *tx).await?;
         return Ok(None);
     }
     Ok(Some(id))
@@ -195,6 +195,9 @@ pub struct LaunchRow {
     pub had_success: bool,
 }
 
+/// What run `id` starts with. The last runs are found through the tenant's own runs
+/// (`+p.phase` keeps the planner off the index of every run by phase, which it would
+/// scan back through every tenant's successes to find this one's).
 pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<LaunchRow>> {
     sqlx::query_as(
         "SELECT r.id, r.tenant_id, t.name AS tenant_name, t.integration_id, i.name AS integration_name,
@@ -207,7 +210,7 @@ pub async fn launch(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option
          LEFT JOIN runs l ON l.id = (SELECT p.id FROM runs p WHERE p.tenant_id = r.tenant_id AND p.id < r.id
                                        AND p.finished_at IS NOT NULL AND p.phase <> 'skipped' ORDER BY p.id DESC LIMIT 1)
          LEFT JOIN runs s ON s.id = (SELECT p.id FROM runs p WHERE p.tenant_id = r.tenant_id AND p.id < r.id
-                                       AND p.phase = 'succeeded' ORDER BY p.id DESC LIMIT 1)
+                                       AND +p.phase = 'succeeded' ORDER BY p.id DESC LIMIT 1)
          WHERE r.id = ?",
     )
     .bind(id)

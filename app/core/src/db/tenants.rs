@@ -93,6 +93,15 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Te
     sqlx::query_as(&format!("{TENANT_ROW} WHERE t.id = ?")).bind(id).fetch_optional(db).await
 }
 
+/// The tenants of `ids` that exist, in no particular order.
+pub async fn get_many(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<TenantRow>> {
+    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query_as(&format!("{TENANT_ROW} WHERE t.id IN (SELECT value FROM json_each(?))"))
+        .bind(list)
+        .fetch_all(db)
+        .await
+}
+
 /// Which of `names` the integration's tenants (archived ones too) already use.
 pub async fn names_taken(
     db: impl SqliteExecutor<'_>,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -18,6 +18,8 @@ use crate::oauth::ready_credentials;
 pub(super) struct Environment {
     pub vars: Vec<(String, String)>,
     pub secrets: Vec<String>,
+    /// The kept webhook bodies the run's triggers name, to remove once it is over.
+    pub bodies: Vec<PathBuf>,
 }
 
 impl Engine {
@@ -38,7 +40,7 @@ impl Engine {
         let mut vars = run::config_env(&configs);
         let mut secrets = Vec::new();
         let connections = if launch.connected > 0 {
-            connections::connections(self.pool(), launch.tenant_id).await?
+            connections::connections(&mut *self.reader().await?, launch.tenant_id).await?
         } else {
             Vec::new()
         };
@@ -67,7 +69,8 @@ impl Engine {
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
         }
         let webhooks = self.webhooks_dir();
-        let triggers: Vec<Value> = run_triggers::triggers_of(self.pool(), launch.id)
+        let mut bodies = Vec::new();
+        let triggers: Vec<Value> = run_triggers::triggers_of(&mut *self.reader().await?, launch.id)
             .await?
             .into_iter()
             .enumerate()
@@ -78,6 +81,8 @@ impl Engine {
                 // caller's text, never a path the hub follows.
                 if t.kind == TriggerKind::Webhook {
                     if let Some(file) = payload.as_mut().and_then(|p| p.get_mut("payload_file")) {
+                        let kept = file.as_str().map(Path::new).filter(|f| f.parent() == Some(&webhooks));
+                        bodies.extend(kept.map(Path::to_path_buf));
                         *file = link_payload(file.as_str(), &webhooks, run_dir, n).map_or(Value::Null, |name| {
                             Value::String(inside.join(name).to_string_lossy().into_owned())
                         });
@@ -109,8 +114,9 @@ impl Engine {
             }
         }
         vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
-        let vars = as_files(vars, run_dir, inside).map_err(DbError::Io)?;
-        Ok(Ok(Environment { vars, secrets }))
+        let (dir, inside) = (run_dir.to_path_buf(), inside.to_path_buf());
+        let vars = super::executor::blocking(move || as_files(vars, &dir, &inside)).await?;
+        Ok(Ok(Environment { vars, secrets, bodies }))
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::batch::{self, Write};
 use super::builder::CHECKOUT;
 use super::environment::prepare_run_dir;
 use super::files::{self, ReadError};
@@ -81,8 +82,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<bool, DbError> {
         let settings = &self.inner.settings;
-        let turn = self.inner.writes.lock().await;
-        let mut tx = self.pool().begin().await?;
+        let mut turn = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *turn).await?;
         let mut retried = false;
         let closed = close(&mut tx, run_id, outcome, now).await?;
         if closed {
@@ -118,8 +119,8 @@ impl Engine {
         log_truncated: bool,
     ) -> Result<bool, DbError> {
         let closed = {
-            let _turn = self.inner.writes.lock().await;
-            let mut tx = self.pool().begin().await?;
+            let mut turn = self.writer().await?;
+            let mut tx = sqlx::Connection::begin(&mut *turn).await?;
             let outcome = runs::Outcome { phase, exit_code, stdout_context: context, error, log_truncated, kept: None };
             let closed = close(&mut tx, run_id, &outcome, self.now()).await?;
             tx.commit().await?;
@@ -134,7 +135,8 @@ impl Engine {
     /// in the hub's webhooks folder), once no later attempt needs them.
     pub(super) async fn release_bodies(&self, run_id: i64) -> Result<(), DbError> {
         let webhooks = self.webhooks_dir();
-        for t in run_triggers::triggers_of(self.pool(), run_id).await? {
+        let triggers = run_triggers::triggers_of(&mut *self.reader().await?, run_id).await?;
+        for t in triggers {
             let payload = t.payload.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok());
             let file = payload.as_ref().and_then(|p| p["payload_file"].as_str()).map(Path::new);
             if let Some(file) = file.filter(|f| t.kind == TriggerKind::Webhook && f.parent() == Some(&webhooks)) {
@@ -145,7 +147,7 @@ impl Engine {
     }
 
     async fn try_execute(&self, run_id: i64) -> Result<Phase, DbError> {
-        let Some(launch) = runs::launch(self.pool(), run_id).await? else {
+        let Some(launch) = runs::launch(&mut *self.reader().await?, run_id).await? else {
             return Ok(Phase::FailedPlatform);
         };
         let fail = |phase: Phase, message: String| async move {
@@ -181,13 +183,17 @@ impl Engine {
         let files = Mount::read_only(run_dir_path, RUN_FILES);
         let metadata = Mount::writable(run_dir_path.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
         let exit_mark = Mount::writable(run_dir_path.join(EXIT_MARK), Path::new(RUN_FILES).join(EXIT_MARK));
-        prepare_run_dir(run_dir_path, &launch.metadata, lease.uid()).map_err(DbError::Io)?;
+        // File system work goes to the blocking pool: on the runtime's threads it would
+        // hold up every other task (the engine's turn to write among them).
+        let (path, text, uid) = (run_dir.0.clone(), launch.metadata.clone(), lease.uid());
+        blocking(move || prepare_run_dir(&path, &text, uid)).await?;
         let files_inside = sandbox.path(&files).to_path_buf();
         let env = match self.environment(&launch, run_dir_path, &files_inside).await? {
             Ok(env) => env,
             Err(reason) => return fail(Phase::FailedRefresh, format!("Credentials not ready: {reason}")).await,
         };
         let mut vars = env.vars;
+        let bodies = env.bodies;
         vars.push(("PAN_CTX_TENANT_METADATA_FILE".to_owned(), sandbox.path(&metadata).to_string_lossy().into_owned()));
         vars.sort();
         let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
@@ -199,13 +205,16 @@ impl Engine {
         let job = Job { argv: &argv, mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
         // Running (and leased) before the program starts: a stop of the hub in between
         // leaves a lease that lapses, never a queued run that would start it twice.
-        {
-            let now = self.now();
-            let _turn = self.inner.writes.lock().await;
-            let attestation = sandbox.attestation(lease.uid());
-            if !run_leases::start(self.pool(), run_id, &names, &attestation, now, now + self.lease_span()).await? {
-                return Ok(Phase::FailedPlatform);
-            }
+        let now = self.now();
+        let start = Write::Start {
+            run_id,
+            env_names: names,
+            sandbox: sandbox.attestation(lease.uid()),
+            now,
+            lease_until: now + self.lease_span(),
+        };
+        if !self.write(start).await? {
+            return Ok(Phase::FailedPlatform);
         }
         let started = sandbox.command(&job).and_then(|cmd| process::spawn(cmd).map_err(|e| e.to_string()));
         let mut started = match started {
@@ -216,8 +225,7 @@ impl Engine {
         let group = GroupGuard(started.pid);
         {
             let identity = started.pid.and_then(Identity::of).map(|i| i.to_text());
-            let _turn = self.inner.writes.lock().await;
-            run_leases::set_process(self.pool(), run_id, started.pid, identity.as_deref()).await?;
+            self.write(Write::Process { run_id, pid: started.pid, identity }).await?;
         }
         let limit = launch
             .run_timeout_secs
@@ -305,7 +313,7 @@ impl Engine {
             Err(ReadError::Missing) => Ok(None),
             Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
         };
-        drop(run_dir);
+        run_dir.remove().await;
         drop(lease);
 
         // Only a program that exited cleanly has its metadata checked and kept.
@@ -337,32 +345,34 @@ impl Engine {
             .then(|| run::init_options(context.as_deref()).map(|v| v.to_string()))
             .flatten();
         let metadata = metadata.and_then(Result::ok).flatten();
-        let kept = (phase == Phase::Succeeded).then_some(runs::Kept {
-            context: context.as_deref(),
-            dynamic_options: options.as_deref(),
-            metadata: metadata.as_deref(),
-        });
         // The run's record shows the context masked; the tenant keeps it as printed,
         // for the next run.
         let shown = context.as_deref().map(|c| output::mask(c, env.secrets));
-        let outcome = runs::Outcome {
+        let outcome = batch::Outcome {
             phase,
             exit_code: code,
-            stdout_context: shown.as_deref(),
-            error: error.as_deref(),
+            stdout_context: shown,
+            error,
             log_truncated: truncated,
-            kept,
+            kept: (phase == Phase::Succeeded).then_some((context, options, metadata)),
         };
         if code == Some(TRY_AGAIN) && !timed_out {
+            let outcome = runs::Outcome {
+                phase,
+                exit_code: code,
+                stdout_context: outcome.stdout_context.as_deref(),
+                error: outcome.error.as_deref(),
+                log_truncated: truncated,
+                kept: None,
+            };
             return self.fail_and_retry(run_id, &outcome, self.now()).await.map(|_| phase);
         }
-        let turn = self.inner.writes.lock().await;
-        let mut tx = self.pool().begin().await?;
-        close(&mut tx, run_id, &outcome, self.now()).await?;
-        tx.commit().await?;
-        drop(turn);
+        self.write(Write::Close { run_id, outcome, now: self.now() }).await?;
         self.inner.db.outbox_written();
-        self.release_bodies(run_id).await?;
+        // The bodies its triggers named, as found when it started.
+        for file in bodies {
+            let _ = tokio::fs::remove_file(file).await;
+        }
         Ok(phase)
     }
 
@@ -371,8 +381,11 @@ impl Engine {
     /// lease has room for the next tries.
     async fn renew(&self, run_id: i64) -> bool {
         let until = self.now() + self.lease_span();
-        let _turn = self.inner.writes.lock().await;
-        match run_leases::renew(self.pool(), run_id, until).await {
+        let renewed = match self.writer().await {
+            Ok(mut turn) => run_leases::renew(&mut *turn, run_id, until).await,
+            Err(e) => Err(e),
+        };
+        match renewed {
             Ok(held) => held,
             Err(e) => {
                 tracing::warn!(run = run_id, "cannot renew the run's lease: {e}");
@@ -387,17 +400,33 @@ impl Engine {
     }
 
     async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {
-        let _turn = self.inner.writes.lock().await;
-        run_logs::append_log(self.pool(), run_id, seq, text, self.now()).await
+        run_logs::append_log(&mut *self.writer().await?, run_id, seq, text, self.now()).await
     }
 }
 
 /// A run's own directory, removed when dropped.
 struct RunDir(PathBuf);
 
+impl RunDir {
+    /// Removes the directory on the blocking pool.
+    async fn remove(mut self) {
+        let path = std::mem::take(&mut self.0);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(path)).await;
+    }
+}
+
+/// Runs file system work on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, DbError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| DbError::Io(std::io::Error::other(e)))?.map_err(DbError::Io)
+}
+
 impl Drop for RunDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 

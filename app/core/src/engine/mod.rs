@@ -1,6 +1,7 @@
 //! Work the hub does in the background: building releases and running integrations,
 //! each process in the sandbox.
 
+mod batch;
 pub mod builder;
 mod dispatcher;
 mod environment;

@@ -15,7 +15,7 @@ impl Engine {
     /// and returns the queued runs that never started, for the caller to start.
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
         self.sweep(now).await?;
-        runs::queued(self.pool()).await
+        runs::queued(&mut *self.reader().await?).await
     }
 
     /// Ends every running run whose lease ended before `now`: kills its program's
@@ -25,7 +25,8 @@ impl Engine {
     /// with its next attempt queued (see `fail_platform`). Returns the runs it ended.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
         let mut failed = Vec::new();
-        for (id, process) in run_leases::lapsed(self.pool(), now).await? {
+        let lapsed = run_leases::lapsed(&mut *self.reader().await?, now).await?;
+        for (id, process) in lapsed {
             let killed = process.as_deref().and_then(Identity::parse).is_some_and(|p| p.kill_group());
             let dir = self.inner.work_dir.join(id.to_string());
             // Read after the kill: a program that exited first has left its code. A code

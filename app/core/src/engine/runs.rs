@@ -83,6 +83,24 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// The largest metadata file the hub reads back.
 pub const METADATA_MAX: u64 = 1024 * 1024;
 
+/// One of the engine's connections, held.
+pub(super) type Writer<'a> = tokio::sync::MappedMutexGuard<'a, sqlx::SqliteConnection>;
+
+/// How many connections the engine reads on.
+const READERS: usize = 4;
+
+/// The connection in `slot`, opened if it was not yet.
+async fn opened<'a>(
+    db: &Db,
+    mut slot: tokio::sync::MutexGuard<'a, Option<sqlx::SqliteConnection>>,
+) -> Result<Writer<'a>, DbError> {
+    if slot.is_none() {
+        *slot = Some(db.connection().await?);
+    }
+    tokio::sync::MutexGuard::try_map(slot, Option::as_mut)
+        .map_err(|_| DbError::Protocol("the engine's connection is missing".to_owned()))
+}
+
 #[derive(Clone)]
 pub struct Engine {
     pub(super) inner: Arc<Inner>,
@@ -102,8 +120,13 @@ pub(super) struct Inner {
     pub slots: Arc<Semaphore>,
     pub signal: Signal,
     /// The engine's writes take turns here rather than in SQLite's busy handler,
-    /// which sleeps whole milliseconds between tries.
-    pub writes: tokio::sync::Mutex<()>,
+    /// which sleeps whole milliseconds between tries, on a connection the engine
+    /// holds (opened at its first write; see [`Engine::writer`]).
+    pub writes: tokio::sync::Mutex<Option<sqlx::SqliteConnection>>,
+    /// The engine's connections for reading (see [`Engine::reader`]).
+    pub readers: Vec<tokio::sync::Mutex<Option<sqlx::SqliteConnection>>>,
+    /// Which reader the next read waits for when none is free.
+    pub next_reader: std::sync::atomic::AtomicUsize,
     /// Set by `wake`: the schedule may have changed, so the scheduler must look even
     /// before its next known fire time. A run ending only frees a slot.
     pub schedule_changed: AtomicBool,
@@ -111,9 +134,20 @@ pub(super) struct Inner {
     pub schedule: std::sync::Mutex<Looked>,
     /// The tasks of runs that were started and may still be going.
     pub going: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Writes of runs waiting for the next turn (see `Engine::write`).
+    pub pending: std::sync::Mutex<Vec<super::batch::Pending>>,
+    /// Ready tenants read ahead, in their fair order (see `Engine::next_ready`).
+    pub ready: std::sync::Mutex<Ahead>,
     /// Finished releases never change (see the builder), so what a run needs of one
     /// is read once.
     pub releases: std::sync::Mutex<HashMap<i64, Arc<ReleaseInfo>>>,
+}
+
+/// Ready tenants the dispatcher read beyond the free slots, and when.
+#[derive(Debug, Default)]
+pub(super) struct Ahead {
+    pub at: Option<DateTime<Utc>>,
+    pub tenants: std::collections::VecDeque<i64>,
 }
 
 /// What the scheduler last found.
@@ -155,10 +189,14 @@ impl Engine {
                 sandbox: builder.sandbox().clone(),
                 slots,
                 signal: Signal::default(),
-                writes: tokio::sync::Mutex::new(()),
+                writes: tokio::sync::Mutex::new(None),
+                readers: (0..READERS).map(|_| tokio::sync::Mutex::new(None)).collect(),
+                next_reader: std::sync::atomic::AtomicUsize::new(0),
                 schedule_changed: AtomicBool::new(true),
                 schedule: std::sync::Mutex::new(Looked::default()),
                 going: std::sync::Mutex::new(Vec::new()),
+                ready: std::sync::Mutex::new(Ahead::default()),
+                pending: std::sync::Mutex::new(Vec::new()),
                 releases: std::sync::Mutex::new(HashMap::new()),
             }),
             clock: Clock::system(),
@@ -175,12 +213,37 @@ impl Engine {
         self.inner.db.pool()
     }
 
+    /// The engine's turn to write, on its own connection: held until the guard is
+    /// dropped. A transaction on it that is dropped unfinished rolls back before the
+    /// next statement.
+    pub(super) async fn writer(&self) -> Result<Writer<'_>, DbError> {
+        opened(&self.inner.db, self.inner.writes.lock().await).await
+    }
+
+    /// One of the engine's own connections for reading: a free one, else the next in
+    /// turn. A read through the pool costs a second round trip to the connection's
+    /// thread (the pool's check when the connection comes back).
+    pub(super) async fn reader(&self) -> Result<Writer<'_>, DbError> {
+        let readers = &self.inner.readers;
+        let free = readers.iter().find_map(|r| r.try_lock().ok());
+        let turn = match free {
+            Some(turn) => turn,
+            None => {
+                let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len().max(1);
+                match readers.get(i) {
+                    Some(r) => r.lock().await,
+                    None => return Err(DbError::Protocol("the engine has no reader".to_owned())),
+                }
+            }
+        };
+        opened(&self.inner.db, turn).await
+    }
+
     /// The time, from the engine's clock.
     pub(super) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
-    /// Tells the loop to look again: a trigger arrived or a schedule changed.
     /// The fair-use limits in force.
     pub fn fair_use(&self) -> FairUse {
         self.inner.settings.fair_use
@@ -191,7 +254,9 @@ impl Engine {
         &self.inner.key
     }
 
+    /// Tells the loop to look again: a trigger arrived or a schedule changed.
     pub fn wake(&self) {
+        self.forget_ready();
         self.inner.schedule_changed.store(true, Ordering::Release);
         self.inner.signal.raise();
     }
@@ -266,8 +331,8 @@ impl Worker for Engine {
         self.sweep(now).await?;
         let started = self.dispatch(now).await?;
         self.keep_going(started);
-        let lease_end = run_leases::next_lease_end(self.pool()).await?;
-        let retry = run_retries::next_retry(self.pool()).await?;
+        let lease_end = run_leases::next_lease_end(&mut *self.reader().await?).await?;
+        let retry = run_retries::next_retry(&mut *self.reader().await?).await?;
         Ok(Step::idle([next, lease_end, retry].into_iter().flatten().min()))
     }
 

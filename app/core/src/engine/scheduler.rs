@@ -18,12 +18,12 @@ impl Engine {
     /// and a `skipped` entry in its history. Returns the earliest next fire time.
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, DbError> {
         loop {
-            let due = runs::due(self.pool(), now, FIRE_BATCH).await?;
+            let due = runs::due(&mut *self.reader().await?, now, FIRE_BATCH).await?;
             if due.is_empty() {
                 break;
             }
-            let _turn = self.inner.writes.lock().await;
-            let mut tx = self.pool().begin().await?;
+            let mut turn = self.writer().await?;
+            let mut tx = sqlx::Connection::begin(&mut *turn).await?;
             for d in &due {
                 let schedule = Schedule::from_parts(&d.schedule_kind, &d.schedule, &d.timezone);
                 let next = schedule.as_ref().and_then(|s| s.next_after(now, d.id));
@@ -50,10 +50,12 @@ impl Engine {
                 .await?;
             }
             tx.commit().await?;
+            drop(turn);
+            self.forget_ready();
             if (due.len() as i64) < FIRE_BATCH {
                 break;
             }
         }
-        runs::next_wake(self.pool()).await
+        runs::next_wake(&mut *self.reader().await?).await
     }
 }

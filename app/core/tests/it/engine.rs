@@ -993,7 +993,15 @@ async fn the_end_of_a_long_log_is_read_without_reading_the_rest() {
     for n in 0..40 {
         let line = format!("piece {n:02} é\n");
         let piece = line.repeat(256 * 1024 / line.len());
-        run_logs::append_log(hub.db.pool(), run.id, 1 + n, &piece, Utc::now()).await.expect("append");
+        run_logs::append_log(
+            &mut hub.db.pool().acquire().await.expect("connection"),
+            run.id,
+            1 + n,
+            &piece,
+            Utc::now(),
+        )
+        .await
+        .expect("append");
         whole.push_str(&piece);
     }
     let tail = run_logs::tail(hub.db.pool(), run.id, 4096).await.expect("tail");
@@ -1054,6 +1062,90 @@ async fn a_run_is_stamped_with_the_engine_clock() {
     let run = hub.last_run().await;
     assert_eq!(run.phase, Phase::Succeeded, "{:?}", run.error);
     assert_eq!((run.queued_at, run.started_at, run.finished_at), (t, Some(t), Some(t)));
+}
+
+#[tokio::test]
+async fn a_run_that_loses_its_race_is_never_made_and_leaves_its_triggers_waiting() {
+    let hub = hub("exit 0\n", None, Settings::default()).await;
+    let now = Utc::now();
+    let active = hub.queued_run(None, now).await;
+    let runs_of = |tenant: i64| {
+        let db = hub.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM runs WHERE tenant_id = ?")
+                .bind(tenant)
+                .fetch_one(db.pool())
+                .await
+                .expect("count")
+        }
+    };
+    let run_of = |trigger: i64| {
+        let db = hub.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT run_id FROM run_triggers WHERE id = ?")
+                .bind(trigger)
+                .fetch_one(db.pool())
+                .await
+                .expect("trigger")
+        }
+    };
+    let make = |tenant: i64, triggers: Vec<i64>| {
+        let db = hub.db.clone();
+        let integration = hub.integration;
+        async move {
+            let mut tx = db.pool().begin().await.expect("tx");
+            let new = runs::NewRun {
+                tenant_id: tenant,
+                integration_id: integration,
+                release_id: None,
+                mode: Mode::Normal,
+                scheduled: false,
+                triggers: &triggers,
+            };
+            let made = runs::create(&mut tx, &new, now).await.expect("create");
+            tx.commit().await.expect("commit");
+            made
+        }
+    };
+
+    // The tenant has a run already: no second one, and the new trigger still waits.
+    let waiting = hub.ask(hub.tenant, TriggerKind::Manual, Mode::Normal, now).await;
+    assert_eq!(make(hub.tenant, vec![waiting]).await, None);
+    assert_eq!(runs_of(hub.tenant).await, 1);
+    assert_eq!(run_of(waiting).await, None);
+
+    // One of the triggers was taken meanwhile: the run is undone with what it took.
+    let other = tenants::insert(
+        hub.db.pool(),
+        &tenants::NewTenant {
+            integration_id: hub.integration,
+            name: "beta",
+            choice: ReleaseChoice::Latest,
+            configs: "{}",
+            source: Source::Hub,
+            setup_step: SetupStep::Done,
+            created_by: None,
+        },
+        now,
+    )
+    .await
+    .expect("tenant");
+    let first = hub.ask(other, TriggerKind::Manual, Mode::Normal, now).await;
+    let second = hub.ask(other, TriggerKind::Manual, Mode::Normal, now).await;
+    sqlx::query("UPDATE run_triggers SET run_id = ? WHERE id = ?")
+        .bind(active)
+        .bind(second)
+        .execute(hub.db.pool())
+        .await
+        .expect("taken");
+    assert_eq!(make(other, vec![first, second]).await, None);
+    assert_eq!(runs_of(other).await, 0);
+    assert_eq!(run_of(first).await, None);
+    assert_eq!(run_of(second).await, Some(active));
+
+    // Untaken, it is made.
+    assert!(make(other, vec![first]).await.is_some());
+    assert_eq!(runs_of(other).await, 1);
 }
 
 #[tokio::test]

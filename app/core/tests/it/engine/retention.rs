@@ -26,7 +26,9 @@ async fn count(hub: &Hub, sql: &str) -> i64 {
 /// it, with a line of log, finished at `at`.
 async fn finished_run(hub: &Hub, at: DateTime<Utc>) -> i64 {
     let id = hub.queued_run(None, at).await;
-    run_logs::append_log(hub.db.pool(), id, 0, "a line of log\n", at).await.expect("log");
+    run_logs::append_log(&mut hub.db.pool().acquire().await.expect("connection"), id, 0, "a line of log\n", at)
+        .await
+        .expect("log");
     sqlx::query("UPDATE runs SET phase = 'succeeded', started_at = ?, finished_at = ? WHERE id = ?")
         .bind(at)
         .bind(at)

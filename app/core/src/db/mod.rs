@@ -66,13 +66,6 @@ impl Db {
         Self::connect(options, 8).await
     }
 
-    /// A private in-memory database for tests. One connection, since each in-memory
-    /// connection would otherwise see a database of its own.
-    pub async fn open_in_memory() -> Result<Self, DbError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-        Self::connect(options, 1).await
-    }
-
     async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, DbError> {
         // No ping when a connection is taken from the pool: a SQLite connection is a
         // thread in this process, not a socket that can hang up, and the ping is a

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::executor::close;
-use super::runs::{Engine, Writer};
+use super::runs::{Engine, Held};
 use crate::db::{run_leases, runs, DbError};
 use crate::domain::run::Phase;
 
@@ -34,6 +34,25 @@ pub(super) struct Outcome {
     pub log_truncated: bool,
     /// What a success keeps on its tenant: context, dynamic options, metadata.
     pub kept: Option<(Option<String>, Option<String>, Option<String>)>,
+}
+
+impl Outcome {
+    /// The outcome as `runs::finish` takes it.
+    pub fn borrowed(&self) -> runs::Outcome<'_> {
+        let kept = self.kept.as_ref().map(|(context, options, metadata)| runs::Kept {
+            context: context.as_deref(),
+            dynamic_options: options.as_deref(),
+            metadata: metadata.as_deref(),
+        });
+        runs::Outcome {
+            phase: self.phase,
+            exit_code: self.exit_code,
+            stdout_context: self.stdout_context.as_deref(),
+            error: self.error.as_deref(),
+            log_truncated: self.log_truncated,
+            kept,
+        }
+    }
 }
 
 /// A write waiting for a turn, and where its result goes.
@@ -70,7 +89,7 @@ impl Engine {
 }
 
 /// Writes a batch in one transaction; if that fails, each write in its own.
-async fn write_batch(mut turn: Writer<'_>, batch: Vec<Pending>) {
+async fn write_batch(mut turn: Held<'_>, batch: Vec<Pending>) {
     if batch.is_empty() {
         return;
     }
@@ -118,21 +137,6 @@ async fn apply(tx: &mut sqlx::SqliteConnection, write: &Write) -> Result<bool, D
         Write::Process { run_id, pid, identity } => {
             run_leases::set_process(&mut *tx, *run_id, *pid, identity.as_deref()).await.map(|()| true)
         }
-        Write::Close { run_id, outcome: o, now } => {
-            let kept = o.kept.as_ref().map(|(context, options, metadata)| runs::Kept {
-                context: context.as_deref(),
-                dynamic_options: options.as_deref(),
-                metadata: metadata.as_deref(),
-            });
-            let outcome = runs::Outcome {
-                phase: o.phase,
-                exit_code: o.exit_code,
-                stdout_context: o.stdout_context.as_deref(),
-                error: o.error.as_deref(),
-                log_truncated: o.log_truncated,
-                kept,
-            };
-            close(tx, *run_id, &outcome, *now).await
-        }
+        Write::Close { run_id, outcome, now } => close(tx, *run_id, &outcome.borrowed(), *now).await,
     }
 }

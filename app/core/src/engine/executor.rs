@@ -357,15 +357,7 @@ impl Engine {
             kept: (phase == Phase::Succeeded).then_some((context, options, metadata)),
         };
         if code == Some(TRY_AGAIN) && !timed_out {
-            let outcome = runs::Outcome {
-                phase,
-                exit_code: code,
-                stdout_context: outcome.stdout_context.as_deref(),
-                error: outcome.error.as_deref(),
-                log_truncated: truncated,
-                kept: None,
-            };
-            return self.fail_and_retry(run_id, &outcome, self.now()).await.map(|_| phase);
+            return self.fail_and_retry(run_id, &outcome.borrowed(), self.now()).await.map(|_| phase);
         }
         self.write(Write::Close { run_id, outcome, now: self.now() }).await?;
         self.inner.db.outbox_written();

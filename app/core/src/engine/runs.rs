@@ -84,7 +84,7 @@ pub const LEASE: Duration = Duration::from_secs(60);
 pub const METADATA_MAX: u64 = 1024 * 1024;
 
 /// One of the engine's connections, held.
-pub(super) type Writer<'a> = tokio::sync::MappedMutexGuard<'a, sqlx::SqliteConnection>;
+pub(super) type Held<'a> = tokio::sync::MappedMutexGuard<'a, sqlx::SqliteConnection>;
 
 /// How many connections the engine reads on.
 const READERS: usize = 4;
@@ -93,7 +93,7 @@ const READERS: usize = 4;
 async fn opened<'a>(
     db: &Db,
     mut slot: tokio::sync::MutexGuard<'a, Option<sqlx::SqliteConnection>>,
-) -> Result<Writer<'a>, DbError> {
+) -> Result<Held<'a>, DbError> {
     if slot.is_none() {
         *slot = Some(db.connection().await?);
     }
@@ -216,14 +216,14 @@ impl Engine {
     /// The engine's turn to write, on its own connection: held until the guard is
     /// dropped. A transaction on it that is dropped unfinished rolls back before the
     /// next statement.
-    pub(super) async fn writer(&self) -> Result<Writer<'_>, DbError> {
+    pub(super) async fn writer(&self) -> Result<Held<'_>, DbError> {
         opened(&self.inner.db, self.inner.writes.lock().await).await
     }
 
     /// One of the engine's own connections for reading: a free one, else the next in
     /// turn. A read through the pool costs a second round trip to the connection's
     /// thread (the pool's check when the connection comes back).
-    pub(super) async fn reader(&self) -> Result<Writer<'_>, DbError> {
+    pub(super) async fn reader(&self) -> Result<Held<'_>, DbError> {
         let readers = &self.inner.readers;
         let free = readers.iter().find_map(|r| r.try_lock().ok());
         let turn = match free {

@@ -68,7 +68,11 @@ test('the whole flow from an integration, with every bad value caught and nothin
     // Checked while typing, by the same code the server runs.
     await expect(page.locator('[data-field="batch_size"] .field-error')).toHaveText('At most 500.');
   }
+  // The same checks run in the browser, so the errors can show before the server has
+  // answered (and kept the draft): wait for its answer before the reload below.
+  const answered = jsEnabled ? page.waitForResponse((r) => r.url().includes('/api/save_tenant_configs')) : null;
   await page.getByRole('button', { name: 'Next' }).click();
+  await answered;
   await expect(page.locator('[data-field="channel"] .field-error')).toHaveText('Post to channel is required.');
   await expect(page.locator('[data-field="batch_size"] .field-error')).toHaveText('At most 500.');
   const kept = async () => {

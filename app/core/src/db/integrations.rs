@@ -42,7 +42,7 @@ pub async fn list(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sql
                 (SELECT group_concat(connector_name, ', ') FROM
                     (SELECT connector_name FROM integration_connectors WHERE integration_id = i.id ORDER BY position)) AS connectors,
                 (SELECT count(*) FROM releases r WHERE r.integration_id = i.id) AS release_count,
-                (SELECT count(*) FROM tenants t WHERE t.integration_id = i.id AND t.archived = 0) AS tenant_count,
+                i.live_tenants AS tenant_count,
                 (SELECT r.name FROM releases r WHERE r.id = i.default_release_id) AS default_release,
                 (SELECT r.name FROM releases r WHERE r.integration_id = i.id AND r.status = 'succeeded'
                    ORDER BY r.finished_at DESC, r.id DESC LIMIT 1) AS latest_release

@@ -294,11 +294,7 @@ pub async fn page(
     limit: i64,
     skip: i64,
 ) -> sqlx::Result<(Vec<TenantRow>, i64)> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM tenants WHERE archived = 0 AND (?1 IS NULL OR integration_id = ?1)")
-            .bind(integration)
-            .fetch_one(db)
-            .await?;
+    let total = super::tenant_list::live_count(db, None, integration).await?;
     let (column, desc) = sort;
     let dir = if desc { "DESC" } else { "ASC" };
     let rows = sqlx::query_as(&format!(

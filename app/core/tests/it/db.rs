@@ -147,3 +147,122 @@ async fn concurrent_read_then_write_transactions_begun_with_begin_write_all_succ
     }
     assert_eq!(count(&db).await, N);
 }
+
+/// The tenants each integration has, counted the slow way.
+async fn live_by_integration(db: &Db) -> Vec<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT i.id, (SELECT count(*) FROM tenants t WHERE t.integration_id = i.id AND t.archived = 0)
+         FROM integrations i ORDER BY i.id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .expect("counts")
+}
+
+/// What the tenants list finds for `q`: its total and the names of its first page.
+async fn search(db: &Db, q: &str) -> (i64, Vec<String>) {
+    let query = hub_core::domain::tenant::ListQuery { q: q.to_owned(), ..Default::default() };
+    let (rows, total, _) = hub_core::db::tenant_list::list(db.pool(), &query, None).await.expect("list");
+    (total, rows.into_iter().map(|r| r.name).collect())
+}
+
+/// The live tenants whose names contain `q`, found by testing every name.
+async fn containing(db: &Db, q: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM tenants WHERE archived = 0 AND instr(name, ?) > 0")
+        .bind(q)
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn the_kept_tenant_counts_and_the_name_index_follow_every_change() {
+    let (db, _dir) = crate::file_db().await;
+    let now = chrono::Utc::now();
+    let org: i64 = sqlx::query_scalar(
+        "INSERT INTO organizations (name, kind, created_at) VALUES ('Co', 'company', ?) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .expect("org");
+    let mut integrations = Vec::new();
+    for name in ["Alpha", "Beta"] {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO integrations (organization_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(org)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .fetch_one(db.pool())
+        .await
+        .expect("integration");
+        integrations.push(id);
+    }
+    // More names share "cct" than the list looks up in the name index (it scans the
+    // names in order instead); few share "special" (it reads only those).
+    let mut tx = db.pool().begin().await.expect("tx");
+    for n in 0..1_200 {
+        let (integration, name) = if n % 100 == 7 {
+            (integrations[1], format!("special-{n}"))
+        } else {
+            (integrations[0], format!("acct-{n:04}"))
+        };
+        sqlx::query(
+            "INSERT INTO tenants (integration_id, name, release_choice, configs, schedule_kind, schedule, paused,
+                                  source, setup_step, created_at, updated_at)
+             VALUES (?, ?, 'latest', '{}', 'preset', 'hourly', 1, 'hub', 'done', ?, ?)",
+        )
+        .bind(integration)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .expect("tenant");
+    }
+    tx.commit().await.expect("commit");
+    let kept = |db: &Db| {
+        let db = db.clone();
+        async move {
+            let rows = hub_core::db::integrations::list(db.pool(), None).await.expect("list");
+            rows.into_iter().map(|r| (r.id, r.tenant_count)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(kept(&db).await, vec![(integrations[0], 1_188), (integrations[1], 12)]);
+    assert_eq!(search(&db, "").await.0, 1_200);
+
+    // Archive, restore, move, rename and delete: the kept counts stay the true ones.
+    let exec = |sql: &'static str| {
+        let db = db.clone();
+        async move { sqlx::query(sql).execute(db.pool()).await.expect(sql) }
+    };
+    exec("UPDATE tenants SET archived = 1 WHERE name IN ('acct-0001', 'acct-0002', 'acct-0003', 'special-107')").await;
+    exec("UPDATE tenants SET archived = 0 WHERE name = 'acct-0003'").await;
+    exec("UPDATE tenants SET archived = 1, paused = 0 WHERE name = 'acct-0003'").await;
+    exec("UPDATE tenants SET paused = 0 WHERE name = 'acct-0004'").await;
+    exec("UPDATE tenants SET integration_id = (SELECT max(id) FROM integrations) WHERE name = 'acct-0005'").await;
+    exec("UPDATE tenants SET integration_id = (SELECT max(id) FROM integrations) WHERE name = 'acct-0002'").await;
+    exec("UPDATE tenants SET name = 'special-renamed' WHERE name = 'acct-0006'").await;
+    exec("DELETE FROM tenants WHERE name IN ('acct-0008', 'acct-0001', 'special-207')").await;
+    let truth = live_by_integration(&db).await;
+    assert_eq!(kept(&db).await, truth);
+    assert_eq!(truth, vec![(integrations[0], 1_183), (integrations[1], 11)]);
+    assert_eq!(search(&db, "").await.0, 1_194);
+    let beta = hub_core::domain::tenant::ListQuery { integration: Some(integrations[1]), ..Default::default() };
+    assert_eq!(hub_core::db::tenant_list::list(db.pool(), &beta, None).await.expect("list").1, 11);
+
+    // The same answers through the index as by testing each name, and the index
+    // follows renames and deletions.
+    for q in ["special", "special-9", "cct", "acct-00", "-0", "l-", "renamed", "acct-0006", "acct-0008", "\"x", "zzz"] {
+        let (total, names) = search(&db, q).await;
+        assert_eq!(total, containing(&db, q).await, "{q}");
+        assert!(names.iter().all(|n| n.contains(q)), "{q}: {names:?}");
+        assert_eq!(names.len() as i64, total.min(hub_core::domain::tenant::PAGE_SIZE), "{q}");
+    }
+    assert!(containing(&db, "cct").await > 1_000, "a search the list scans for");
+    assert_eq!(search(&db, "special").await.1.first().map(String::as_str), Some("special-1007"));
+    assert_eq!(search(&db, "renamed").await.0, 1);
+    assert_eq!(search(&db, "acct-0006").await.0, 0);
+}

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use app::api::ctx::{session_token, AppState};
+use app::api::ctx::{session_token, AppState, PageUser};
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -181,16 +181,20 @@ fn is_static(path: &str) -> bool {
 /// Sends page requests without a live session to the sign-in page before any
 /// rendering, so pages behave the same with and without JavaScript. Server
 /// functions are not guarded here: each checks the session itself.
-async fn page_guard(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+async fn page_guard(State(state): State<AppState>, mut req: Request<Body>, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
     let path = req.uri().path().to_owned();
-    let token = session_token(req.headers());
-    let signed_in = match &token {
-        Some(t) => matches!(hub_core::auth::session_user(&state.db, t, chrono::Utc::now()).await, Ok(Some(_))),
-        None => false,
+    let user = match session_token(req.headers()) {
+        Some(t) => hub_core::auth::session_user(&state.db, &t, chrono::Utc::now()).await.ok().flatten(),
+        None => None,
     };
+    let signed_in = user.is_some();
+    if let Some(user) = user {
+        // The page's server functions take the user from here (`require_user`).
+        req.extensions_mut().insert(PageUser(user));
+    }
     if path == "/login" && signed_in {
         return Redirect::to("/").into_response();
     }

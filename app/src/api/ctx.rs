@@ -129,11 +129,21 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The user whose session a page request was let in with (the page guard looks it up
+/// before rendering): the server functions that render the page ask for the user
+/// again and again, and each would look the session up once more. Only the server
+/// puts it in a request's extensions, and only for the page it renders.
+#[derive(Clone, Debug)]
+pub struct PageUser(pub SessionUser);
+
 /// The signed-in user, or 401. Every server function but sign-in starts here.
 pub async fn require_user() -> Result<SessionUser, AppError> {
+    let parts = use_context::<Parts>();
+    if let Some(PageUser(user)) = parts.as_ref().and_then(|p| p.extensions.get::<PageUser>()) {
+        return Ok(user.clone());
+    }
     let state = state()?;
-    let token =
-        use_context::<Parts>().and_then(|p| session_token(&p.headers)).ok_or_else(|| fail(AppError::Unauthorized))?;
+    let token = parts.and_then(|p| session_token(&p.headers)).ok_or_else(|| fail(AppError::Unauthorized))?;
     auth::session_user(&state.db, &token, Utc::now())
         .await
         .map_err(internal)?

@@ -42,8 +42,9 @@ pub const DB_FILE: &str = "hub.sqlite3";
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
-    /// How the pool's connections were opened, for a connection of one's own.
-    options: SqliteConnectOptions,
+    /// How the pool's connections were opened, for a connection of one's own
+    /// (shared: a request clones the `Db`, and the options hold maps).
+    options: std::sync::Arc<SqliteConnectOptions>,
     /// Raised when a committed transaction left webhook events to deliver.
     outbox: crate::worker::Signal,
 }
@@ -78,7 +79,7 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, options, outbox: crate::worker::Signal::default() })
+        Ok(Self { pool, options: options.into(), outbox: crate::worker::Signal::default() })
     }
 
     /// A transaction that holds the write lock from its start. One that reads and then
@@ -97,7 +98,7 @@ impl Db {
     /// thread, where the pool adds a check of the connection on every return.
     /// Not for the in-memory database, which a second connection would not see.
     pub async fn connection(&self) -> Result<sqlx::SqliteConnection, DbError> {
-        sqlx::ConnectOptions::connect(&self.options).await
+        sqlx::ConnectOptions::connect(&*self.options).await
     }
 
     /// Tells the webhook deliverer that a committed transaction may have emitted

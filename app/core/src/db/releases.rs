@@ -17,6 +17,7 @@ pub struct ReleaseRow {
     pub commit_sha: Option<String>,
     pub status: ReleaseStatus,
     pub error: Option<String>,
+    /// Empty when read by `resolve`, which is for what a tenant runs.
     pub build_log: String,
     pub run_command: Option<String>,
     pub manifest: Option<String>,
@@ -223,25 +224,32 @@ pub async fn latest_succeeded(db: impl SqliteExecutor<'_>, integration_id: i64) 
 }
 
 /// The release a tenant's choice means now. Every caller that needs "which release
-/// does this tenant run" goes through here.
+/// does this tenant run" goes through here. One query, and without the build log
+/// (up to 1 MB, and no caller of this shows it): `build_log` is empty.
 pub async fn resolve(
-    db: &sqlx::SqlitePool,
+    db: impl SqliteExecutor<'_>,
     integration_id: i64,
     choice: ReleaseChoice,
 ) -> sqlx::Result<Option<ReleaseRow>> {
-    let default_release: Option<i64> = sqlx::query_scalar("SELECT default_release_id FROM integrations WHERE id = ?")
-        .bind(integration_id)
-        .fetch_optional(db)
-        .await?
-        .flatten();
-    let latest = match choice {
-        ReleaseChoice::Latest => latest_succeeded(db, integration_id).await?,
-        _ => None,
+    const RESOLVED: &str = concat!(
+        "SELECT id, integration_id, name, git_ref, commit_sha, status, error, '' AS build_log, run_command, ",
+        "manifest, created_at, started_at, finished_at, sandbox, ",
+        files_removed!(),
+        " FROM releases"
+    );
+    let (condition, value) = match choice {
+        ReleaseChoice::Specific(id) => ("WHERE id = ?", id),
+        ReleaseChoice::Default => {
+            ("WHERE id = (SELECT default_release_id FROM integrations WHERE id = ?)", integration_id)
+        }
+        // The newest successful build (as `latest_succeeded`).
+        ReleaseChoice::Latest => (
+            "WHERE integration_id = ? AND status = 'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1",
+            integration_id,
+        ),
     };
-    let Some(id) = choice.resolve(default_release, latest) else {
-        return Ok(None);
-    };
-    let row = get(db, id).await?;
+    let row: Option<ReleaseRow> =
+        sqlx::query_as(&format!("{RESOLVED} {condition}")).bind(value).fetch_optional(db).await?;
     // A pinned release must belong to this integration, have built and still have its files.
     Ok(row.filter(|r| r.integration_id == integration_id && r.status == ReleaseStatus::Succeeded && !r.files_removed))
 }

@@ -90,29 +90,11 @@ impl ReleaseChoice {
             None => "Unknown".to_owned(),
         }
     }
-
-    /// The release this choice means, given the integration's default release and its
-    /// newest successful build. `None` when the channel has nothing to point at yet.
-    pub fn resolve(self, default_release: Option<i64>, latest_succeeded: Option<i64>) -> Option<i64> {
-        match self {
-            Self::Specific(id) => Some(id),
-            Self::Default => default_release,
-            Self::Latest => latest_succeeded,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn choices_resolve_to_the_release_they_name() {
-        assert_eq!(ReleaseChoice::Specific(3).resolve(Some(1), Some(2)), Some(3));
-        assert_eq!(ReleaseChoice::Default.resolve(Some(1), Some(2)), Some(1));
-        assert_eq!(ReleaseChoice::Latest.resolve(Some(1), Some(2)), Some(2));
-        assert_eq!(ReleaseChoice::Default.resolve(None, Some(2)), None);
-    }
 
     #[test]
     fn choices_round_trip_through_their_columns() {

@@ -98,7 +98,38 @@ pub async fn overview(
         Viewer::Console(scope) => (super::tenants::visible(db, scope, tenant_id).await?, Audience::Hub, 20),
         Viewer::EndUser(user) => (super::marketplace::app(db, user, tenant_id).await?, Audience::EndUser, 5),
     };
-    let release = release_of(db, &t).await?;
+    // What follows the tenant's row reads it concurrently: the page waits for the
+    // slowest read instead of for each in turn.
+    let runs = async {
+        // Waiting triggers before runs: a trigger the dispatcher turns into a run between
+        // the two reads is then seen as one or the other, never as neither.
+        let waiting = run_triggers::waiting(db.pool(), t.id).await?.len();
+        let filter = RunFilter { tenant_id: Some(t.id), ..Default::default() };
+        let mut shown = Vec::new();
+        for r in runs::list(db.pool(), &filter, run_count).await? {
+            let tail = match audience {
+                Audience::EndUser => Some(run_logs::tail(db.pool(), r.id, END_USER_LOG).await?),
+                Audience::Hub => None,
+            };
+            shown.push((r, tail));
+        }
+        Ok::<_, ServiceError>((waiting, shown))
+    };
+    let hub_only = async {
+        Ok::<_, ServiceError>(match audience {
+            Audience::Hub => {
+                (succeeded_releases(db, t.integration_id).await?, webhook_of(db, key, public_url, t.id).await?)
+            }
+            Audience::EndUser => (Vec::new(), None),
+        })
+    };
+    let connections = async {
+        let links = super::connections::link_settings(db).await?;
+        let rows = connections::connections(db.pool(), t.id).await?;
+        Ok::<_, ServiceError>(rows.into_iter().map(|r| connection(r, key, links)).collect::<Vec<Connection>>())
+    };
+    let (release, connections, (waiting, shown), (releases, webhook_url)) =
+        tokio::try_join!(release_of(db, &t), connections, runs, hub_only)?;
     let form = release.as_ref().map(|(_, m)| Form::build(&m.configs, audience));
     let dynamic = dynamic_options(&t);
     let stored = configs(&t);
@@ -121,32 +152,11 @@ pub async fn overview(
         }
         None => (schedule.as_ref().map(Schedule::to_input).unwrap_or_default(), t.paused),
     };
-    let links = super::connections::link_settings(db).await?;
-    let connections: Vec<Connection> =
-        connections::connections(db.pool(), t.id).await?.into_iter().map(|r| connection(r, key, links)).collect();
     let step = t.step();
     let lacks = lacks(&connections, form.as_ref(), &stored, &dynamic, step);
-    // Waiting triggers before runs: a trigger the dispatcher turns into a run between
-    // the two reads is then seen as one or the other, never as neither.
-    let waiting = run_triggers::waiting(db.pool(), t.id).await?.len();
-    let filter = RunFilter { tenant_id: Some(t.id), ..Default::default() };
-    let mut shown = Vec::new();
-    for r in runs::list(db.pool(), &filter, run_count).await? {
-        let tail = match audience {
-            Audience::EndUser => Some(run_logs::tail(db.pool(), r.id, END_USER_LOG).await?),
-            Audience::Hub => None,
-        };
-        shown.push((r, tail));
-    }
     // Asked-for syncs wait as triggers until the dispatcher makes a run of them; the page
     // keeps refreshing while there are any, or the new run would never show up.
     let busy = waiting > 0 || shown.iter().any(|(r, _)| r.phase.is_active());
-    let (releases, webhook_url) = match audience {
-        Audience::Hub => {
-            (succeeded_releases(db, t.integration_id).await?, webhook_of(db, key, public_url, t.id).await?)
-        }
-        Audience::EndUser => (Vec::new(), None),
-    };
     Ok(Overview {
         release_text: ReleaseChoice::describe(t.choice(), release.as_ref().map(|(r, _)| r.name.as_str())),
         schedule_text: schedule.as_ref().map_or_else(|| t.schedule.clone(), Schedule::describe),

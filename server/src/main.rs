@@ -8,6 +8,10 @@ use server::config::Config;
 use server::startup;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc in place of glibc's allocator (see `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Started as the sandbox's helper, this process does that and never returns;
     // it must happen before the runtime starts any thread.

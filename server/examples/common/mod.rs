@@ -4,7 +4,7 @@
 //! a small HTTP/1.1 client (one connection a request, as a browser's first visit).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,7 +29,7 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-/// Starts the hub with its data in `dir/data` and `vars`, its log appended to
+/// Starts the hub with its data in `dir/data` and `vars`, its output appended to
 /// `dir/hub.log`, and waits until it answers `/healthz`.
 pub async fn start(binary: &Path, dir: &Path, port: u16, vars: &[(&str, &str)]) -> Child {
     let connectors = dir.join("connectors");
@@ -42,11 +42,15 @@ pub async fn start(binary: &Path, dir: &Path, port: u16, vars: &[(&str, &str)]) 
         .env("HUB_CONNECTORS_DIR", &connectors)
         .env("HUB_ADDR", format!("127.0.0.1:{port}"))
         .env("HUB_SANDBOX", std::env::var("HUB_SANDBOX").unwrap_or_else(|_| "on".to_owned()));
+    // The caller's log filter, to see (say) each statement's time with `sqlx=debug`.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        cmd.env("RUST_LOG", filter);
+    }
     for (k, v) in vars {
         cmd.env(k, v);
     }
     let mut child = cmd
-        .stdout(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("{} does not start: {e}", binary.display()));

@@ -37,11 +37,26 @@ macro_rules! files_removed {
     };
 }
 
-const COLUMNS: &str = concat!(
-    "id, integration_id, name, git_ref, commit_sha, status, error, build_log, run_command, ",
-    "manifest, created_at, started_at, finished_at, sandbox, ",
-    files_removed!()
-);
+/// A `ReleaseRow`'s columns, with `$log` for its build log.
+macro_rules! columns {
+    ($log:literal) => {
+        concat!(
+            "id, integration_id, name, git_ref, commit_sha, status, error, ",
+            $log,
+            ", run_command, manifest, created_at, started_at, finished_at, sandbox, ",
+            files_removed!()
+        )
+    };
+}
+
+const COLUMNS: &str = columns!("build_log");
+
+/// Which of an integration's releases is its newest successful build.
+macro_rules! newest_succeeded {
+    () => {
+        "WHERE integration_id = ? AND status = 'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1"
+    };
+}
 
 /// A release as lists show it: without its build log (up to 1 MB) and manifest.
 #[derive(Clone, Debug, FromRow)]
@@ -215,12 +230,10 @@ pub async fn fail_interrupted(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -
 
 /// The newest successful build of an integration.
 pub async fn latest_succeeded(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT id FROM releases WHERE integration_id = ? AND status = 'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1",
-    )
-    .bind(integration_id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_scalar(concat!("SELECT id FROM releases ", newest_succeeded!()))
+        .bind(integration_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// The release a tenant's choice means now. Every caller that needs "which release
@@ -231,22 +244,13 @@ pub async fn resolve(
     integration_id: i64,
     choice: ReleaseChoice,
 ) -> sqlx::Result<Option<ReleaseRow>> {
-    const RESOLVED: &str = concat!(
-        "SELECT id, integration_id, name, git_ref, commit_sha, status, error, '' AS build_log, run_command, ",
-        "manifest, created_at, started_at, finished_at, sandbox, ",
-        files_removed!(),
-        " FROM releases"
-    );
+    const RESOLVED: &str = concat!("SELECT ", columns!("'' AS build_log"), " FROM releases");
     let (condition, value) = match choice {
         ReleaseChoice::Specific(id) => ("WHERE id = ?", id),
         ReleaseChoice::Default => {
             ("WHERE id = (SELECT default_release_id FROM integrations WHERE id = ?)", integration_id)
         }
-        // The newest successful build (as `latest_succeeded`).
-        ReleaseChoice::Latest => (
-            "WHERE integration_id = ? AND status = 'succeeded' ORDER BY finished_at DESC, id DESC LIMIT 1",
-            integration_id,
-        ),
+        ReleaseChoice::Latest => (newest_succeeded!(), integration_id),
     };
     let row: Option<ReleaseRow> =
         sqlx::query_as(&format!("{RESOLVED} {condition}")).bind(value).fetch_optional(db).await?;

@@ -1,5 +1,6 @@
 //! The hub server: configuration, start-up, and the HTTP router.
 
+pub mod cli;
 pub mod config;
 pub mod csrf;
 pub mod form_errors;

@@ -16,7 +16,17 @@ fn main() -> ExitCode {
     // Started as the sandbox's helper, this process does that and never returns;
     // it must happen before the runtime starts any thread.
     hub_core::engine::sandbox::helper::dispatch();
-    serve()
+    let cli = <server::cli::Cli as clap::Parser>::parse();
+    match cli.command {
+        None | Some(server::cli::Command::Serve) => serve(),
+        Some(command) => command_line(command),
+    }
+}
+
+/// A command other than serving (see `server::cli`).
+#[tokio::main(flavor = "current_thread")]
+async fn command_line(command: server::cli::Command) -> ExitCode {
+    server::cli::run(command).await
 }
 
 #[tokio::main]

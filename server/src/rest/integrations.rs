@@ -11,7 +11,7 @@ use hub_core::service::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{id, page_of, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams, SortKey};
+use super::{id, optional_json_body, page_of, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams, SortKey};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Integration {
@@ -93,12 +93,12 @@ fn to_release(r: ReleaseListRow) -> Release {
     }
 }
 
-const INTEGRATION_SORT: [&str; 3] = ["name", "id", "created_at"];
-const RELEASE_SORT: [&str; 3] = ["id", "name", "created_at"];
+pub(super) const INTEGRATION_SORT: [&str; 3] = ["name", "id", "created_at"];
+pub(super) const RELEASE_SORT: [&str; 3] = ["id", "name", "created_at"];
 
 /// Lists integrations.
-#[utoipa::path(get, path = "/api/v2/integrations", tag = "integrations", params(ListParams),
-    responses((status = 200, body = IntegrationPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/integrations", operation_id = "listIntegrations", tag = "integrations", params(ListParams),
+    responses((status = 200, description = "A page of integrations", body = IntegrationPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -117,17 +117,17 @@ pub async fn list(
 }
 
 /// Gets one integration.
-#[utoipa::path(get, path = "/api/v2/integrations/{id}", tag = "integrations", params(("id" = i64, Path)),
-    responses((status = 200, body = Integration), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/integrations/{id}", operation_id = "getIntegration", tag = "integrations", params(("id" = i64, Path)),
+    responses((status = 200, description = "The integration", body = Integration), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Integration>> {
     Ok(Json(to_integration(svc::one(&state.db, Scope::All, id(&raw)?).await?)))
 }
 
 /// Lists an integration's releases, newest first by default.
-#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases", tag = "integrations",
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases", operation_id = "listReleases", tag = "integrations",
     params(("id" = i64, Path), ListParams),
-    responses((status = 200, body = ReleasePage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "A page of the integration's releases", body = ReleasePage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn releases(
@@ -152,9 +152,9 @@ pub async fn releases(
 }
 
 /// Gets one release of an integration.
-#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/{release_id}", tag = "integrations",
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/{release_id}", operation_id = "getRelease", tag = "integrations",
     params(("id" = i64, Path), ("release_id" = i64, Path)),
-    responses((status = 200, body = Release), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The release", body = Release), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn release(
     State(state): State<AppState>,
@@ -165,9 +165,43 @@ pub async fn release(
 }
 
 /// Gets the integration's default release.
-#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/default", tag = "integrations",
+/// A release's build log so far, as the console shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BuildLog {
+    pub release_id: i64,
+    /// `queued`, `building`, `succeeded` or `failed`.
+    pub status: String,
+    pub log: String,
+    /// Why the build failed, when it did.
+    pub error: Option<String>,
+    /// True once the build has ended (succeeded or failed): the log grows no more.
+    pub finished: bool,
+}
+
+/// Gets a release's build log (the whole log; a build's log is at most about 1 MB).
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/{release_id}/log", operation_id = "getBuildLog",
+    tag = "integrations", params(("id" = i64, Path), ("release_id" = i64, Path)),
+    responses((status = 200, description = "The build log so far", body = BuildLog), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn build_log(
+    State(state): State<AppState>,
+    _: Caller,
+    Path((raw, release_raw)): Path<(String, String)>,
+) -> ApiResult<Json<BuildLog>> {
+    let r = svc::release_of(&state.db, Scope::All, id(&raw)?, id(&release_raw)?).await?;
+    Ok(Json(BuildLog {
+        release_id: r.id,
+        status: r.status.as_str().to_owned(),
+        finished: r.finished_at.is_some(),
+        log: r.build_log,
+        error: r.error,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/default", operation_id = "getDefaultRelease", tag = "integrations",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Release), (status = 401, body = ErrorBody),
+    responses((status = 200, description = "The release", body = Release), (status = 401, body = ErrorBody),
         (status = 404, description = "No such integration, or it has no default release", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn default_release(
@@ -180,9 +214,9 @@ pub async fn default_release(
 }
 
 /// Gets the integration's latest successful release.
-#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/latest", tag = "integrations",
+#[utoipa::path(get, path = "/api/v2/integrations/{id}/releases/latest", operation_id = "getLatestRelease", tag = "integrations",
     params(("id" = i64, Path)),
-    responses((status = 200, body = Release), (status = 401, body = ErrorBody),
+    responses((status = 200, description = "The release", body = Release), (status = 401, body = ErrorBody),
         (status = 404, description = "No such integration, or it has no successful release", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn latest_release(
@@ -195,18 +229,23 @@ pub async fn latest_release(
 }
 
 /// Queues a build of a new release (the tracking branch, or a given branch or tag).
-#[utoipa::path(post, path = "/api/v2/integrations/{id}/releases", tag = "integrations",
+#[utoipa::path(post, path = "/api/v2/integrations/{id}/releases", operation_id = "buildRelease", tag = "integrations",
     params(("id" = i64, Path)), request_body = BuildRequest,
-    responses((status = 202, body = BuildQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, description = "The build is queued; its release's id", body = BuildQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn build(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(raw): Path<String>,
-    body: Option<Json<BuildRequest>>,
+    body: Result<Option<Json<serde_json::Value>>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<BuildQueued>)> {
-    let git_ref = body.and_then(|Json(b)| b.git_ref);
+    let git_ref = optional_json_body::<BuildRequest>(body)?.and_then(|b| b.git_ref);
+    // As the document says: a ref given is taken as it is written (the console's form
+    // trims what was typed; the service does too).
+    if let Some(r) = &git_ref {
+        hub_core::domain::integration::check_git_ref(r).map_err(|m| ApiError::invalid("git_ref", m))?;
+    }
     let (builder, id) = (&state.builder, id(&raw)?);
     let release_id =
         svc::build_release(&state.db, builder, &actor, Scope::All, id, git_ref.as_deref(), Utc::now()).await?;

@@ -5,9 +5,10 @@
 //! The OpenAPI document is generated from these handlers' annotations (`openapi`).
 
 use app::api::ctx::AppState;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +16,9 @@ use axum::{Json, Router};
 use hub_core::domain::api_key::KeyScope;
 use hub_core::service::Actor;
 use hub_core::service::ServiceError;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 pub mod hooks;
@@ -36,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/integrations/{id}/releases/default", get(integrations::default_release))
         .route("/integrations/{id}/releases/latest", get(integrations::latest_release))
         .route("/integrations/{id}/releases/{release_id}", get(integrations::release))
+        .route("/integrations/{id}/releases/{release_id}/log", get(integrations::build_log))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{id}", get(tenants::get).patch(tenants::update).delete(tenants::archive))
         .route("/tenants/{id}/metadata", get(tenants::metadata).patch(tenants::patch_metadata))
@@ -46,7 +50,89 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/runs/triggers/{id}/status", get(runs::trigger_status))
         .route("/schedules/preview", get(runs::preview))
         .route_layer(middleware::from_fn_with_state(state, require_key));
-    Router::new().route("/openapi.json", get(openapi::document)).merge(guarded).fallback(not_found)
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .merge(guarded)
+        .fallback(not_found)
+        .layer(middleware::from_fn(json_errors))
+}
+
+/// Every error answer of the API is JSON in the `ErrorBody` shape. The framework's own
+/// refusals come as plain text (a query that does not parse, a method the path does
+/// not take, a body over the size limit); their words become the message.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let answer = next.run(req).await;
+    let status = answer.status();
+    let json = answer
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Refused.").to_owned() } else { text };
+    let mut out = ApiError::new(status, status_code_word(status), message).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// The `error` code of an answer with this status.
+fn status_code_word(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "malformed",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_server_error() => "internal",
+        _ => "refused",
+    }
+}
+
+/// A JSON body, or the error for one that is not: not JSON at all (400), sent without
+/// `Content-Type: application/json` (415), over the size limit (413), or not an object
+/// of the expected shape (422, naming the field, as `a.b` or `a[0]`, where it went
+/// wrong). Handlers take the body as a `Value` and call this: serde would otherwise
+/// take a JSON array for a struct, field by field.
+pub fn json_body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> ApiResult<T> {
+    let Json(value) = body.map_err(refused_body)?;
+    typed(value)
+}
+
+/// As `json_body`, for a body that may be left out (no `Content-Type` either).
+pub fn optional_json_body<T: DeserializeOwned>(
+    body: Result<Option<Json<Value>>, JsonRejection>,
+) -> ApiResult<Option<T>> {
+    body.map_err(refused_body)?.map(|Json(value)| typed(value)).transpose()
+}
+
+fn typed<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "The body must be a JSON object."));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::invalid(&field, format!("The body does not fit: {}.", e.inner()))
+    })
+}
+
+fn refused_body(e: JsonRejection) -> ApiError {
+    let status = e.status();
+    ApiError::new(status, status_code_word(status), e.body_text())
 }
 
 /// The caller, from the key the middleware accepted.
@@ -183,15 +269,20 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// `limit`, `skip` and `sort_by` of every list.
+/// `limit`, `skip` and `sort_by` of every list. They are read as text and checked
+/// here, so that a bad one gets the JSON error naming it; the document gives their
+/// real types and ranges.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many items to return: 1 to 500, 100 by default.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
-    /// How many items to skip first.
+    /// How many items to skip first: 0 to 1,000,000,000.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
     pub skip: Option<String>,
-    /// `field__ASC` or `field__DESC`.
+    /// `field__ASC` or `field__DESC` (`asc` and `desc` in lowercase too), with a field
+    /// the list can be sorted by (listed in the enum).
     pub sort_by: Option<String>,
 }
 
@@ -205,32 +296,41 @@ pub struct Paging {
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 500;
+pub const MAX_SKIP: i64 = 1_000_000_000;
+/// The largest id a query parameter takes: the largest whole number a JSON number
+/// (a double) holds exactly, as the document says.
+pub const MAX_ID: i64 = 9_007_199_254_740_991;
+
+/// A whole number of `range` from a query parameter written as digits (no sign, no
+/// spaces, nothing else); None when absent.
+pub fn whole_param(name: &str, raw: Option<&str>, range: std::ops::RangeInclusive<i64>) -> ApiResult<Option<i64>> {
+    let Some(text) = raw else { return Ok(None) };
+    let n = Some(text)
+        .filter(|t| !t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<i64>().ok())
+        .filter(|n| range.contains(n));
+    match n {
+        Some(n) => Ok(Some(n)),
+        None => Err(ApiError::invalid(
+            name,
+            format!("{name} must be a whole number from {} to {}.", range.start(), range.end()),
+        )),
+    }
+}
+
+/// The values `sort_by` takes for these fields, as the document lists them.
+pub fn sort_values(fields: &[&str]) -> Vec<String> {
+    fields.iter().flat_map(|f| ["ASC", "DESC", "asc", "desc"].map(|d| format!("{f}__{d}"))).collect()
+}
 
 impl ListParams {
     /// Checks the parameters against a resource's sortable fields (the first is the
     /// default, ascending).
     pub fn check(&self, sortable: &[&'static str]) -> ApiResult<Paging> {
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => DEFAULT_LIMIT,
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "limit",
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
-                    ))
-                }
-            },
-        };
-        let skip = match self.skip.as_deref().map(str::trim) {
-            None | Some("") => 0,
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if n >= 0 => n,
-                _ => return Err(ApiError::invalid("skip", "skip must be a whole number, 0 or more.")),
-            },
-        };
-        let sort = match self.sort_by.as_deref().map(str::trim) {
-            None | Some("") => (sortable[0], false),
+        let limit = whole_param("limit", self.limit.as_deref(), 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+        let skip = whole_param("skip", self.skip.as_deref(), 0..=MAX_SKIP)?.unwrap_or(0);
+        let sort = match self.sort_by.as_deref() {
+            None => (sortable[0], false),
             Some(s) => {
                 let bad = || {
                     ApiError::invalid(

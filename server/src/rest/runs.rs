@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{id, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams};
+use super::{id, page_type, whole_param, ApiError, ApiResult, Caller, ErrorBody, ListParams, MAX_SKIP};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Run {
@@ -80,9 +80,9 @@ pub struct SyncQueued {
 }
 
 /// Asks for a sync of the tenant (mode init or normal), with an optional JSON payload.
-#[utoipa::path(post, path = "/api/v2/tenants/{id}/sync", tag = "runs", params(("id" = i64, Path), SyncParams),
+#[utoipa::path(post, path = "/api/v2/tenants/{id}/sync", operation_id = "syncTenant", tag = "runs", params(("id" = i64, Path), SyncParams),
     request_body(content = Option<Object>, description = "An optional payload, handed to the run in PAN_CTX_RUN_TRIGGERS"),
-    responses((status = 202, body = SyncQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, description = "The sync is asked for; its trigger's id", body = SyncQueued), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "The organization's syncs per hour are used up; see Retry-After")),
     security(("api_key" = [])))]
@@ -99,10 +99,13 @@ pub async fn sync(
     let payload: Option<Value> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(
-            serde_json::from_slice(&body)
-                .map_err(|e| ApiError::invalid("body", format!("The payload is not JSON: {e}.")))?,
-        )
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("The payload is not JSON: {e}."))
+        })?;
+        if !(value.is_object() || value.is_null()) {
+            return Err(ApiError::invalid("body", "The payload must be a JSON object."));
+        }
+        Some(value).filter(|v| !v.is_null())
     };
     let trigger_id =
         svc::request(&state.db, engine, &actor, tenant.id, TriggerKind::Api, mode, payload.as_ref(), Utc::now())
@@ -124,8 +127,8 @@ pub struct TriggerStatus {
 }
 
 /// Tells whether a trigger is still waiting, or the phase of the run that took it.
-#[utoipa::path(get, path = "/api/v2/runs/triggers/{id}/status", tag = "runs", params(("id" = i64, Path)),
-    responses((status = 200, body = TriggerStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/runs/triggers/{id}/status", operation_id = "getTriggerStatus", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, description = "The trigger's state, and its run once one has started", body = TriggerStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn trigger_status(
     State(state): State<AppState>,
@@ -144,11 +147,11 @@ pub async fn trigger_status(
     }))
 }
 
-const RUN_SORT: [&str; 4] = ["id", "queued_at", "started_at", "finished_at"];
+pub(super) const RUN_SORT: [&str; 4] = ["id", "queued_at", "started_at", "finished_at"];
 
 /// Lists a tenant's runs, newest first by default.
-#[utoipa::path(get, path = "/api/v2/tenants/{id}/runs", tag = "runs", params(("id" = i64, Path), ListParams),
-    responses((status = 200, body = RunPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+#[utoipa::path(get, path = "/api/v2/tenants/{id}/runs", operation_id = "listTenantRuns", tag = "runs", params(("id" = i64, Path), ListParams),
+    responses((status = 200, description = "A page of the tenant's runs", body = RunPage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
@@ -167,8 +170,8 @@ pub async fn list(
 }
 
 /// Gets one run.
-#[utoipa::path(get, path = "/api/v2/runs/{id}", tag = "runs", params(("id" = i64, Path)),
-    responses((status = 200, body = Run), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/runs/{id}", operation_id = "getRun", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, description = "The run", body = Run), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Run>> {
     Ok(Json(to_run(svc::get(&state.db, Scope::All, id(&raw)?).await?)))
@@ -200,14 +203,16 @@ pub struct RunLog {
 #[into_params(parameter_in = Query)]
 pub struct LogParams {
     /// The window just before this piece.
-    pub before: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
+    pub before: Option<String>,
     /// The window from this piece on.
-    pub from: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000)]
+    pub from: Option<String>,
 }
 
 /// Gets a window of a run's log (its stderr, with credentials masked).
-#[utoipa::path(get, path = "/api/v2/runs/{id}/log", tag = "runs", params(("id" = i64, Path), LogParams),
-    responses((status = 200, body = RunLog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/runs/{id}/log", operation_id = "getRunLog", tag = "runs", params(("id" = i64, Path), LogParams),
+    responses((status = 200, description = "A window of the run's log", body = RunLog), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn log(
     State(state): State<AppState>,
@@ -215,7 +220,9 @@ pub async fn log(
     Path(raw): Path<String>,
     Query(params): Query<LogParams>,
 ) -> ApiResult<Json<RunLog>> {
-    let at = svc::LogAt::of(params.before, params.from);
+    let before = whole_param("before", params.before.as_deref(), 0..=MAX_SKIP)?;
+    let from = whole_param("from", params.from.as_deref(), 0..=MAX_SKIP)?;
+    let at = svc::LogAt::of(before, from);
     let (r, w) = svc::with_log(&state.db, Scope::All, id(&raw)?, at).await?;
     Ok(Json(RunLog {
         run_id: r.id,
@@ -234,13 +241,17 @@ pub async fn log(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PreviewParams {
-    /// A 5-field cron expression.
+    /// A 5-field cron expression (minute hour day-of-month month day-of-week), or a
+    /// shortcut such as `@daily`.
+    #[param(required = true)]
     pub cron: Option<String>,
     /// An IANA time zone; UTC by default.
     pub tz: Option<String>,
     /// How many fire times: 1 to 100, 5 by default.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub count: Option<String>,
     /// An RFC 3339 time; now by default.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub after: Option<String>,
 }
 
@@ -254,8 +265,8 @@ pub struct SchedulePreview {
 }
 
 /// Previews the next fire times of a cron expression in a time zone.
-#[utoipa::path(get, path = "/api/v2/schedules/preview", tag = "schedules", params(PreviewParams),
-    responses((status = 200, body = SchedulePreview), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/schedules/preview", operation_id = "previewSchedule", tag = "schedules", params(PreviewParams),
+    responses((status = 200, description = "The expression in words, and its next fire times", body = SchedulePreview), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn preview(_: Caller, Query(p): Query<PreviewParams>) -> ApiResult<Json<SchedulePreview>> {
     let cron = p.cron.unwrap_or_default();
@@ -263,16 +274,12 @@ pub async fn preview(_: Caller, Query(p): Query<PreviewParams>) -> ApiResult<Jso
         return Err(ApiError::invalid("cron", "Give a cron expression, such as */15 * * * *."));
     }
     let expr = CronExpr::parse(&cron).map_err(|e| ApiError::invalid("cron", e.0))?;
-    let tz_name = p.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("UTC").to_owned();
-    let tz = parse_time_zone(&tz_name).map_err(|e| ApiError::invalid("tz", e.0))?;
-    let count = match p.count.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => 5,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => return Err(ApiError::invalid("count", "count must be a whole number from 1 to 100.")),
-        },
-    };
-    let after = match p.after.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let tz_name = p.tz.unwrap_or_else(|| "UTC".to_owned());
+    let tz = parse_time_zone(&tz_name).ok().filter(|tz| tz.name() == tz_name).ok_or_else(|| {
+        ApiError::invalid("tz", format!("{tz_name:?} is not a time zone; use a name like Europe/Berlin or UTC"))
+    })?;
+    let count = whole_param("count", p.count.as_deref(), 1..=100)?.map_or(5, |n| usize::try_from(n).unwrap_or(5));
+    let after = match p.after.as_deref() {
         None => Utc::now(),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map_err(|_| ApiError::invalid("after", "after must be an RFC 3339 time, such as 2026-01-01T00:00:00Z."))?

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{id, page_type, ApiError, ApiResult, Caller, ErrorBody, ListParams};
+use super::{id, json_body, page_type, whole_param, ApiResult, Caller, ErrorBody, ListParams, MAX_ID};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Tenant {
@@ -133,6 +133,7 @@ page_type!(TenantPage, Tenant);
 #[into_params(parameter_in = Query)]
 pub struct TenantFilter {
     /// Only this integration's tenants.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_007_199_254_740_991_i64)]
     pub integration_id: Option<String>,
 }
 
@@ -176,11 +177,11 @@ async fn tenant(state: &AppState, raw: &str) -> ApiResult<TenantRow> {
     Ok(svc::visible(&state.db, Scope::All, id(raw)?).await?)
 }
 
-const TENANT_SORT: [&str; 5] = ["id", "name", "created_at", "updated_at", "last_run_at"];
+pub(super) const TENANT_SORT: [&str; 5] = ["id", "name", "created_at", "updated_at", "last_run_at"];
 
 /// Lists live tenants, optionally of one integration.
-#[utoipa::path(get, path = "/api/v2/tenants", tag = "tenants", params(ListParams, TenantFilter),
-    responses((status = 200, body = TenantPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/tenants", operation_id = "listTenants", tag = "tenants", params(ListParams, TenantFilter),
+    responses((status = 200, description = "A page of live tenants", body = TenantPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -189,12 +190,7 @@ pub async fn list(
     Query(filter): Query<TenantFilter>,
 ) -> ApiResult<Json<TenantPage>> {
     let paging = params.check(&TENANT_SORT)?;
-    let integration = match filter.integration_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            s.parse::<i64>().map_err(|_| ApiError::invalid("integration_id", "integration_id must be a number."))?,
-        ),
-    };
+    let integration = whole_param("integration_id", filter.integration_id.as_deref(), 0..=MAX_ID)?;
     let (rows, total) = svc::page(&state.db, integration, paging.sort, paging.limit, paging.skip).await?;
     Ok(Json(TenantPage {
         items: rows.into_iter().map(to_tenant).collect(),
@@ -205,24 +201,24 @@ pub async fn list(
 }
 
 /// Gets one tenant.
-#[utoipa::path(get, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
-    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/tenants/{id}", operation_id = "getTenant", tag = "tenants", params(("id" = i64, Path)),
+    responses((status = 200, description = "The tenant", body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Tenant>> {
     Ok(Json(to_tenant(tenant(&state, &raw).await?)))
 }
 
 /// Creates a tenant with its release choice, configuration and schedule (paused by default).
-#[utoipa::path(post, path = "/api/v2/tenants", tag = "tenants", request_body = NewTenant,
-    responses((status = 201, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v2/tenants", operation_id = "createTenant", tag = "tenants", request_body = NewTenant,
+    responses((status = 201, description = "The tenant, made", body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
-    body: Result<Json<NewTenant>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
-    let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let input: NewTenant = json_body(body)?;
     let version = input.release.unwrap_or_default().input();
     let new = NewTenantInput {
         name: input.name.clone(),
@@ -249,18 +245,18 @@ pub async fn create(
 }
 
 /// Changes a tenant's release choice, configuration, schedule or paused state.
-#[utoipa::path(patch, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/v2/tenants/{id}", operation_id = "updateTenant", tag = "tenants", params(("id" = i64, Path)),
     request_body = TenantUpdate,
-    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The tenant", body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(raw): Path<String>,
-    body: Result<Json<TenantUpdate>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Tenant>> {
-    let Json(input) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let input: TenantUpdate = json_body(body)?;
     let p = Patch {
         release: input.release.as_ref().map(ReleaseChoice::input),
         configs: input.configs,
@@ -272,7 +268,7 @@ pub async fn update(
 }
 
 /// Archives a tenant: it stops running and leaves the lists.
-#[utoipa::path(delete, path = "/api/v2/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v2/tenants/{id}", operation_id = "archiveTenant", tag = "tenants", params(("id" = i64, Path)),
     responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn archive(
@@ -286,17 +282,17 @@ pub async fn archive(
 }
 
 /// Gets a tenant's metadata.
-#[utoipa::path(get, path = "/api/v2/tenants/{id}/metadata", tag = "tenants", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v2/tenants/{id}/metadata", operation_id = "getTenantMetadata", tag = "tenants", params(("id" = i64, Path)),
+    responses((status = 200, description = "The tenant's metadata", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn metadata(State(state): State<AppState>, _: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(Value::Object(patch::metadata(&state.db, id(&raw)?).await?)))
 }
 
 /// Merges keys into a tenant's metadata, checked against the release's metadata schema.
-#[utoipa::path(patch, path = "/api/v2/tenants/{id}/metadata", tag = "tenants", params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/api/v2/tenants/{id}/metadata", operation_id = "updateTenantMetadata", tag = "tenants", params(("id" = i64, Path)),
     request_body(content = Object, description = "Keys to set; a null removes a key"),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The tenant's metadata", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn patch_metadata(
@@ -305,6 +301,6 @@ pub async fn patch_metadata(
     Path(raw): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::invalid("body", e.body_text()))?;
+    let body: Value = json_body(body)?;
     Ok(Json(Value::Object(patch::patch_metadata(&state.db, &actor, id(&raw)?, &body, Utc::now()).await?)))
 }

@@ -280,7 +280,12 @@ async fn tenants_are_created_changed_listed_and_archived() {
             "timezone",
         ),
         (json!({ "name": "ok", "integration_id": integration_id, "release": { "channel": "nightly" } }), "channel"),
-        (json!({ "name": 5 }), "body"),
+        (json!({ "name": 5 }), "name"),
+        (
+            json!({ "name": "ok", "integration_id": integration_id, "release": { "release_id": "7" } }),
+            "release.release_id",
+        ),
+        (json!(["ok", integration_id]), "body"),
     ];
     for (body, field) in bad {
         let r = api.send(Method::POST, "/api/v2/tenants", Some(body.clone())).await;
@@ -504,7 +509,7 @@ async fn schedule_previews() {
 async fn the_document_lists_every_route_and_unknown_routes_are_json_404s() {
     let api = Api::new().await;
     let paths = api.doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 16, "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(api.doc["components"]["securitySchemes"]["api_key"]["name"] == "X-API-Key");
     // The check every answer goes through does refuse a body that breaks the schema.
     let wrapper = json!({ "$ref": "#/components/schemas/Tenant", "components": api.doc["components"].clone() });
@@ -512,6 +517,80 @@ async fn the_document_lists_every_route_and_unknown_routes_are_json_404s() {
     assert!(!validator.is_valid(&json!({ "id": "x" })));
     let r = api.get("/api/v2/nothing-here").await;
     assert_eq!((r.status, r.json["error"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+}
+
+/// Every operation has a name of its own, and every answer a description.
+#[tokio::test]
+async fn every_operation_is_named_once_and_every_answer_described() {
+    let api = Api::new().await;
+    let mut names = Vec::new();
+    for (path, item) in api.doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let name = op["operationId"].as_str().expect("an operationId").to_owned();
+            assert!(name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && name.len() > 4, "{name}");
+            for (status, answer) in op["responses"].as_object().expect("responses") {
+                let d = answer["description"].as_str().unwrap_or_default();
+                assert!(!d.is_empty(), "{method} {path} {status} has no description");
+            }
+            names.push(name);
+        }
+    }
+    let count = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), count, "an operationId is used twice");
+    let links = &api.doc["paths"]["/api/v2/tenants"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["getTenant"]["parameters"]["id"], "$response.body#/id");
+}
+
+/// What the framework refuses before a handler runs is answered in the API's JSON
+/// error shape, with a status the document lists for the operation.
+#[tokio::test]
+async fn refusals_before_a_handler_are_json_errors_the_document_lists() {
+    let api = Api::new().await;
+    let (integration_id, _) = integration(&api.db, "Alpha Sync").await;
+    let raw = |method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut req = Request::builder().method(method).uri(path).header("X-API-Key", &api.key);
+        if let Some(t) = content_type {
+            req = req.header(header::CONTENT_TYPE, t);
+        }
+        req.body(Body::from(body)).expect("request")
+    };
+    let json = Some("application/json");
+    let big = format!("{{\"name\": \"{}\"}}", "a".repeat(3 << 20)).into_bytes();
+    let cases = [
+        (raw(Method::POST, "/api/v2/tenants", json, b"{\"name\": ".to_vec()), 400, "malformed"),
+        (raw(Method::POST, "/api/v2/tenants", Some("text/plain"), b"{}".to_vec()), 415, "unsupported_media_type"),
+        (raw(Method::POST, "/api/v2/tenants", json, big), 413, "too_large"),
+        (raw(Method::POST, "/api/v2/tenants/1/sync", json, b"[1]".to_vec()), 422, "invalid"),
+        (raw(Method::POST, "/api/v2/tenants/1/sync", json, b"{".to_vec()), 400, "malformed"),
+        (raw(Method::GET, "/api/v2/tenants?limit=1&limit=2", None, Vec::new()), 400, "malformed"),
+        (raw(Method::GET, "/api/v2/tenants?limit=+5", None, Vec::new()), 422, "invalid"),
+        (raw(Method::GET, "/api/v2/tenants?sort_by=name__UP", None, Vec::new()), 422, "invalid"),
+        (raw(Method::GET, "/api/v2/schedules/preview?cron=*+*+*+*+*&tz=utc", None, Vec::new()), 422, "invalid"),
+        (
+            raw(Method::POST, "/api/v2/integrations/1/releases", json, b"{\"git_ref\": \" main\"}".to_vec()),
+            422,
+            "invalid",
+        ),
+        (raw(Method::PUT, "/api/v2/tenants", json, b"{}".to_vec()), 405, "method_not_allowed"),
+    ];
+    // A tenant for the sync cases.
+    let made = api
+        .send(Method::POST, "/api/v2/tenants", Some(json!({ "name": "acme", "integration_id": integration_id })))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    for (req, status, code) in cases {
+        let (method, path) = (req.method().clone(), req.uri().to_string());
+        let a = api.hub.send(req).await;
+        let body: Value =
+            serde_json::from_str(&a.body).unwrap_or_else(|_| panic!("{method} {path}: not JSON: {}", a.body));
+        assert_eq!((a.status.as_u16(), body["error"].as_str()), (status, Some(code)), "{method} {path}: {body}");
+        assert!(!body["message"].as_str().unwrap_or_default().is_empty(), "{body}");
+        if status != 405 {
+            api.check_against_document(&method, &path, &Reply { status: a.status, json: body });
+        }
+    }
 }
 
 #[tokio::test]

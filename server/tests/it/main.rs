@@ -2,6 +2,7 @@
 //! binary's start-up failures.
 
 mod api;
+mod cli;
 mod http;
 mod marketplace;
 mod oauth;

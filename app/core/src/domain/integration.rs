@@ -35,9 +35,9 @@ fn field(field: &str, message: impl Into<String>) -> FieldError {
 /// Git ref names as typed in forms: no spaces, no `..`, nothing git rejects at the ends.
 pub fn check_git_ref(name: &str) -> Result<(), String> {
     let bad = name.is_empty()
-        || name.len() > 200
+        || name.chars().count() > 200
         || name.contains("..")
-        || name.contains(|c: char| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        || name.contains(|c: char| c.is_whitespace() || c.is_control() || "~^:?*[\\\u{feff}".contains(c))
         || name.starts_with(['-', '/'])
         || name.ends_with(['/', '.'])
         || name.ends_with(".lock");

@@ -341,6 +341,11 @@ impl CronExpr {
 }
 
 /// A time zone by its IANA name ("Europe/Berlin"); the message names the mistake.
+/// Every time zone name `parse_time_zone` takes (trimmed of spaces).
+pub fn time_zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+}
+
 pub fn parse_time_zone(name: &str) -> Result<Tz, CronError> {
     name.trim()
         .parse::<Tz>()

@@ -4,6 +4,7 @@
 //! `--json` prints the API's answers as they came, for scripts.
 
 mod api;
+mod local;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ pub enum Command {
     /// Checks a PANDIUM.yaml as the hub's build does.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Runs an integration's folder as the hub would run a tenant of it: the same
+    /// PAN_* variables, sandbox and log masking, with the values given here.
+    RunLocal(local::RunLocal),
     /// Makes an API key on this machine's hub database (`HUB_DATA_DIR`).
     #[command(name = "api-key", subcommand)]
     ApiKey(ApiKeyCommand),
@@ -138,6 +142,7 @@ pub async fn run(command: Command) -> ExitCode {
     let outcome = match command {
         Command::Serve => Ok(ExitCode::SUCCESS),
         Command::Manifest(ManifestCommand::Check { path }) => check_manifest(&path),
+        Command::RunLocal(args) => local::run(&args).await,
         Command::ApiKey(ApiKeyCommand::Create { name, read_only, expires_in_days }) => {
             create_key(&name, read_only, expires_in_days).await
         }

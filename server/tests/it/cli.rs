@@ -179,3 +179,141 @@ async fn sync_wait_exits_with_the_runs_outcome_and_build_wait_with_the_builds() 
     let _ = builder.await;
     server.abort();
 }
+
+/// A tenant of `integration` on its latest release, with `configs`; its run in `mode`,
+/// as the hub makes it: the run's log, its context as shown, and the context kept.
+struct HubRun {
+    log: String,
+    shown: Option<String>,
+    phase: String,
+}
+
+async fn hub_run(state: &app::api::ctx::AppState, tenant: i64, mode: hub_core::domain::run::Mode) -> HubRun {
+    use hub_core::domain::run::TriggerKind;
+    let trigger = service::runs::request(
+        &state.db,
+        &state.engine,
+        &Actor::System,
+        tenant,
+        TriggerKind::Manual,
+        mode,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("asked");
+    worker::run_until_idle(&state.engine, Utc::now()).await.expect("ran");
+    let run = service::runs::trigger_status(&state.db, trigger).await.expect("trigger").run_id.expect("a run");
+    let at = hub_core::db::run_logs::LogAt::From(0);
+    let (row, window) = service::runs::with_log(&state.db, service::Scope::All, run, at).await.expect("run");
+    HubRun { log: window.text, shown: row.stdout_context, phase: row.phase.as_str().to_owned() }
+}
+
+/// `run-local --json` of a release's checkout: the log (stderr without the sandbox's
+/// line) and what it says a hub would keep.
+async fn local_run(dir: &Path, args: &[&str]) -> (String, Value, Option<i32>) {
+    let mut all = vec!["run-local", dir.to_str().expect("path"), "--json"];
+    all.extend_from_slice(args);
+    let connectors = format!("{}/../connectors", env!("CARGO_MANIFEST_DIR"));
+    let out = cli(&all, &[("HUB_CONNECTORS_DIR", &connectors), ("HUB_DATA_DIR", "/nonexistent")]).await;
+    let err = stderr(&out);
+    let log = err.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
+    let kept = serde_json::from_str(&stdout(&out)).unwrap_or_else(|_| panic!("JSON: {}\n{err}", stdout(&out)));
+    (log, kept, out.status.code())
+}
+
+/// A paused tenant of `integration` on its latest release, with `configs`, and the
+/// release's checkout.
+async fn tenant(
+    state: &app::api::ctx::AppState,
+    data: &Path,
+    integration: i64,
+    name: &str,
+    configs: Value,
+) -> (i64, std::path::PathBuf) {
+    use hub_core::domain::release::ReleaseChoice;
+    use hub_core::domain::tenant::{NewTenantInput, ScheduleInput};
+    let new = NewTenantInput {
+        name: name.into(),
+        release_mode: "channel".into(),
+        channel: "latest".into(),
+        ..Default::default()
+    };
+    let schedule = ScheduleInput { kind: "simple".into(), preset: "daily".into(), ..Default::default() };
+    let (db, engine) = (&state.db, &state.engine);
+    let t = service::tenant_patch::create_complete(
+        db,
+        engine,
+        &Actor::System,
+        integration,
+        &new,
+        Some(configs),
+        &schedule,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("tenant");
+    let release = service::integrations::channel(db, service::Scope::All, integration, ReleaseChoice::Latest)
+        .await
+        .expect("read")
+        .expect("a release");
+    (t.id, data.join("releases").join(release.id.to_string()))
+}
+
+#[tokio::test]
+async fn run_local_prints_what_the_hubs_run_of_the_same_release_does() {
+    use hub_core::domain::run::Mode;
+    let (prepared, dir) = crate::http::prepared(true).await;
+    let state = prepared.state.clone();
+    worker::run_until_idle(&state.builder, Utc::now()).await.expect("built");
+    let data = dir.path();
+    // Counter Sync: a first run, then one that reads the first's context.
+    let (counter, checkout) = tenant(&state, data, 1, "acme", json!({ "greeting": "Hi", "step": 3 })).await;
+    let first = hub_run(&state, counter, Mode::Normal).await;
+    let (log, kept, code) =
+        local_run(&checkout, &["--tenant", "acme", "--config", "greeting=Hi", "--config", "step=3"]).await;
+    assert_eq!((first.phase.as_str(), code), ("succeeded", Some(0)));
+    assert_eq!(log.trim(), first.log.trim());
+    assert_eq!(kept["context"].as_str(), first.shown.as_deref());
+    let context = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(context.path(), first.shown.as_deref().expect("context")).expect("written");
+    let second = hub_run(&state, counter, Mode::Normal).await;
+    let ctx = context.path().to_str().expect("path");
+    let (log, kept, _) =
+        local_run(&checkout, &["--tenant", "acme", "--config", "greeting=Hi", "--config", "step=3", "--context", ctx])
+            .await;
+    assert!(second.log.contains("counter is now 6"), "{}", second.log);
+    assert_eq!((log.trim(), kept["context"].as_str()), (second.log.trim(), second.shown.as_deref()));
+
+    // Pokémon of the Day: an init run's options, then a run that fails until configured.
+    let (pokemon, checkout) = tenant(&state, data, 2, "trainer", json!({})).await;
+    let init = hub_run(&state, pokemon, Mode::Init).await;
+    let (log, kept, code) = local_run(&checkout, &["--tenant", "trainer", "--mode", "init"]).await;
+    assert_eq!((init.phase.as_str(), code), ("succeeded", Some(0)));
+    assert_eq!(log.trim(), init.log.trim());
+    let options: Value = serde_json::from_str(init.shown.as_deref().expect("options")).expect("json");
+    assert_eq!(kept["options"], options);
+    assert!(options["pokemon_types"].is_array(), "{options}");
+
+    // Slack Notifier, not connected: both fail alike; a token given is masked.
+    let (slack, checkout) = tenant(&state, data, 3, "team", json!({})).await;
+    let failed = hub_run(&state, slack, Mode::Normal).await;
+    let (log, kept, code) = local_run(&checkout, &["--tenant", "team"]).await;
+    assert_eq!(
+        (failed.phase.as_str(), code, kept["succeeded"].as_bool()),
+        ("failed_integration", Some(1), Some(false))
+    );
+    assert_eq!(log.trim(), failed.log.trim());
+    let (log, _, _) = local_run(
+        &checkout,
+        &[
+            "--secret",
+            "slack.access_token=xoxb-very-secret",
+            "--config",
+            "api_base_url=http://127.0.0.1:1/xoxb-very-secret",
+        ],
+    )
+    .await;
+    assert!(log.contains("Posting to") && !log.contains("xoxb-very-secret"), "{log}");
+}

@@ -1,7 +1,6 @@
 //! A run's environment: `PAN_CFG_*`, `PAN_SEC_*` and `PAN_CTX_*`, and the run's own
 //! files (the metadata file, large values, webhook bodies).
 
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +10,7 @@ use serde_json::{json, Value};
 use super::runs::{Engine, INLINE_MAX};
 use crate::db::{connections, run_triggers, runs, DbError};
 use crate::domain::connector::{AuthKind, ConnectionStatus};
-use crate::domain::run::{self, TriggerKind};
+use crate::domain::run::{self, Mode, TriggerKind};
 use crate::oauth::ready_credentials;
 
 /// A run's process environment: names and values, and the secret values among them.
@@ -91,33 +90,72 @@ impl Engine {
                 json!({ "type": t.kind, "mode": t.mode, "payload": payload, "created_at": t.created_at, "created_by": t.created_by })
             })
             .collect();
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-        let mut ctx: HashMap<&str, String> = HashMap::new();
-        ctx.insert("INTEGRATION_ID", launch.integration_id.to_string());
-        ctx.insert("INTEGRATION_NAME", launch.integration_name.clone());
-        ctx.insert("TENANT_ID", launch.tenant_id.to_string());
-        ctx.insert("TENANT_NAME", launch.tenant_name.clone());
-        ctx.insert("RUN_MODE", launch.mode.as_str().to_owned());
-        ctx.insert("RUN_TRIGGERS", Value::Array(triggers).to_string());
-        ctx.insert("ENV", self.inner.settings.env_name.clone());
-        if let Some(phase) = &launch.last_phase {
-            ctx.insert("LAST_RUN_START_TIME", time(launch.last_started_at));
-            ctx.insert("LAST_RUN_COMPLETION_TIME", time(launch.last_finished_at));
-            ctx.insert("LAST_RUN_PHASE", phase.label().to_owned());
-        }
-        if launch.had_success {
-            ctx.insert("LAST_SUCCESSFUL_RUN_START_TIME", time(launch.ok_started_at));
-            ctx.insert("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(launch.ok_finished_at));
-            // The tenant keeps the context as printed; the run's record shows it masked.
-            if let Some(out) = &launch.context {
-                ctx.insert("LAST_SUCCESSFUL_RUN_STD_OUT", out.clone());
-            }
-        }
-        vars.extend(ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)));
+        let facts = RunFacts {
+            integration_id: launch.integration_id,
+            integration_name: &launch.integration_name,
+            tenant_id: launch.tenant_id,
+            tenant_name: &launch.tenant_name,
+            mode: launch.mode,
+            triggers: Value::Array(triggers),
+            env_name: &self.inner.settings.env_name,
+            last: launch.last_phase.map(|p| (p.label(), (launch.last_started_at, launch.last_finished_at))),
+            success: launch
+                .had_success
+                .then_some(((launch.ok_started_at, launch.ok_finished_at), launch.context.as_deref())),
+        };
+        vars.extend(context_vars(&facts));
         let (dir, inside) = (run_dir.to_path_buf(), inside.to_path_buf());
         let vars = super::executor::blocking(move || as_files(vars, &dir, &inside)).await?;
         Ok(Ok(Environment { vars, secrets, bodies }))
     }
+}
+
+/// What a run's `PAN_CTX_*` variables say: who it runs for, why, and how the
+/// tenant's earlier runs went.
+pub(super) struct RunFacts<'a> {
+    pub integration_id: i64,
+    pub integration_name: &'a str,
+    pub tenant_id: i64,
+    pub tenant_name: &'a str,
+    pub mode: Mode,
+    /// `PAN_CTX_RUN_TRIGGERS`: the triggers the run takes, as JSON.
+    pub triggers: Value,
+    pub env_name: &'a str,
+    /// The last run's phase label, start and end.
+    pub last: Option<(&'a str, Span)>,
+    /// The last successful run's start and end, and the context it left (as printed).
+    pub success: Option<(Span, Option<&'a str>)>,
+}
+
+/// When a run started and ended.
+pub(super) type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The `PAN_CTX_*` variables of a run.
+pub(super) fn context_vars(f: &RunFacts<'_>) -> Vec<(String, String)> {
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let mut ctx: Vec<(&str, String)> = vec![
+        ("INTEGRATION_ID", f.integration_id.to_string()),
+        ("INTEGRATION_NAME", f.integration_name.to_owned()),
+        ("TENANT_ID", f.tenant_id.to_string()),
+        ("TENANT_NAME", f.tenant_name.to_owned()),
+        ("RUN_MODE", f.mode.as_str().to_owned()),
+        ("RUN_TRIGGERS", f.triggers.to_string()),
+        ("ENV", f.env_name.to_owned()),
+    ];
+    if let Some((phase, (started, finished))) = f.last {
+        ctx.push(("LAST_RUN_START_TIME", time(started)));
+        ctx.push(("LAST_RUN_COMPLETION_TIME", time(finished)));
+        ctx.push(("LAST_RUN_PHASE", phase.to_owned()));
+    }
+    if let Some(((started, finished), context)) = f.success {
+        ctx.push(("LAST_SUCCESSFUL_RUN_START_TIME", time(started)));
+        ctx.push(("LAST_SUCCESSFUL_RUN_COMPLETION_TIME", time(finished)));
+        // The tenant keeps the context as printed; the run's record shows it masked.
+        if let Some(out) = context {
+            ctx.push(("LAST_SUCCESSFUL_RUN_STD_OUT", out.to_owned()));
+        }
+    }
+    ctx.into_iter().map(|(k, v)| (format!("PAN_CTX_{k}"), v)).collect()
 }
 
 /// Variables always passed as files too: they grow with the tenant's data.
@@ -126,7 +164,11 @@ const ALSO_FILES: &[&str] = &["PAN_CTX_RUN_TRIGGERS", "PAN_CTX_LAST_SUCCESSFUL_R
 /// Writes large values (and those of [`ALSO_FILES`]) into the run's files and names
 /// them in `<NAME>_FILE`; a value over [`INLINE_MAX`] is left out of the environment.
 /// Credentials (`PAN_SEC_*`) never go to disk.
-fn as_files(vars: Vec<(String, String)>, run_dir: &Path, inside: &Path) -> std::io::Result<Vec<(String, String)>> {
+pub(super) fn as_files(
+    vars: Vec<(String, String)>,
+    run_dir: &Path,
+    inside: &Path,
+) -> std::io::Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(vars.len() + ALSO_FILES.len());
     for (name, value) in vars {
         let fileable = name.starts_with("PAN_CTX_") || name.starts_with("PAN_CFG_");
@@ -184,7 +226,7 @@ fn write_readable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
+pub(super) fn collect_strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),

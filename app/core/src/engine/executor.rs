@@ -26,7 +26,7 @@ pub(super) const EXIT_MARK: &str = "exit";
 
 /// Runs the command (`$1`) and writes its exit code to the mark (`$2`). A program ended
 /// by signal N exits this shell with 128 + N, as shells report it.
-const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
+pub(super) const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
 
 /// The exit code with which a program asks to be tried again (sysexits' EX_TEMPFAIL):
 /// its run fails as the integration's, and is retried as a platform failure is.
@@ -424,7 +424,11 @@ impl Drop for RunDir {
 
 /// The metadata a run left, checked against the release's metadata schema: `Ok(None)`
 /// when unchanged or absent, `Ok(Some(json))` to store, `Err` why it is refused.
-fn check_metadata(manifest: &Option<String>, written: Option<&str>, before: &str) -> Result<Option<String>, String> {
+pub(super) fn check_metadata(
+    manifest: &Option<String>,
+    written: Option<&str>,
+    before: &str,
+) -> Result<Option<String>, String> {
     let Some(text) = written.filter(|w| w.trim() != before.trim()) else {
         return Ok(None);
     };

@@ -9,6 +9,7 @@ mod executor;
 pub mod files;
 pub mod git;
 pub mod janitor;
+pub mod local;
 pub mod output;
 pub mod process;
 mod recovery;

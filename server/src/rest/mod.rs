@@ -318,6 +318,27 @@ pub fn whole_param(name: &str, raw: Option<&str>, range: std::ops::RangeInclusiv
     }
 }
 
+/// A whole number from a JSON body, written as an integer or with a zero fraction
+/// (`3.0`): JSON Schema's `integer` is both, and clients made from the document may
+/// send either.
+pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    whole_of(&n).ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+}
+
+/// As `whole`, for a field that may be null or left out.
+pub fn optional_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => whole_of(&n).map(Some).ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number"))),
+    }
+}
+
+fn whole_of(n: &serde_json::Number) -> Option<i64> {
+    // Beyond 2^53 a double no longer holds every whole number.
+    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= MAX_ID as f64).map(|f| f as i64))
+}
+
 /// The values `sort_by` takes for these fields, as the document lists them.
 pub fn sort_values(fields: &[&str]) -> Vec<String> {
     fields.iter().flat_map(|f| ["ASC", "DESC", "asc", "desc"].map(|d| format!("{f}__{d}"))).collect()

@@ -43,6 +43,7 @@ pub struct Tenant {
 pub struct ReleaseChoice {
     /// `default`, `latest`, or `specific` (with `release_id`). `default` when left out.
     pub channel: Option<String>,
+    #[serde(default, deserialize_with = "super::optional_whole")]
     pub release_id: Option<i64>,
 }
 
@@ -97,6 +98,7 @@ impl Schedule {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NewTenant {
     pub name: String,
+    #[serde(deserialize_with = "super::whole")]
     pub integration_id: i64,
     #[serde(default)]
     pub release: Option<ReleaseChoice>,

@@ -286,6 +286,7 @@ async fn tenants_are_created_changed_listed_and_archived() {
             "release.release_id",
         ),
         (json!(["ok", integration_id]), "body"),
+        (json!({ "name": "ok", "integration_id": 1.5 }), "integration_id"),
     ];
     for (body, field) in bad {
         let r = api.send(Method::POST, "/api/v2/tenants", Some(body.clone())).await;
@@ -294,11 +295,12 @@ async fn tenants_are_created_changed_listed_and_archived() {
     }
     assert_eq!(api.get("/api/v2/tenants").await.json["total"], 0, "nothing was created");
 
+    // An id written with a zero fraction is the same whole number.
     let r = api
         .send(
             Method::POST,
             "/api/v2/tenants",
-            Some(json!({ "name": "acme", "integration_id": integration_id, "configs": { "batch_size": 20, "verbose": true } })),
+            Some(json!({ "name": "acme", "integration_id": integration_id as f64, "configs": { "batch_size": 20, "verbose": true } })),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);

@@ -33,6 +33,10 @@ pub struct RunLocal {
     /// A file holding the last successful run's output (PAN_CTX_LAST_SUCCESSFUL_RUN_STD_OUT).
     #[arg(long)]
     context: Option<PathBuf>,
+    /// A file holding the dynamic options an init run printed (`run-local --mode init
+    /// --json` shows them), for a form whose selects take their options from it.
+    #[arg(long)]
+    options: Option<PathBuf>,
     /// A file holding the tenant metadata to start with (a JSON object; `{}` when left out).
     #[arg(long)]
     metadata: Option<PathBuf>,
@@ -52,13 +56,20 @@ pub async fn run(args: &RunLocal) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let manifest =
         Manifest::parse(&text).map_err(|e| hub_core::engine::builder::describe_manifest_error("PANDIUM.yaml", &e))?;
-    let configs = read_configs(&manifest, &args.configs)?;
-    let credentials = credentials(&args.secrets)?;
     let read = |p: &Option<PathBuf>| {
         p.as_ref()
             .map(|p| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
             .transpose()
     };
+    let dynamic = match read(&args.options)? {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(options)) => options,
+            _ => return Err("--options must hold a JSON object, as an init run prints it".to_owned()),
+        },
+    };
+    let configs = read_configs(&manifest, &args.configs, &dynamic)?;
+    let credentials = credentials(&args.secrets)?;
     let context = read(&args.context)?.map(|c| c.trim().to_owned());
     let metadata = read(&args.metadata)?.unwrap_or_else(|| "{}".to_owned());
     if !serde_json::from_str::<Value>(&metadata).is_ok_and(|v| v.is_object()) {
@@ -85,6 +96,7 @@ pub async fn run(args: &RunLocal) -> Result<ExitCode, String> {
         context: context.as_deref().filter(|c| !c.is_empty()),
         metadata: &metadata,
         timeout: Duration::from_secs(args.timeout_secs),
+        now: chrono::Utc::now(),
     };
     let outcome = run_local(&sandbox, work.path(), &run, config.runs.log_cap, |piece| eprint!("{piece}"))
         .await
@@ -142,7 +154,7 @@ fn server_config() -> Result<crate::config::Config, String> {
 
 /// The configuration as the console's form reads it: the manifest's defaults, then
 /// each `NAME=VALUE`; every broken rule is listed.
-fn read_configs(manifest: &Manifest, given: &[String]) -> Result<Value, String> {
+fn read_configs(manifest: &Manifest, given: &[String], dynamic: &Map<String, Value>) -> Result<Value, String> {
     let form = Form::build(&manifest.configs, Audience::Hub);
     let mut raw: Raw = form.to_raw(&form.defaults());
     let mut set: Vec<String> = Vec::new();
@@ -159,7 +171,7 @@ fn read_configs(manifest: &Manifest, given: &[String]) -> Result<Value, String> 
         }
         raw.entry(name.to_owned()).or_default().push(value.to_owned());
     }
-    match form.read(&raw, &Map::new()) {
+    match form.read(&raw, dynamic) {
         Ok(values) => Ok(Value::Object(values)),
         Err(errors) => {
             let lines: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();

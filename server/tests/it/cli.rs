@@ -295,6 +295,23 @@ async fn run_local_prints_what_the_hubs_run_of_the_same_release_does() {
     let options: Value = serde_json::from_str(init.shown.as_deref().expect("options")).expect("json");
     assert_eq!(kept["options"], options);
     assert!(options["pokemon_types"].is_array(), "{options}");
+    // A normal run with a choice from those options, as the tenant's form offers it.
+    let choice = hub_core::service::tenant_patch::Patch {
+        configs: Some(json!({ "pokemon_type": "water", "pokemon": "psyduck" })),
+        ..Default::default()
+    };
+    hub_core::service::tenant_patch::update(&state.db, &state.engine, &Actor::System, pokemon, choice, Utc::now())
+        .await
+        .expect("configured");
+    let picked = hub_run(&state, pokemon, Mode::Normal).await;
+    let file = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(file.path(), options.to_string()).expect("written");
+    let path = file.path().to_str().expect("path");
+    let args =
+        ["--tenant", "trainer", "--options", path, "--config", "pokemon_type=water", "--config", "pokemon=psyduck"];
+    let (log, kept, _) = local_run(&checkout, &args).await;
+    assert!(picked.log.contains("Psyduck"), "{}", picked.log);
+    assert_eq!((log.trim(), kept["context"].as_str()), (picked.log.trim(), picked.shown.as_deref()));
 
     // Slack Notifier, not connected: both fail alike; a token given is masked.
     let (slack, checkout) = tenant(&state, data, 3, "team", json!({})).await;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::builder::CHECKOUT;
@@ -39,6 +39,8 @@ pub struct LocalRun<'a> {
     /// The tenant metadata the run starts with (a JSON object).
     pub metadata: &'a str,
     pub timeout: Duration,
+    /// When the run is asked for (its trigger's time).
+    pub now: DateTime<Utc>,
 }
 
 /// How a local run ended, and what a hub would have kept of it.
@@ -83,7 +85,7 @@ pub async fn run_local(
         collect_strings(credentials, &mut secrets);
         vars.extend(run::secret_env(connector, *oauth2, credentials));
     }
-    let trigger = json!({ "type": "manual", "mode": run.mode, "payload": null, "created_at": Utc::now(),
+    let trigger = json!({ "type": "manual", "mode": run.mode, "payload": null, "created_at": run.now,
                           "created_by": "run-local" });
     let facts = RunFacts {
         integration_id: 0,

@@ -70,6 +70,32 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<In
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?")).bind(id).fetch_optional(db).await
 }
 
+/// Every integration of an organization (of all, when `None`), by name.
+pub async fn all(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sqlx::Result<Vec<IntegrationRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM integrations WHERE (?1 IS NULL OR organization_id = ?1) ORDER BY name COLLATE NOCASE"
+    ))
+    .bind(organization)
+    .fetch_all(db)
+    .await
+}
+
+/// The connectors of every integration of an organization (of all, when `None`):
+/// (integration, connector), each integration's in order.
+pub async fn all_connectors(
+    db: impl SqliteExecutor<'_>,
+    organization: Option<i64>,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT c.integration_id, c.connector_name FROM integration_connectors c
+         JOIN integrations i ON i.id = c.integration_id
+         WHERE (?1 IS NULL OR i.organization_id = ?1) ORDER BY c.integration_id, c.position",
+    )
+    .bind(organization)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn connectors_of(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT connector_name FROM integration_connectors WHERE integration_id = ? ORDER BY position")
         .bind(id)

@@ -294,19 +294,17 @@ pub async fn page(
     limit: i64,
     skip: i64,
 ) -> sqlx::Result<(Vec<TenantRow>, i64)> {
-    let total = super::tenant_list::live_count(db, None, integration).await?;
     let (column, desc) = sort;
     let dir = if desc { "DESC" } else { "ASC" };
-    let rows = sqlx::query_as(&format!(
+    let sql = format!(
         "{TENANT_ROW}
          WHERE t.archived = 0 AND (?1 IS NULL OR t.integration_id = ?1)
          ORDER BY t.{column} {dir}, t.id {dir} LIMIT ?2 OFFSET ?3"
-    ))
-    .bind(integration)
-    .bind(limit)
-    .bind(skip)
-    .fetch_all(db)
-    .await?;
+    );
+    let rows = sqlx::query_as(&sql).bind(integration).bind(limit).bind(skip).fetch_all(db);
+    // The count and the page on two connections at once: in turn, each waited for a
+    // connection under load.
+    let (total, rows) = tokio::try_join!(super::tenant_list::live_count(db, None, integration), rows)?;
     Ok((rows, total))
 }
 

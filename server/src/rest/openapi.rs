@@ -58,14 +58,13 @@ impl Modify for KeyScheme {
 }
 
 /// The document as JSON: utoipa's, refined (see `refine`), made once.
-pub fn json() -> String {
+pub fn json() -> &'static str {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         refine(&mut doc);
         serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
     })
-    .clone()
 }
 
 /// A tenant's name, as `domain::tenant::check_name` takes it.

@@ -26,7 +26,7 @@ pub(super) const EXIT_MARK: &str = "exit";
 
 /// Runs the command (`$1`) and writes its exit code to the mark (`$2`). A program ended
 /// by signal N exits this shell with 128 + N, as shells report it.
-pub(super) const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
+const MARK_EXIT: &str = r#"/bin/sh -c "$1"; s=$?; echo "$s" > "$2"; exit "$s""#;
 
 /// The exit code with which a program asks to be tried again (sysexits' EX_TEMPFAIL):
 /// its run fails as the integration's, and is retried as a platform failure is.
@@ -180,9 +180,7 @@ impl Engine {
         // Removed however the run ends (after its process, declared later, is gone).
         let run_dir = RunDir(self.inner.work_dir.join(run_id.to_string()));
         let run_dir_path = run_dir.0.as_path();
-        let files = Mount::read_only(run_dir_path, RUN_FILES);
-        let metadata = Mount::writable(run_dir_path.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
-        let exit_mark = Mount::writable(run_dir_path.join(EXIT_MARK), Path::new(RUN_FILES).join(EXIT_MARK));
+        let RunMounts { files, metadata, exit_mark } = RunMounts::of(run_dir_path);
         // File system work goes to the blocking pool: on the runtime's threads it would
         // hold up every other task (the engine's turn to write among them).
         let (path, text, uid) = (run_dir.0.clone(), launch.metadata.clone(), lease.uid());
@@ -201,7 +199,7 @@ impl Engine {
 
         let mark_inside = sandbox.path(&exit_mark).to_string_lossy().into_owned();
         let mounts = [Mount::read_only(&dir, CHECKOUT), files, metadata, exit_mark];
-        let argv = [SHELL, "-c", MARK_EXIT, "hub-run", &command, &mark_inside];
+        let argv = marked_argv(&command, &mark_inside);
         let job = Job { argv: &argv, mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
         // Running (and leased) before the program starts: a stop of the hub in between
         // leaves a lease that lapses, never a queued run that would start it twice.
@@ -308,11 +306,7 @@ impl Engine {
         let truncated = log.dropped() > 0;
         let context = run::context_of(tail.finish().as_deref());
         let code = status.as_ref().and_then(|s| s.as_ref().ok()).and_then(std::process::ExitStatus::code);
-        let written = match files::read_capped(&run_dir_path.join("metadata.json"), METADATA_MAX) {
-            Ok(text) => Ok(Some(text)),
-            Err(ReadError::Missing) => Ok(None),
-            Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
-        };
+        let written = written_metadata(run_dir_path);
         run_dir.remove().await;
         drop(lease);
 
@@ -393,6 +387,44 @@ impl Engine {
 
     async fn append_log(&self, run_id: i64, seq: i64, text: &str) -> Result<(), DbError> {
         run_logs::append_log(&mut *self.writer().await?, run_id, seq, text, self.now()).await
+    }
+}
+
+/// A run's own directory as its program sees it: the directory read-only, with the
+/// metadata file and the exit mark in it writable.
+pub(super) struct RunMounts {
+    pub files: Mount,
+    pub metadata: Mount,
+    pub exit_mark: Mount,
+}
+
+impl RunMounts {
+    pub(super) fn of(run_dir: &Path) -> Self {
+        let inside = Path::new(RUN_FILES);
+        Self {
+            files: Mount::read_only(run_dir, RUN_FILES),
+            metadata: Mount::writable(run_dir.join(METADATA_FILE), inside.join(METADATA_FILE)),
+            exit_mark: Mount::writable(run_dir.join(EXIT_MARK), inside.join(EXIT_MARK)),
+        }
+    }
+}
+
+/// The metadata file in a run's directory.
+const METADATA_FILE: &str = "metadata.json";
+
+/// The program as the hub starts it: `command` through the shell that writes its exit
+/// code to the mark (`mark`, as the program sees it).
+pub(super) fn marked_argv<'a>(command: &'a str, mark: &'a str) -> [&'a str; 6] {
+    [SHELL, "-c", MARK_EXIT, "hub-run", command, mark]
+}
+
+/// The metadata file as the program left it in its run directory: `None` when it
+/// removed it, why it is refused when it cannot be read within the cap.
+pub(super) fn written_metadata(run_dir: &Path) -> Result<Option<String>, String> {
+    match files::read_capped(&run_dir.join(METADATA_FILE), METADATA_MAX) {
+        Ok(text) => Ok(Some(text)),
+        Err(ReadError::Missing) => Ok(None),
+        Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
     }
 }
 

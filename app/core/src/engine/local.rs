@@ -12,10 +12,9 @@ use serde_json::{json, Value};
 
 use super::builder::CHECKOUT;
 use super::environment::{as_files, collect_strings, context_vars, prepare_run_dir, RunFacts};
-use super::executor::{check_metadata, EXIT_MARK, MARK_EXIT};
+use super::executor::{check_metadata, marked_argv, written_metadata, RunMounts};
 use super::output::{Log, Tail};
-use super::process::{self, GroupGuard, Stream, SHELL};
-use super::runs::{METADATA_MAX, RUN_FILES};
+use super::process::{self, GroupGuard, Stream};
 use super::sandbox::{Job, Mount, Sandbox};
 use crate::domain::manifest::Manifest;
 use crate::domain::run::{self, Mode};
@@ -48,10 +47,8 @@ pub struct LocalRun<'a> {
 pub struct LocalOutcome {
     pub exit_code: Option<i32>,
     pub timed_out: bool,
-    /// The context a success leaves for the next run (as printed), and that run's
-    /// record shows masked.
+    /// The context a success leaves for the next run (as printed).
     pub context: Option<String>,
-    pub shown_context: Option<String>,
     /// An init run's dynamic options.
     pub options: Option<Value>,
     /// The metadata the run left, checked: `Ok(None)` when unchanged.
@@ -75,9 +72,7 @@ pub async fn run_local(
     let lease = sandbox.lease();
     let run_dir = work.join("run");
     prepare_run_dir(&run_dir, run.metadata, lease.uid())?;
-    let files = Mount::read_only(&run_dir, RUN_FILES);
-    let metadata = Mount::writable(run_dir.join("metadata.json"), Path::new(RUN_FILES).join("metadata.json"));
-    let exit_mark = Mount::writable(run_dir.join(EXIT_MARK), Path::new(RUN_FILES).join(EXIT_MARK));
+    let RunMounts { files, metadata, exit_mark } = RunMounts::of(&run_dir);
 
     let mut vars = run::config_env(&run.configs);
     let mut secrets = Vec::new();
@@ -106,13 +101,13 @@ pub async fn run_local(
 
     let mark_inside = sandbox.path(&exit_mark).to_string_lossy().into_owned();
     let mounts = [Mount::read_only(run.dir, CHECKOUT), files, metadata, exit_mark];
-    let argv = [SHELL, "-c", MARK_EXIT, "hub-run", &run.manifest.run, &mark_inside];
+    let argv = marked_argv(&run.manifest.run, &mark_inside);
     let job = Job { argv: &argv, mounts: &mounts, env: &vars, uid: lease.uid(), tmpfs: None };
     let cmd = sandbox.command(&job).map_err(std::io::Error::other)?;
     let mut started = process::spawn(cmd)?;
     let group = GroupGuard(started.pid);
 
-    let mut masked = Log::new(secrets.clone(), log_cap);
+    let mut masked = Log::new(secrets, log_cap);
     let mut tail = Tail::default();
     let deadline = tokio::time::sleep(run.timeout);
     tokio::pin!(deadline);
@@ -138,11 +133,7 @@ pub async fn run_local(
     }
     let exit_code = status.and_then(|s| s.code());
     let context = run::context_of(tail.finish().as_deref());
-    let written = match super::files::read_capped(&run_dir.join("metadata.json"), METADATA_MAX) {
-        Ok(text) => Ok(Some(text)),
-        Err(super::files::ReadError::Missing) => Ok(None),
-        Err(e) => Err(format!("The tenant metadata file {e}; the metadata was not changed.")),
-    };
+    let written = written_metadata(&run_dir);
     let manifest_json = serde_json::to_string(run.manifest).ok();
     let succeeded = !timed_out && exit_code == Some(0);
     // As in the hub: only a program that exited cleanly has its metadata checked.
@@ -157,7 +148,6 @@ pub async fn run_local(
     Ok(LocalOutcome {
         exit_code,
         timed_out,
-        shown_context: context.as_deref().map(|c| super::output::mask(c, secrets)),
         context: context.filter(|_| succeeded),
         options,
         metadata,

@@ -113,6 +113,8 @@ export default defineConfig({
       SLACK_CLIENT_ID: '',
       // The test's receivers, git and OAuth2 servers listen on loopback.
       HUB_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8, ::1',
+      // ...and the sandboxed git reaches the SSH and HTTP git servers there.
+      HUB_SANDBOX_LOCAL_NETWORK: 'allow',
       HUB_SMTP_HOST: '127.0.0.1',
       HUB_SMTP_PORT: String(SMTP_PORT),
       HUB_SMTP_TLS: 'none',

@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("integrations/new") view={Lazy::<r::NewIntegration>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("integrations/:id") view={Lazy::<r::Integration>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("integrations/:id/edit") view={Lazy::<r::EditIntegration>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("integrations/:id/repository") view={Lazy::<r::IntegrationRepository>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("releases/:id") view={Lazy::<r::Release>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("connectors") view={Lazy::<r::Connectors>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants") view={Lazy::<r::Tenants>::new()} ssr=SsrMode::Async/>

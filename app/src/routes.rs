@@ -41,6 +41,7 @@ lazy_pages! {
     NewIntegration => view! { <integrations::NewIntegrationPage/> };
     Integration => view! { <integrations::IntegrationPage/> };
     EditIntegration => view! { <integrations::EditIntegrationPage/> };
+    IntegrationRepository => view! { <integrations::RepositoryPage/> };
     Release => view! { <integrations::ReleasePage/> };
     Connectors => view! { <connectors::ConnectorsPage/> };
     Tenants => view! { <tenants::TenantsPage/> };

@@ -28,6 +28,8 @@ pub struct Config {
     pub demo: bool,
     /// How long a release's build command may run.
     pub build_timeout: std::time::Duration,
+    /// How many builds run at once (`HUB_MAX_BUILDS`).
+    pub max_builds: usize,
     /// The run engine: concurrent runs (`HUB_MAX_RUNS`), the run lease
     /// (`HUB_RUN_LEASE_SECS`), retries of platform failures (`HUB_RUN_RETRIES`, the
     /// first after `HUB_RUN_RETRY_SECS`) and
@@ -263,6 +265,7 @@ impl Config {
             samples_dir: PathBuf::from(get("HUB_SAMPLES_DIR").unwrap_or_else(|| "./samples".to_owned())),
             demo,
             build_timeout: std::time::Duration::from_secs(build_secs),
+            max_builds: usize::try_from(number("HUB_MAX_BUILDS", 2, 64)?).unwrap_or(2),
             runs,
             smtp,
             mail_from,

@@ -36,6 +36,11 @@ pub fn build(state: AppState) -> Router {
             axum::routing::post(crate::rest::hooks::receive)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::rest::hooks::MAX_BODY + 1)),
         )
+        .route(
+            "/hooks/push/{token}",
+            axum::routing::post(crate::rest::hooks::push)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::rest::hooks::MAX_BODY + 1)),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

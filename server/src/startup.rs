@@ -63,8 +63,10 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     } else {
         tracing::info!("{}", sandbox.summary());
     }
-    let builder =
-        Builder::new(db.clone(), dir, config.build_timeout, sandbox.clone()).with_egress(config.egress.clone());
+    let builder = Builder::new(db.clone(), dir, config.build_timeout, sandbox.clone())
+        .with_egress(config.egress.clone())
+        .with_max_builds(config.max_builds)
+        .with_key(Arc::new(key.clone()));
     let mailer = Mailer::new(db.clone(), config.smtp.as_ref(), &config.mail_from)
         .map_err(|e| anyhow::anyhow!("HUB_MAIL_FROM: {e}"))?;
 

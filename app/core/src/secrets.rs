@@ -134,6 +134,19 @@ pub fn token_hash(token: &str) -> String {
     sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A new Ed25519 key pair for a repository's deploy key, made with the `ssh-key`
+/// crate (the RustCrypto implementation of the OpenSSH formats): the private half in
+/// OpenSSH form (to seal), and the public half as one `authorized_keys` line with
+/// `comment`.
+pub fn deploy_key(comment: &str) -> Result<(String, String), String> {
+    let mut key = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+        .map_err(|e| format!("cannot make a key: {e}"))?;
+    key.set_comment(comment);
+    let private = key.to_openssh(ssh_key::LineEnding::LF).map_err(|e| format!("cannot write the key: {e}"))?;
+    let public = key.public_key().to_openssh().map_err(|e| format!("cannot write the key: {e}"))?;
+    Ok((private.to_string(), public))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

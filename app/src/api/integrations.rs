@@ -44,6 +44,9 @@ pub struct IntegrationDetail {
     pub branch: String,
     pub manifest_path: String,
     pub connectors: Vec<String>,
+    /// How the hub fetches the repository, in words ("SSH deploy key", …), with
+    /// "builds on push" when it does.
+    pub access: String,
     pub releases: Vec<ReleaseSummary>,
     pub tenants: Vec<TenantBrief>,
     /// A release is queued or building: the page refreshes until it is not.
@@ -134,6 +137,20 @@ pub(crate) mod server {
         })
     }
 
+    /// How the hub fetches the repository, in words.
+    fn access_words(access: &str, push_on: bool) -> String {
+        let how = match hub_core::domain::integration::RepoAccess::parse(access).unwrap_or_default() {
+            hub_core::domain::integration::RepoAccess::None => "No credentials",
+            hub_core::domain::integration::RepoAccess::Ssh => "SSH deploy key",
+            hub_core::domain::integration::RepoAccess::Token => "HTTPS access token",
+        };
+        if push_on {
+            format!("{how}; builds on push")
+        } else {
+            how.to_owned()
+        }
+    }
+
     /// The integration's page: its releases and the tenants that use it.
     pub(super) fn detail(d: Detail) -> IntegrationDetail {
         let row = d.integration;
@@ -159,6 +176,7 @@ pub(crate) mod server {
             branch: row.branch,
             manifest_path: row.manifest_path,
             connectors: d.connectors,
+            access: access_words(&row.repo_access, row.push_on),
             created_at: show_time(row.created_at),
         }
     }

@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod embed;
 pub mod integrations;
 pub mod marketplace;
+pub mod repository;
 pub mod runs;
 pub mod session;
 pub mod settings;

@@ -644,6 +644,81 @@ async fn an_inbound_webhook_queues_a_webhook_run_with_its_body_in_a_file() {
     assert_eq!(api.hub.send(big).await.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+#[tokio::test]
+async fn a_push_url_queues_a_build_only_for_a_signed_push_of_the_tracking_branch() {
+    let api = Api::new().await;
+    let (id, _) = integration(&api.db, "Pushed Sync").await;
+    let s = &api.state;
+    let set =
+        |push| service::repository::set_push(&s.db, &s.key, &Actor::System, service::Scope::All, id, push, Utc::now());
+    let secrets = set(Some(true)).await.expect("on").expect("a URL and secret");
+    let path = format!("/hooks/push/{}", secrets.token);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let push = |to: &str| json!({ "ref": to, "after": commit, "deleted": false }).to_string();
+    let request = |path: &str, event: &str, signature: &str, body: String| {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-GitHub-Event", event)
+            .header("X-Hub-Signature-256", signature)
+            .body(Body::from(body))
+            .expect("req")
+    };
+    let queued = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE integration_id = ? AND status = 'queued'")
+            .bind(id)
+            .fetch_one(api.db.pool())
+            .await
+            .expect("count");
+        n
+    };
+
+    // Signed with another secret, unsigned, or at an unknown URL: nothing is queued.
+    let body = push("refs/heads/main");
+    let forged = service::repository::sign("not-the-secret", body.as_bytes());
+    let a = api.hub.send(request(&path, "push", &forged, body.clone())).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    let a = api.hub.send(request(&path, "push", "", body.clone())).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    let signed = service::repository::sign(&secrets.secret, body.as_bytes());
+    let a = api.hub.send(request("/hooks/push/not-a-token", "push", &signed, body.clone())).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    // A ping and a push to another branch are answered and ignored.
+    let a = api.hub.send(request(&path, "ping", &service::repository::sign(&secrets.secret, b"{}"), "{}".into())).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let other = push("refs/heads/feature");
+    let a = api
+        .hub
+        .send(request(&path, "push", &service::repository::sign(&secrets.secret, other.as_bytes()), other))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("feature"), "{}", a.body);
+    assert_eq!(queued().await, 0);
+
+    // The signed push of main queues a release of that commit, which becomes default
+    // when it succeeds.
+    let a = api.hub.send(request(&path, "push", &signed, body.clone())).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let release = serde_json::from_str::<Value>(&a.body).expect("json")["release_id"].as_i64().expect("id");
+    let (name, git_ref, make_default): (String, String, bool) =
+        sqlx::query_as("SELECT name, git_ref, make_default FROM releases WHERE id = ?")
+            .bind(release)
+            .fetch_one(api.db.pool())
+            .await
+            .expect("release");
+    assert_eq!((name.as_str(), git_ref.as_str(), make_default), ("v2 (main @ 0123456)", commit, true));
+    assert_eq!(queued().await, 1);
+
+    // Every delivery is kept for the admin, newest first.
+    let view = service::repository::view(&s.db, &s.key, service::Scope::All, id).await.expect("view");
+    let outcomes: Vec<&str> = view.deliveries.iter().map(|d| d.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["built", "ignored", "ignored", "refused", "refused"]);
+
+    // Turned off, the old URL is unknown.
+    set(None).await.expect("off");
+    let a = api.hub.send(request(&path, "push", &signed, body)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+}
+
 /// One request the test receiver got: its headers (lowercase names) and body.
 type Delivered = (HashMap<String, String>, String);
 

@@ -186,6 +186,10 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("integration_listing", "integration_id=1"),
         ("save_listing", "integration_id=1&input%5Bshort_description%5D=x"),
         ("link_marketplace_user", "tenant_id=1&sub=u"),
+        ("repository_access", "id=1"),
+        ("set_repository_access", "id=1&access=ssh&new_key=1"),
+        ("pin_host_keys", "id=1&forget=1"),
+        ("set_push_builds", "id=1&push=on"),
     ] {
         let a = hub.call(endpoint, args, None).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{endpoint}: {}", a.body);

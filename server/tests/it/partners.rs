@@ -68,6 +68,10 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
         ("update_integration", format!("id={company_int}&input%5Bname%5D=x&input%5Brepository%5D=y")),
         ("build_release", format!("integration_id={company_int}")),
         ("set_default_release", format!("integration_id={company_int}&release_id=1")),
+        ("repository_access", format!("id={company_int}")),
+        ("set_repository_access", format!("id={company_int}&access=ssh&new_key=1")),
+        ("pin_host_keys", format!("id={company_int}&forget=1")),
+        ("set_push_builds", format!("id={company_int}&push=on")),
     ] {
         let a = hub.call(endpoint, &args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{endpoint}: {}", a.body);

@@ -18,6 +18,10 @@ pub struct IntegrationRow {
     pub run_timeout_secs: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// "none", "ssh" or "token" (`domain::integration::RepoAccess`).
+    pub repo_access: String,
+    /// Build on push is on.
+    pub push_on: bool,
 }
 
 #[derive(Debug, FromRow)]
@@ -33,7 +37,8 @@ pub struct IntegrationListRow {
 }
 
 const COLUMNS: &str = "id, organization_id, name, description, repository, branch, manifest_path, \
-                       default_release_id, run_timeout_secs, created_at, updated_at";
+                       default_release_id, run_timeout_secs, created_at, updated_at, repo_access, \
+                       push_token_hash IS NOT NULL AS push_on";
 
 /// Every integration, or only `organization`'s, with counts for the list.
 pub async fn list(db: impl SqliteExecutor<'_>, organization: Option<i64>) -> sqlx::Result<Vec<IntegrationListRow>> {
@@ -252,4 +257,127 @@ pub async fn set_listing(
     .execute(db)
     .await
     .map(|r| r.rows_affected() == 1)
+}
+
+/// How the builder reaches an integration's repository, and its push settings.
+#[derive(Debug, FromRow)]
+pub struct AccessRow {
+    pub organization_id: i64,
+    pub branch: String,
+    pub repo_access: String,
+    pub repo_username: String,
+    /// Sealed: the token, or the deploy key's private half in OpenSSH form.
+    pub repo_secret: Option<Vec<u8>>,
+    pub repo_public_key: Option<String>,
+    pub repo_known_hosts: Option<String>,
+    pub push_token_sealed: Option<Vec<u8>>,
+    pub push_secret: Option<Vec<u8>>,
+    pub push_sets_default: bool,
+}
+
+const ACCESS: &str = "SELECT organization_id, branch, repo_access, repo_username, repo_secret, repo_public_key,
+        repo_known_hosts, push_token_sealed, push_secret, push_sets_default FROM integrations";
+
+pub async fn access(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<AccessRow>> {
+    sqlx::query_as(&format!("{ACCESS} WHERE id = ?")).bind(id).fetch_optional(db).await
+}
+
+/// The integration a push URL's token (its hash) belongs to, with its access row.
+pub async fn by_push_token(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, AccessRow)>> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        #[sqlx(flatten)]
+        access: AccessRow,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, organization_id, branch, repo_access, repo_username, repo_secret, repo_public_key,
+                repo_known_hosts, push_token_sealed, push_secret, push_sets_default
+         FROM integrations WHERE push_token_hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.access)))
+}
+
+/// New repository credentials; the pinned host keys are forgotten with them.
+pub struct NewAccess<'a> {
+    pub access: &'a str,
+    pub username: &'a str,
+    pub secret: Option<&'a [u8]>,
+    pub public_key: Option<&'a str>,
+}
+
+pub async fn set_access(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    a: &NewAccess<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE integrations SET repo_access = ?, repo_username = ?, repo_secret = ?, repo_public_key = ?,
+                repo_known_hosts = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(a.access)
+    .bind(a.username)
+    .bind(a.secret)
+    .bind(a.public_key)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Pins (or, with `None`, forgets) the SSH host keys.
+pub async fn set_known_hosts(db: impl SqliteExecutor<'_>, id: i64, known_hosts: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE integrations SET repo_known_hosts = ? WHERE id = ?")
+        .bind(known_hosts)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Pins the host keys the first fetch accepted, unless some are pinned already.
+pub async fn pin_known_hosts(db: impl SqliteExecutor<'_>, id: i64, known_hosts: &str) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE integrations SET repo_known_hosts = ? WHERE id = ? AND repo_known_hosts IS NULL")
+        .bind(known_hosts)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Build on push: a new URL token and signing secret (both `None` turns it off).
+pub struct Push<'a> {
+    pub token_hash: Option<&'a str>,
+    pub token_sealed: Option<&'a [u8]>,
+    pub secret: Option<&'a [u8]>,
+}
+
+pub async fn set_push(db: impl SqliteExecutor<'_>, id: i64, p: &Push<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query(
+        "UPDATE integrations SET push_token_hash = ?, push_token_sealed = ?, push_secret = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(p.token_hash)
+    .bind(p.token_sealed)
+    .bind(p.secret)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+pub async fn set_push_sets_default(db: impl SqliteExecutor<'_>, id: i64, on: bool) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE integrations SET push_sets_default = ? WHERE id = ?")
+        .bind(on)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
 }

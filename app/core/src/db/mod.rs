@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod mail;
 pub mod oauth_states;
 pub mod orgs;
+pub mod push_deliveries;
 pub mod releases;
 pub mod retention;
 pub mod run_leases;

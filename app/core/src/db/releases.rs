@@ -107,16 +107,30 @@ pub async fn insert_queued(
     created_by: Option<i64>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    // Names read "v3 (main)": a sequence number within the integration and the ref.
+    insert_queued_as(db, integration_id, git_ref, git_ref, created_by, now).await
+}
+
+/// A queued release of `git_ref` whose name shows `label` (a push's build names the
+/// branch and short commit it was pushed as, and builds the exact commit).
+pub async fn insert_queued_as(
+    db: impl SqliteExecutor<'_>,
+    integration_id: i64,
+    git_ref: &str,
+    label: &str,
+    created_by: Option<i64>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    // Names read "v3 (main)": a sequence number within the integration and the label.
     sqlx::query_scalar(
         "INSERT INTO releases (integration_id, name, git_ref, status, created_by, created_at)
-         VALUES (?1, 'v' || (SELECT count(*) + 1 FROM releases WHERE integration_id = ?1) || ' (' || ?2 || ')', ?2, 'queued', ?3, ?4)
+         VALUES (?1, 'v' || (SELECT count(*) + 1 FROM releases WHERE integration_id = ?1) || ' (' || ?5 || ')', ?2, 'queued', ?3, ?4)
          RETURNING id",
     )
     .bind(integration_id)
     .bind(git_ref)
     .bind(created_by)
     .bind(now)
+    .bind(label)
     .fetch_one(db)
     .await
 }
@@ -133,9 +147,27 @@ pub async fn list_for(db: impl SqliteExecutor<'_>, integration_id: i64) -> sqlx:
         .await
 }
 
-/// The oldest queued release.
+/// The next queued release to build, fairly between organizations: of the
+/// organizations with builds waiting, one with the fewest building now, its oldest.
 pub async fn next_queued(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM releases WHERE status = 'queued' ORDER BY id LIMIT 1").fetch_optional(db).await
+    sqlx::query_scalar(
+        "SELECT r.id FROM releases r JOIN integrations i ON i.id = r.integration_id
+         WHERE r.status = 'queued'
+         ORDER BY (SELECT count(*) FROM releases b JOIN integrations bi ON bi.id = b.integration_id
+                   WHERE b.status = 'building' AND bi.organization_id = i.organization_id), r.id
+         LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks a queued release to become its integration's default when it succeeds.
+pub async fn make_default_on_success(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE releases SET make_default = 1 WHERE id = ? AND status = 'queued'")
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
 }
 
 /// Moves a queued release to building; false when someone else got it first.
@@ -181,7 +213,11 @@ pub struct Success<'a> {
     pub manifest_json: &'a str,
 }
 
-pub async fn succeed(db: impl SqliteExecutor<'_>, id: i64, s: &Success<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
+/// Records a successful build; a release marked to become the default (a push's,
+/// when the integration says so) becomes it in the same transaction. Returns whether
+/// it did.
+pub async fn succeed(db: &sqlx::SqlitePool, id: i64, s: &Success<'_>, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE releases SET status = 'succeeded', commit_sha = ?, run_command = ?, manifest = ?, finished_at = ?
          WHERE id = ? AND status = 'building'",
@@ -191,9 +227,20 @@ pub async fn succeed(db: impl SqliteExecutor<'_>, id: i64, s: &Success<'_>, now:
     .bind(s.manifest_json)
     .bind(now)
     .bind(id)
-    .execute(db)
-    .await
-    .map(drop)
+    .execute(&mut *tx)
+    .await?;
+    let made_default = sqlx::query(
+        "UPDATE integrations SET default_release_id = ?1, updated_at = ?2
+         WHERE id = (SELECT integration_id FROM releases WHERE id = ?1 AND make_default = 1 AND status = 'succeeded')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(made_default)
 }
 
 pub async fn fail(

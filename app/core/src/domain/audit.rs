@@ -38,6 +38,10 @@ pub enum AuditAction {
     SignedOutEverywhere,
     MagicLinkReplaced,
     MagicLinksSaved,
+    RepositoryAccessSet,
+    HostKeyPinned,
+    HostKeyForgotten,
+    PushBuildsSet,
 }
 
 impl AuditAction {
@@ -78,6 +82,10 @@ impl AuditAction {
             Self::SignedOutEverywhere => "signed out everywhere",
             Self::MagicLinkReplaced => "magic link replaced",
             Self::MagicLinksSaved => "magic link settings saved",
+            Self::RepositoryAccessSet => "repository access set",
+            Self::HostKeyPinned => "host key pinned",
+            Self::HostKeyForgotten => "host key forgotten",
+            Self::PushBuildsSet => "build on push set",
         }
     }
 }

@@ -112,6 +112,12 @@ impl IntegrationInput {
         if self.repository.starts_with('-') || self.repository.contains(char::is_control) {
             return Err(field("repository", "This is not a git URL or path."));
         }
+        if has_password(&self.repository) {
+            return Err(field(
+                "repository",
+                "Leave the password or token out of the URL: give it under Repository access, where it is kept sealed.",
+            ));
+        }
         if self.branch.is_empty() {
             self.branch = "main".to_owned();
         }
@@ -149,6 +155,48 @@ impl IntegrationInput {
     }
 }
 
+/// How the builder authenticates to an integration's repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepoAccess {
+    /// A public repository, or a path on the hub's machine.
+    #[default]
+    None,
+    /// An SSH deploy key the hub made for this integration.
+    Ssh,
+    /// An HTTPS access token, with an optional user name.
+    Token,
+}
+
+impl RepoAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Ssh => "ssh",
+            Self::Token => "token",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::None, Self::Ssh, Self::Token].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// The user name git gives with a token when the admin leaves it empty: GitHub's
+/// for installation and fine-grained tokens; GitLab takes any name with a token.
+pub const TOKEN_USERNAME: &str = "x-access-token";
+
+/// Whether a repository URL carries a password or token in it (`https://user:secret@…`),
+/// which would be stored and shown: the token belongs under Repository access.
+pub fn has_password(repository: &str) -> bool {
+    let Some((scheme, rest)) = repository.trim().split_once("://") else { return false };
+    if scheme == "file" {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +219,10 @@ mod tests {
             (IntegrationInput { name: "  ".into(), ..input() }, "name"),
             (IntegrationInput { repository: "".into(), ..input() }, "repository"),
             (IntegrationInput { repository: "--upload-pack=x".into(), ..input() }, "repository"),
+            (
+                IntegrationInput { repository: "https://me:ghp_secret@github.com/a/b.git".into(), ..input() },
+                "repository",
+            ),
             (IntegrationInput { branch: "a b".into(), ..input() }, "branch"),
             (IntegrationInput { branch: "a..b".into(), ..input() }, "branch"),
             (IntegrationInput { manifest_path: "../x.yaml".into(), ..input() }, "manifest_path"),

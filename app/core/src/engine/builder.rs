@@ -8,16 +8,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::files::{self, ReadError};
-use super::git::{self, Git};
+use super::git::{self, Access, Git};
 use super::process::{run_lines, Exit, SHELL};
 use super::sandbox::{Job, Mount, Sandbox};
 use crate::db::{connectors, integrations, releases, Db, DbError};
-use crate::domain::integration::repository_host;
+use crate::domain::integration::{repository_host, RepoAccess};
 use crate::domain::manifest::{Manifest, ManifestError};
 use crate::egress::Egress;
+use crate::secrets::SecretKey;
 use crate::worker::{Clock, Signal, Step, Worker};
 
-/// Builds queued releases one at a time.
+/// Builds queued releases, up to a number at a time, fairly between organizations.
 #[derive(Clone, Debug)]
 pub struct Builder {
     db: Db,
@@ -27,7 +28,16 @@ pub struct Builder {
     clock: Clock,
     sandbox: Arc<Sandbox>,
     egress: Egress,
+    /// Unseals repository credentials; without it, a build that needs some fails.
+    key: Option<Arc<SecretKey>>,
+    /// How many builds may run at once (`HUB_MAX_BUILDS`).
+    slots: Arc<tokio::sync::Semaphore>,
+    /// The builds steps started, for `settle`.
+    running: Arc<tokio::sync::Mutex<tokio::task::JoinSet<()>>>,
 }
+
+/// How many builds run at once unless the operator says otherwise.
+pub const DEFAULT_MAX_BUILDS: usize = 2;
 
 /// Where a build sees its checkout.
 pub const CHECKOUT: &str = "/app";
@@ -73,7 +83,20 @@ impl Builder {
             clock: Clock::system(),
             sandbox,
             egress: Egress::strict(),
+            key: None,
+            slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_BUILDS)),
+            running: Arc::default(),
         }
+    }
+
+    /// The same builder unsealing repository credentials with `key`.
+    pub fn with_key(self, key: Arc<SecretKey>) -> Self {
+        Self { key: Some(key), ..self }
+    }
+
+    /// The same builder running up to `max` builds at once (at least one).
+    pub fn with_max_builds(self, max: usize) -> Self {
+        Self { slots: Arc::new(tokio::sync::Semaphore::new(max.max(1))), ..self }
     }
 
     /// The same builder fetching repositories only from hosts `egress` allows (the
@@ -116,19 +139,50 @@ impl Builder {
         if !releases::claim(self.db.pool(), id, now).await? {
             return Ok(Some(id));
         }
+        self.finish(id).await?;
+        Ok(Some(id))
+    }
+
+    /// Claims the next queued release (fairly between organizations) if a build slot
+    /// is free, and builds it in a task of its own; returns its id. `None` when no
+    /// slot is free or nothing waits. A finished build frees its slot and raises the
+    /// signal.
+    pub async fn start_next(&self, now: DateTime<Utc>) -> Result<Option<i64>, DbError> {
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let Some(id) = releases::next_queued(self.db.pool()).await? else {
+            return Ok(None);
+        };
+        if !releases::claim(self.db.pool(), id, now).await? {
+            return Ok(Some(id));
+        }
+        let this = self.clone();
+        self.running.lock().await.spawn(async move {
+            if let Err(e) = this.finish(id).await {
+                tracing::error!("release {id}: {e}");
+            }
+            drop(slot);
+            this.signal.raise();
+        });
+        Ok(Some(id))
+    }
+
+    /// Builds claimed release `id` and records how it ended.
+    async fn finish(&self, id: i64) -> Result<(), DbError> {
         match self.build(id).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => Ok(()),
             Ok(Err(f)) => {
                 self.log(id, &format!("\nBuild failed: {}\n", f.message)).await;
                 releases::fail(self.db.pool(), id, f.commit.as_deref(), &f.message, self.clock.now()).await?;
+                Ok(())
             }
             Err(e) => {
                 releases::fail(self.db.pool(), id, None, "The hub could not record this build.", self.clock.now())
                     .await?;
-                return Err(e);
+                Err(e)
             }
         }
-        Ok(Some(id))
     }
 
     async fn log(&self, id: i64, text: &str) {
@@ -186,9 +240,29 @@ impl Builder {
                 return Ok(Err(failure(None, format!("Cannot fetch the repository: {e}"))));
             }
         }
-        self.log(id, &format!("$ git clone {}\n", integration.repository)).await;
-        if let Err(e) = git.clone(&clone_from).await {
-            return Ok(Err(failure(None, format!("Cannot fetch the repository {}: {e}", integration.repository))));
+        let (access, pinned) = match self.access(release.integration_id).await? {
+            Ok(a) => a,
+            Err(message) => return Ok(Err(failure(None, message))),
+        };
+        let with = match &access {
+            Access::None => "",
+            Access::DeployKey { .. } => " (with the integration's deploy key)",
+            Access::Token { .. } => " (with the integration's access token)",
+        };
+        self.log(id, &format!("$ git clone {}{with}\n", integration.repository)).await;
+        match git.clone(&clone_from, &access).await {
+            Ok(fetched) => {
+                if let (Some(keys), None) = (fetched.host_keys, &pinned) {
+                    if integrations::pin_known_hosts(pool, release.integration_id, &keys).await? {
+                        let shown = git::fingerprints(&keys).join(", ");
+                        self.log(id, &format!("Pinned the SSH host key of the repository's host: {shown}\n")).await;
+                    }
+                }
+            }
+            Err(e) => {
+                let message = git::explain_fetch(&e, &integration.repository, &access, pinned.as_deref());
+                return Ok(Err(failure(None, message)));
+            }
         }
         let Some(commit) = git.resolve(&release.git_ref).await else {
             return Ok(Err(failure(
@@ -286,6 +360,34 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// How git reaches `integration_id`'s repository, with the host keys pinned for
+    /// it; the error is the build's failure.
+    async fn access(&self, integration_id: i64) -> Result<Result<(Access, Option<String>), String>, DbError> {
+        let Some(row) = integrations::access(self.db.pool(), integration_id).await? else {
+            return Ok(Ok((Access::None, None)));
+        };
+        let kind = RepoAccess::parse(&row.repo_access).unwrap_or_default();
+        if kind == RepoAccess::None {
+            return Ok(Ok((Access::None, None)));
+        }
+        let unsealed = match (&self.key, &row.repo_secret) {
+            (Some(key), Some(sealed)) => key.decrypt(sealed).ok().and_then(|b| String::from_utf8(b).ok()),
+            _ => None,
+        };
+        let Some(secret) = unsealed else {
+            return Ok(Err("The repository's credentials cannot be read with this hub's key: set them again under \
+                           Repository access."
+                .to_owned()));
+        };
+        let pinned = row.repo_known_hosts.clone();
+        Ok(Ok(match kind {
+            RepoAccess::Ssh => (Access::DeployKey { private_key: secret, known_hosts: pinned.clone() }, pinned),
+            _ => (Access::Token { username: row.repo_username, token: secret }, None),
+        }))
+    }
+}
+
 impl Worker for Builder {
     const NAME: &'static str = "release builder";
 
@@ -298,13 +400,26 @@ impl Worker for Builder {
         Ok(())
     }
 
-    /// Builds one queued release.
+    /// Starts one queued build if a slot is free; a build that ends raises the
+    /// signal, so the loop looks again.
     async fn step(&self, now: DateTime<Utc>) -> Result<Step, DbError> {
-        Ok(if self.build_next(now).await?.is_some() { Step::more() } else { Step::idle(None) })
+        let mut running = self.running.lock().await;
+        // Builds that ended are reaped here, so the set holds only those still going.
+        while running.try_join_next().is_some() {}
+        drop(running);
+        Ok(if self.start_next(now).await?.is_some() { Step::more() } else { Step::idle(None) })
     }
 
     fn signal(&self) -> &Signal {
         &self.signal
+    }
+
+    /// Waits for the builds steps started; false when none was going.
+    async fn settle(&self) -> bool {
+        let mut running = std::mem::take(&mut *self.running.lock().await);
+        let any = !running.is_empty();
+        while running.join_next().await.is_some() {}
+        any
     }
 }
 

@@ -19,6 +19,7 @@ pub mod integrations;
 pub mod marketplace;
 pub mod overview;
 pub mod records;
+pub mod repository;
 pub mod retention;
 pub mod runs;
 pub mod tenant_patch;

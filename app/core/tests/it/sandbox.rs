@@ -479,3 +479,24 @@ async fn a_payload_that_names_a_hub_file_is_never_linked_into_a_run() {
         assert!(log.contains("payload_file"), "{log}");
     }
 }
+
+#[tokio::test]
+async fn a_hub_started_with_the_fence_off_removes_the_fence_an_earlier_start_left() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // The fence needs root; as an ordinary user there is none to remove.
+    }
+    let table = "integration_hub_sandbox_3200000";
+    let listed = || {
+        let out = std::process::Command::new("nft").args(["list", "tables"]).output().expect("nft");
+        String::from_utf8_lossy(&out.stdout).contains(table)
+    };
+    let mut policy = Policy::new(crate::helper());
+    policy.uid_base = 3_200_000;
+    let fenced = Sandbox::probe(policy.clone());
+    assert!(fenced.unavailable().is_none(), "{}", fenced.summary());
+    assert!(listed(), "a fenced start installs its table");
+    policy.block_local_network = false;
+    let open = Sandbox::probe(policy);
+    assert!(open.unavailable().is_none(), "{}", open.summary());
+    assert!(!listed(), "an open start removes it");
+}

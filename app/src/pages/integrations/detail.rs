@@ -66,7 +66,9 @@ pub fn IntegrationPage() -> impl IntoView {
                                 <div><dt>"Tracking branch"</dt><dd class="mono">{d.branch.clone()}</dd></div>
                                 <div><dt>"PANDIUM.yaml"</dt><dd class="mono">{d.manifest_path.clone()}</dd></div>
                                 <div><dt>"Connectors"</dt><dd>{if d.connectors.is_empty() { "None".to_owned() } else { d.connectors.join(", ") }}</dd></div>
+                                <div><dt>"Access"</dt><dd>{d.access.clone()}</dd></div>
                             </dl>
+                            <a class="btn small" href=format!("/integrations/{}/repository", d.id)>"Repository Access and Build on Push"</a>
                         </section>
                         <section class="card" aria-labelledby="build-heading">
                             <h2 id="build-heading">"Build Release"</h2>

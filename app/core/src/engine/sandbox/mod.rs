@@ -504,7 +504,14 @@ fn probe_layers(policy: &Policy) -> State {
     };
     let own_uid = nix::unistd::geteuid().is_root();
     let network = match (policy.block_local_network, own_uid) {
-        (false, _) => Err("turned off".to_owned()),
+        (false, own_uid) => {
+            if own_uid {
+                if let Err(e) = network::remove(policy.uid_base) {
+                    tracing::warn!("cannot remove an earlier start's network fence: {e}");
+                }
+            }
+            Err("turned off".to_owned())
+        }
         (true, false) => Err("the hub does not run as root".to_owned()),
         (true, true) => network::install(policy.uid_base, policy.uid_base + UID_POOL, policy.block_private_network),
     };
@@ -514,7 +521,7 @@ fn probe_layers(policy: &Policy) -> State {
     };
     // Absolute: the helper binds it from `/`.
     let etc_copy = policy.etc_copy.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
-    let etc = etc_copy.and_then(|dir| match copy_etc(&dir) {
+    let etc = etc_copy.and_then(|dir| match copy_etc(&dir, own_uid.then_some(policy.uid_base)) {
         Ok(()) => Some(dir),
         Err(e) => {
             tracing::warn!(
@@ -596,8 +603,10 @@ const LIVE_ETC: &[&str] = &["/etc/resolv.conf", "/etc/hosts"];
 /// Copies the [`ETC`] entries into `dir`, keeping modes and the links inside
 /// directories (the certificate links point into `/usr`). A listed entry that is a
 /// link is copied as what it names, unless that is under `/usr` (shown anyway).
-/// Private keys are never copied.
-fn copy_etc(dir: &Path) -> std::io::Result<()> {
+/// Private keys are never copied. With `uid_base` (the sandbox's uids), the copy of
+/// `/etc/passwd` names each of them, as programs that look their user up need (SSH
+/// refuses to start for a uid without one).
+fn copy_etc(dir: &Path, uid_base: Option<u32>) -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -612,6 +621,19 @@ fn copy_etc(dir: &Path) -> std::io::Result<()> {
         } else {
             copy_tree(&real, &target)?;
         }
+    }
+    if let Some(base) = uid_base {
+        let mut passwd = std::fs::read_to_string(dir.join("passwd")).unwrap_or_default();
+        if !passwd.is_empty() && !passwd.ends_with('\n') {
+            passwd.push('\n');
+        }
+        for uid in base..=base + UID_POOL {
+            passwd.push_str(&format!(
+                "sandbox{}:x:{uid}:{uid}:integration sandbox:{SCRATCH}:/usr/sbin/nologin\n",
+                uid - base
+            ));
+        }
+        std::fs::write(dir.join("passwd"), passwd)?;
     }
     Ok(())
 }

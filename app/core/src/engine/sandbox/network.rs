@@ -42,6 +42,18 @@ pub fn ruleset(base: u32, last: u32, private: bool) -> String {
 
 /// Installs (or replaces) the table. Returns why not, when it cannot.
 pub fn install(base: u32, last: u32, private: bool) -> Result<(), String> {
+    apply(&ruleset(base, last, private))
+}
+
+/// Removes the table an earlier start installed, if any: a hub started with the
+/// fence turned off must not keep an old one (the kernel keeps it until a reboot).
+pub fn remove(base: u32) -> Result<(), String> {
+    let t = table(base);
+    // Declaring the table first makes the delete succeed whether it existed or not.
+    apply(&format!("table inet {t}\ndelete table inet {t}\n"))
+}
+
+fn apply(script: &str) -> Result<(), String> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
@@ -50,7 +62,7 @@ pub fn install(base: u32, last: u32, private: bool) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("nft cannot be started ({e}); install nftables"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(ruleset(base, last, private).as_bytes()).map_err(|e| e.to_string())?;
+        stdin.write_all(script.as_bytes()).map_err(|e| e.to_string())?;
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if out.status.success() {

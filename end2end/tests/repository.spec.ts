@@ -10,6 +10,10 @@ import { makeRepository } from './repos';
 
 const BUILD_TIMEOUT = 30_000;
 
+// Each test builds two or three releases through real git servers: more than the
+// default 30 s when the machine is busy.
+test.describe.configure({ timeout: 90_000 });
+
 async function createIntegration(page: Page, jsEnabled: boolean, name: string, repository: string): Promise<void> {
   await page.goto('/integrations/new');
   await hydrated(page, jsEnabled);

@@ -5,6 +5,10 @@
 import { test, expect, hydrated } from './fixtures';
 import { integrationWithRelease } from './flows';
 
+// The two whole flows build a release and walk every step of the wizard: they take
+// 25 to 35 s while the other worker builds releases too, past the default 30 s.
+test.describe.configure({ timeout: 90_000 });
+
 test('the whole flow from an integration, with every bad value caught and nothing lost', async ({ signedIn: page, jsEnabled }, info) => {
   const integration = `E2E tenants ${info.project.name}`;
   const tenant = `acme-${info.project.name}`;

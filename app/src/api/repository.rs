@@ -65,7 +65,7 @@ pub async fn get_repository_access(id: i64) -> Result<RepositoryAccess, AppError
         host_keys: v.host_keys,
         push_url: v.push.map(|p| format!("{base}/hooks/push/{}", p.token)),
         push_sets_default: v.push_sets_default,
-        revealed_secret: crate::api::access::server::take_revealed("pushsec"),
+        revealed_secret: crate::api::access::server::take_revealed(&format!("pushsec{id}")),
         deliveries: v
             .deliveries
             .into_iter()
@@ -191,7 +191,7 @@ pub async fn set_push_builds(
     // The secret is shown once: in this answer, or (a form post without scripting)
     // in the page the browser is sent back to.
     if let Some(s) = &secret {
-        crate::api::access::server::reveal_later("pushsec", s);
+        crate::api::access::server::reveal_later(&format!("pushsec{id}"), s);
     }
     Ok(secret)
 }

@@ -341,6 +341,23 @@ pub async fn set_known_hosts(db: impl SqliteExecutor<'_>, id: i64, known_hosts: 
         .map(drop)
 }
 
+/// After the repository moved to another host: forgets the pinned host keys, and an
+/// access token (which was given for the old host). A deploy key stays: it signs,
+/// and is never sent.
+pub async fn forget_host(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE integrations SET repo_known_hosts = NULL,
+                repo_secret = CASE WHEN repo_access = 'token' THEN NULL ELSE repo_secret END,
+                repo_username = CASE WHEN repo_access = 'token' THEN '' ELSE repo_username END,
+                repo_access = CASE WHEN repo_access = 'token' THEN 'none' ELSE repo_access END
+         WHERE id = ?",
+    )
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
 /// Pins the host keys the first fetch accepted, unless some are pinned already.
 pub async fn pin_known_hosts(db: impl SqliteExecutor<'_>, id: i64, known_hosts: &str) -> sqlx::Result<bool> {
     sqlx::query("UPDATE integrations SET repo_known_hosts = ? WHERE id = ? AND repo_known_hosts IS NULL")

@@ -231,7 +231,9 @@ pub async fn succeed(db: &sqlx::SqlitePool, id: i64, s: &Success<'_>, now: DateT
     .await?;
     let made_default = sqlx::query(
         "UPDATE integrations SET default_release_id = ?1, updated_at = ?2
-         WHERE id = (SELECT integration_id FROM releases WHERE id = ?1 AND make_default = 1 AND status = 'succeeded')",
+         WHERE id = (SELECT integration_id FROM releases WHERE id = ?1 AND make_default = 1 AND status = 'succeeded')
+           AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.integration_id = integrations.id AND n.id > ?1
+                           AND n.make_default = 1 AND n.status = 'succeeded')",
     )
     .bind(id)
     .bind(now)

@@ -115,7 +115,7 @@ impl IntegrationInput {
         if has_password(&self.repository) {
             return Err(field(
                 "repository",
-                "Leave the password or token out of the URL: give it under Repository access, where it is kept sealed.",
+                "Leave the user name, password or token out of the URL: give them under Repository access, where a token is kept sealed.",
             ));
         }
         if self.branch.is_empty() {
@@ -186,15 +186,33 @@ impl RepoAccess {
 /// for installation and fine-grained tokens; GitLab takes any name with a token.
 pub const TOKEN_USERNAME: &str = "x-access-token";
 
-/// Whether a repository URL carries a password or token in it (`https://user:secret@…`),
-/// which would be stored and shown: the token belongs under Repository access.
+/// Whether a repository URL carries a password or token in it (`https://user:secret@…`,
+/// or any user part of an HTTP(S) address, where a token alone often goes:
+/// `https://ghp_…@github.com/…`), which would be stored and shown: the token belongs
+/// under Repository access.
 pub fn has_password(repository: &str) -> bool {
     let Some((scheme, rest)) = repository.trim().split_once("://") else { return false };
     if scheme == "file" {
         return false;
     }
     let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    authority.rsplit_once('@').is_some_and(|(userinfo, _)| http || userinfo.contains(':'))
+}
+
+/// Whether an access token may be sent to `repository`: over HTTPS, or over plain
+/// HTTP only to this machine's loopback (where it crosses no network).
+pub fn token_may_go_to(repository: &str) -> bool {
+    let repository = repository.trim();
+    let Some((scheme, _)) = repository.split_once("://") else { return false };
+    if scheme.eq_ignore_ascii_case("https") {
+        return true;
+    }
+    scheme.eq_ignore_ascii_case("http")
+        && repository_host(repository).is_some_and(|(host, _)| {
+            host.eq_ignore_ascii_case("localhost")
+                || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        })
 }
 
 #[cfg(test)]
@@ -203,6 +221,27 @@ mod tests {
 
     fn input() -> IntegrationInput {
         IntegrationInput { name: " Slack sync ".into(), repository: "/srv/git/slack".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_token_goes_only_over_https_or_to_loopback() {
+        for (repository, may) in [
+            ("https://github.com/a/b.git", true),
+            ("HTTPS://github.com/a/b.git", true),
+            ("http://127.0.0.1:8080/b.git", true),
+            ("http://localhost/b.git", true),
+            ("http://[::1]:9000/b.git", true),
+            ("http://github.com/a/b.git", false),
+            ("http://10.0.0.5/b.git", false),
+            ("git@github.com:a/b.git", false),
+            ("ssh://git@github.com/a/b.git", false),
+            ("/srv/git/b", false),
+        ] {
+            assert_eq!(token_may_go_to(repository), may, "{repository}");
+        }
+        // An SSH address may name its user; an HTTP(S) one may not name anything.
+        assert!(!has_password("ssh://git@github.com/a/b.git") && !has_password("git@github.com:a/b.git"));
+        assert!(has_password("https://x-access-token@github.com/a/b.git"));
     }
 
     #[test]
@@ -223,6 +262,7 @@ mod tests {
                 IntegrationInput { repository: "https://me:ghp_secret@github.com/a/b.git".into(), ..input() },
                 "repository",
             ),
+            (IntegrationInput { repository: "https://ghp_secret@github.com/a/b.git".into(), ..input() }, "repository"),
             (IntegrationInput { branch: "a b".into(), ..input() }, "branch"),
             (IntegrationInput { branch: "a..b".into(), ..input() }, "branch"),
             (IntegrationInput { manifest_path: "../x.yaml".into(), ..input() }, "manifest_path"),

@@ -104,7 +104,7 @@ printf '%s' "${HUB_GIT_KNOWN_HOSTS-}" > "$dir/known_hosts" || exit 125
 strict=yes
 [ -n "${HUB_GIT_KNOWN_HOSTS-}" ] || strict=accept-new
 export GIT_SSH_VARIANT=ssh
-export GIT_SSH_COMMAND="ssh -F /dev/null -i $dir/key -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=30 -o UserKnownHostsFile=$dir/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=$strict -o HashKnownHosts=no -o UpdateHostKeys=no"
+export GIT_SSH_COMMAND="ssh -F /dev/null -i '$dir/key' -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o ConnectTimeout=30 -o UserKnownHostsFile='$dir/known_hosts' -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=$strict -o HashKnownHosts=no -o UpdateHostKeys=no"
 "$@"
 status=$?
 if [ "$status" -eq 0 ] && [ "$strict" = accept-new ]; then
@@ -169,7 +169,7 @@ impl Git<'_> {
         // that is not a warning, and an error is git's last line.
         let mut lines: Vec<String> = Vec::new();
         let mut host_keys: Vec<String> = Vec::new();
-        let secret = access.secret().map(str::trim).filter(|s| s.len() >= 4);
+        let secret = access.secret().map(str::trim).filter(|s| !s.is_empty());
         let exit = run_lines(cmd, GIT_LIMIT, |line| {
             if let Some(key) = line.strip_prefix(HOST_KEY_MARK) {
                 host_keys.push(key.to_owned());

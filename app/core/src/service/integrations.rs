@@ -226,9 +226,16 @@ pub async fn update(
     input: IntegrationInput,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    visible(db, scope, id).await?;
+    let before = visible(db, scope, id).await?;
     let input = check_input(db, egress, input).await?;
     let mut tx = db.pool().begin().await?;
+    // Credentials were given for the repository's host: another host gets none of them.
+    use crate::domain::integration::repository_host;
+    let moved = repository_host(&before.repository) != repository_host(&input.repository);
+    let forgot_token = moved && before.repo_access == "token";
+    if moved {
+        integrations::forget_host(&mut *tx, id).await?;
+    }
     match integrations::update(&mut tx, id, &input, now).await {
         Ok(true) => {}
         Ok(false) => return Err(ServiceError::NotFound),
@@ -242,7 +249,7 @@ pub async fn update(
         action: AuditAction::Updated,
         object_type: "integration",
         object_id: Some(id.to_string()),
-        detail: serde_json::json!({ "name": input.name }),
+        detail: serde_json::json!({ "name": input.name, "host_changed": moved, "token_forgotten": forgot_token }),
     };
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;

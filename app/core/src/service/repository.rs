@@ -99,6 +99,13 @@ pub async fn set_access(
             (RepoAccess::Ssh, String::new(), Some(sealed.as_slice()), Some(public.as_str()))
         }
         AccessChoice::Token { username, token } => {
+            if !crate::domain::integration::token_may_go_to(&integration.repository) {
+                return Err(invalid(
+                    "access",
+                    "An access token is sent only over HTTPS: give the repository's https:// address first \
+                     (plain http:// only to this machine's loopback).",
+                ));
+            }
             let username = username.trim().to_owned();
             let token = token.trim().to_owned();
             if username.chars().count() > 200 || username.contains(|c: char| c.is_control() || c == ':') {
@@ -112,6 +119,9 @@ pub async fn set_access(
             } else {
                 if token.len() > 4096 || token.contains(|c: char| c.is_control() || c.is_whitespace()) {
                     return Err(invalid("token", "A token is one line without spaces, at most 4096 characters."));
+                }
+                if token.chars().count() < 8 {
+                    return Err(invalid("token", "This is too short for an access token (at least 8 characters)."));
                 }
                 sealed = key.encrypt(token.as_bytes());
             }

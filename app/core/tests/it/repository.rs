@@ -231,6 +231,32 @@ async fn a_token_builds_over_https_and_is_kept_nowhere_but_sealed() {
     // An empty token keeps the stored one (a user name change only).
     hub.set(integration, AccessChoice::Token { username: "x-access-token".into(), token: String::new() }).await;
     assert_eq!(hub.build(integration).await.status, ReleaseStatus::Succeeded);
+
+    // A token is never sent in clear across a network, nor to a host the address
+    // was moved to afterwards.
+    let moved = IntegrationInput {
+        name: "Moved elsewhere".into(),
+        repository: "http://127.0.0.2:9/repo.git".into(),
+        ..Default::default()
+    };
+    service::integrations::update(
+        &hub.db,
+        &loopback(),
+        &Actor::System,
+        service::Scope::All,
+        integration,
+        moved,
+        Utc::now(),
+    )
+    .await
+    .expect("updated");
+    assert_eq!(hub.view(integration).await.access.as_str(), "none", "the token stayed with the old host");
+    let short = AccessChoice::Token { username: String::new(), token: "abc".into() };
+    let e =
+        repository::set_access(&hub.db, &hub.key, &Actor::System, service::Scope::All, integration, short, Utc::now())
+            .await
+            .expect_err("too short");
+    assert!(format!("{e:?}").contains("too short"), "{e:?}");
 }
 
 #[tokio::test]

@@ -479,10 +479,7 @@ fn from_hex(hex: &str) -> Option<Vec<u8>> {
 /// The `sha256=…` signature GitHub and Bitbucket send for `body` (for tests and the
 /// command line).
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    crate::outbox::signature(secret.as_bytes(), body)
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ const dataDir =
 function connectorsDir(): string {
   if (process.env.HUB_E2E_CONNECTORS_DIR) return process.env.HUB_E2E_CONNECTORS_DIR;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-e2e-connectors-'));
-  for (const f of fs.readdirSync(path.join(repo, 'connectors'))) fs.copyFileSync(path.join(repo, 'connectors', f), path.join(dir, f));
+  for (const f of fs.readdirSync(path.join(repo, 'connectors')).filter((f) => f.endsWith('.yaml'))) {
+    fs.copyFileSync(path.join(repo, 'connectors', f), path.join(dir, f));
+  }
   fs.writeFileSync(
     path.join(dir, 'mockauth.yaml'),
     [
@@ -33,6 +35,26 @@ function connectorsDir(): string {
       '  pkce: true',
       'info: |',
       '  A test provider on loopback. The person who opens the link approves access.',
+      '',
+    ].join('\n'),
+  );
+  // The same provider reached through a per-connection parameter: the server's host.
+  fs.writeFileSync(
+    path.join(dir, 'hostauth.yaml'),
+    [
+      'name: hostauth',
+      'display_name: Hosted Auth',
+      'auth: oauth2',
+      'parameters:',
+      "  - { name: host, label: Server, pattern: 'localhost|127\\.0\\.0\\.1', help: The address of your server., example: localhost }",
+      'oauth2:',
+      `  authorize_url: http://{host}:${OAUTH_PORT}/authorize`,
+      `  token_url: http://{host}:${OAUTH_PORT}/token`,
+      '  scopes: [openid, read]',
+      '  client_id: e2e-client',
+      '  client_secret: e2e-client-secret',
+      '  client_auth: body',
+      '  token_fields: [id_token]',
       '',
     ].join('\n'),
   );

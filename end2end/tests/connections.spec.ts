@@ -158,3 +158,34 @@ test('settings, version and schedule changes are kept; archiving removes the ten
   await page.goto(`/tenants?q=${tenant}`);
   await expect(page.locator(`tr[data-tenant="${tenant}"]`)).toHaveCount(0);
 });
+
+test('a connector whose address depends on the customer asks for it before the consent screen', async ({ signedIn: page, jsEnabled, browser }, info) => {
+  test.setTimeout(90_000);
+  const integration = `E2E hosted ${info.project.name}`;
+  await integrationWithRelease(page, jsEnabled, integration, ['Hosted Auth']);
+  await quickTenant(page, jsEnabled, `hosted-${info.project.name}`);
+  const link = await page.locator('section[data-connector="hostauth"]').getByTestId('magic-link').inputValue();
+  const tenantUrl = page.url().replace(/\/setup\/credentials$/, '');
+
+  const customer = await browser.newContext({ javaScriptEnabled: jsEnabled });
+  const outside = await customer.newPage();
+  await outside.goto(link);
+  await expect(outside.getByRole('heading', { level: 1 })).toHaveText(`Connect Hosted Auth to ${integration}`);
+  // A value that would leave its place in the provider's address is refused, and
+  // comes back to be corrected.
+  await outside.getByLabel('Server').fill('evil.example/x');
+  await outside.getByRole('button', { name: 'Connect Hosted Auth' }).click();
+  await expect(outside.getByTestId('connect-failed')).toHaveText("Server: only letters, digits, '.', '-' and '_'");
+  await expect(outside.getByLabel('Server')).toHaveValue('evil.example/x');
+  await outside.getByLabel('Server').fill('example.org');
+  await outside.getByRole('button', { name: 'Connect Hosted Auth' }).click();
+  await expect(outside.getByTestId('connect-failed')).toHaveText('Server: not a valid value, like localhost');
+  // The customer's server: its consent screen, then connected.
+  await outside.getByLabel('Server').fill('127.0.0.1');
+  await outside.getByRole('button', { name: 'Connect Hosted Auth' }).click();
+  await expect(outside.getByTestId('connect-done')).toHaveText('Connected. You can close this page.');
+  await customer.close();
+
+  await page.goto(tenantUrl);
+  await expect(page.locator('div[data-connector="hostauth"]').getByTestId('connection-status')).toHaveText('✓ Connected');
+});

@@ -22,6 +22,8 @@ pub struct Config {
     pub site_root: PathBuf,
     /// The folder of connector definitions (`*.yaml`).
     pub connectors_dir: PathBuf,
+    /// The catalogue's connectors to use (`HUB_CATALOGUE`, names separated by commas).
+    pub catalogue: Vec<String>,
     /// The folder of sample integrations seeded into a new hub.
     pub samples_dir: PathBuf,
     /// Seed the samples when the hub starts on an empty database.
@@ -262,6 +264,11 @@ impl Config {
             secret_key: get("HUB_SECRET_KEY"),
             site_root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned())),
             connectors_dir: PathBuf::from(get("HUB_CONNECTORS_DIR").unwrap_or_else(|| "./connectors".to_owned())),
+            catalogue: get("HUB_CATALOGUE")
+                .map(|names| {
+                    names.split([',', ' ']).map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect()
+                })
+                .unwrap_or_default(),
             samples_dir: PathBuf::from(get("HUB_SAMPLES_DIR").unwrap_or_else(|| "./samples".to_owned())),
             demo,
             build_timeout: std::time::Duration::from_secs(build_secs),

@@ -116,19 +116,32 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// A magic link's Connect button: starts the OAuth2 flow and sends the browser to
-/// the provider's consent screen, or back to the link's page with the reason.
+/// A magic link's Connect button (a form, when the connector asks for parameters):
+/// starts the OAuth2 flow and sends the browser to the provider's consent screen, or
+/// back to the link's page with the reason.
 async fn oauth_start(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Query(parameters): axum::extract::Query<std::collections::BTreeMap<String, String>>,
 ) -> Response {
     use hub_core::service::connections::start_oauth;
-    let started =
-        start_oauth(&state.db, &state.key, &state.connectors, &state.public_url, &token, chrono::Utc::now()).await;
+    let (db, key, registry, public) = (&state.db, &state.key, &state.connectors, &state.public_url);
+    let started = start_oauth(db, key, registry, public, &token, &parameters, chrono::Utc::now()).await;
     match started {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => {
-            Redirect::to(&format!("/connect/{}?failed={}", encode(&token), encode(&e.to_string()))).into_response()
+            // The values typed come back to their fields, to be corrected.
+            let typed: String = parameters
+                .iter()
+                .filter(|(name, value)| {
+                    let sized = name.len() <= 63 && value.len() <= hub_core::domain::connector::PARAMETER_MAX;
+                    sized && !matches!(name.as_str(), "failed" | "connected")
+                })
+                .take(8)
+                .map(|(name, value)| format!("&{}={}", encode(name), encode(value)))
+                .collect();
+            Redirect::to(&format!("/connect/{}?failed={}{typed}", encode(&token), encode(&e.to_string())))
+                .into_response()
         }
     }
 }

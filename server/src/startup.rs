@@ -39,10 +39,13 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .map_err(|e| anyhow::anyhow!("HUB_SECRET_KEY or {}: {e}", dir.join(hub_core::secrets::KEY_FILE).display()))?;
     let db_path = dir.join(DB_FILE);
     let db = Db::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
-    let registry = hub_core::connectors::load_dir(&config.connectors_dir, |name| {
+    let registry = hub_core::connectors::load(&config.connectors_dir, &config.catalogue, |name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })
-    .map_err(|e| anyhow::anyhow!("HUB_CONNECTORS_DIR: {e}"))?;
+    .map_err(|e| match e {
+        hub_core::connectors::LoadError::NotInCatalogue(_) => anyhow::anyhow!("{e}"),
+        _ => anyhow::anyhow!("HUB_CONNECTORS_DIR: {e}"),
+    })?;
     registry.store(&db, chrono::Utc::now()).await.context("cannot record the connectors")?;
     for loaded in registry.connectors.values().filter(|l| !l.missing_vars.is_empty()) {
         tracing::warn!(

@@ -1,5 +1,7 @@
-//! Loading connector definitions from their folder at start, and the registry of
-//! what was loaded (client secrets stay here, in memory, never in the database).
+//! The connectors a hub uses: definitions from its folder, read at start, and those
+//! of the shipped catalogue the operator enables (`HUB_CATALOGUE`); the registry of
+//! what was loaded (client secrets stay here, in memory, never in the database); and
+//! the check of a connection's parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,9 +9,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::db::{connectors as table, Db, DbError};
-use crate::domain::connector::{Connector, ConnectorError};
+use crate::domain::connector::{Connector, ConnectorError, Parameter};
 
-/// A definition file that cannot be used: its path, and the line and column when the
+pub mod catalogue;
+
+/// A definition that cannot be used: where it is, and the line and column when the
 /// YAML parser found the fault.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -21,6 +25,8 @@ pub enum LoadError {
     Invalid { path: String, message: String },
     #[error("{path}: a connector named {name} is already defined in {other}")]
     Duplicate { path: String, name: String, other: String },
+    #[error("HUB_CATALOGUE: the catalogue has no connector named {0}")]
+    NotInCatalogue(String),
 }
 
 /// The loaded connectors by name.
@@ -29,12 +35,95 @@ pub struct Registry {
     pub connectors: BTreeMap<String, Loaded>,
 }
 
+/// Where a loaded definition came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A file of the connectors folder.
+    File(PathBuf),
+    /// The shipped catalogue.
+    Catalogue,
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Self::File(p) => p.display().to_string(),
+            Self::Catalogue => "the catalogue".to_owned(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub connector: Connector,
-    pub path: PathBuf,
+    pub source: Source,
     /// `${VAR}`s the environment did not set.
     pub missing_vars: Vec<String>,
+}
+
+/// Parses a definition as [`Connector::parse`] does, and checks that its parameters'
+/// patterns are regular expressions.
+pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<(Connector, Vec<String>), ConnectorError> {
+    let (connector, missing) = Connector::parse(text, env)?;
+    for (i, p) in connector.parameters.iter().enumerate() {
+        pattern(p).map_err(|m| ConnectorError::Invalid(format!("parameters[{i}].pattern: {m}")))?;
+    }
+    Ok((connector, missing))
+}
+
+/// A parameter's pattern, matching whole values.
+fn pattern(p: &Parameter) -> Result<Option<regex::Regex>, String> {
+    p.pattern
+        .as_deref()
+        .map(|pat| {
+            regex::RegexBuilder::new(&format!("^(?:{pat})$"))
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_owned())
+        })
+        .transpose()
+}
+
+/// Checks the values given for a connector's parameters: each one present, in the
+/// safe shape, matching its pattern. Returns them trimmed, or the first parameter
+/// that is wrong with why.
+pub fn check_parameters(
+    c: &Connector,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, (String, String)> {
+    let mut values = BTreeMap::new();
+    for p in &c.parameters {
+        let value = given.get(&p.name).map(|v| v.trim()).unwrap_or_default();
+        let wrong = |m: String| (p.name.clone(), m);
+        p.check_shape(value).map_err(wrong)?;
+        let matches = pattern(p).map_err(wrong)?.is_none_or(|re| re.is_match(value));
+        if !matches {
+            let example = if p.example.is_empty() { String::new() } else { format!(", like {}", p.example) };
+            return Err(wrong(format!("{}: not a valid value{example}", p.label)));
+        }
+        values.insert(p.name.clone(), value.to_owned());
+    }
+    Ok(values)
+}
+
+/// Reads the definitions a hub uses: every `*.yaml` / `*.yml` file of `dir`, in name
+/// order, then the catalogue's connectors named in `catalogue`. A name defined twice
+/// is refused, unless a file overrides a catalogue entry.
+pub fn load(dir: &Path, catalogue: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Registry, LoadError> {
+    let mut registry = load_dir(dir, &env)?;
+    for name in catalogue {
+        let text = catalogue::definition(name).ok_or_else(|| LoadError::NotInCatalogue(name.clone()))?;
+        if registry.connectors.contains_key(name) {
+            tracing::info!(connector = %name, "the connectors folder's definition is used, not the catalogue's");
+            continue;
+        }
+        let (connector, missing_vars) = parse(text, &env)
+            .map_err(|e| LoadError::Invalid { path: format!("the catalogue's {name}"), message: e.to_string() })?;
+        registry
+            .connectors
+            .insert(connector.name.clone(), Loaded { connector, source: Source::Catalogue, missing_vars });
+    }
+    Ok(registry)
 }
 
 /// Reads every `*.yaml` / `*.yml` file of `dir`, in name order.
@@ -51,7 +140,7 @@ pub fn load_dir(dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Regi
     for path in files {
         let text =
             std::fs::read_to_string(&path).map_err(|e| LoadError::Io { path: show(&path), message: e.to_string() })?;
-        let (connector, missing_vars) = Connector::parse(&text, &env).map_err(|e| match e {
+        let (connector, missing_vars) = parse(&text, &env).map_err(|e| match e {
             ConnectorError::Syntax(y) => match (y.line, y.column) {
                 (Some(line), Some(column)) => LoadError::At { path: show(&path), line, column, message: y.message },
                 _ => LoadError::Invalid { path: show(&path), message: y.message },
@@ -59,9 +148,15 @@ pub fn load_dir(dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Regi
             ConnectorError::Invalid(message) => LoadError::Invalid { path: show(&path), message },
         })?;
         if let Some(other) = registry.connectors.get(&connector.name) {
-            return Err(LoadError::Duplicate { path: show(&path), name: connector.name, other: show(&other.path) });
+            return Err(LoadError::Duplicate {
+                path: show(&path),
+                name: connector.name,
+                other: other.source.describe(),
+            });
         }
-        registry.connectors.insert(connector.name.clone(), Loaded { connector, path, missing_vars });
+        registry
+            .connectors
+            .insert(connector.name.clone(), Loaded { connector, source: Source::File(path), missing_vars });
     }
     Ok(registry)
 }
@@ -74,5 +169,99 @@ impl Registry {
             table::upsert(&mut *tx, &loaded.connector, &loaded.missing_vars, now).await?;
         }
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::connector::AuthKind;
+
+    fn given(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn parameters_are_checked_against_their_pattern_and_shape() {
+        let text = catalogue::definition("zoho").expect("zoho");
+        let (zoho, _) = parse(text, |_| None).expect("valid");
+        assert_eq!(check_parameters(&zoho, &given(&[("region", " eu ")])), Ok(given(&[("region", "eu")])));
+        assert_eq!(check_parameters(&zoho, &given(&[("region", "com.au")])), Ok(given(&[("region", "com.au")])));
+        for bad in ["de", "eu.evil", "com/x", ""] {
+            let (name, message) = check_parameters(&zoho, &given(&[("region", bad)])).expect_err(bad);
+            assert_eq!(name, "region");
+            assert!(message.starts_with("Zoho data center: "), "{message}");
+        }
+        let (name, _) = check_parameters(&zoho, &BTreeMap::new()).expect_err("missing");
+        assert_eq!(name, "region");
+
+        let broken = text.replace(r"com|eu|in", "com|(eu");
+        let e = parse(&broken, |_| None).expect_err("unclosed group").to_string();
+        assert!(e.starts_with("parameters[0].pattern: ") && e.contains("unclosed"), "{e}");
+    }
+
+    #[test]
+    fn every_catalogue_definition_loads_and_says_how_to_use_it() {
+        let all = catalogue::all();
+        assert!(all.len() >= 35, "{}", all.len());
+        let mut oauth2 = 0;
+        for (name, text) in all {
+            let (c, missing) = parse(text, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&c.name, name, "the file is named after its connector");
+            assert!(!c.category.is_empty() && !c.info.is_empty(), "{name}: a category and a description");
+            if c.auth == AuthKind::Oauth2 {
+                oauth2 += 1;
+                let var = name.to_uppercase();
+                assert_eq!(missing, vec![format!("{var}_CLIENT_ID"), format!("{var}_CLIENT_SECRET")], "{name}");
+                assert!(c.info.contains(&format!("{var}_CLIENT_ID")), "{name}: the description names its variables");
+                assert!(
+                    !c.register_url.is_empty() && !c.docs_url.is_empty(),
+                    "{name}: where to register, and the docs"
+                );
+            } else {
+                assert!(missing.is_empty(), "{name}");
+            }
+            // The names in braces are all known: a connection with every value gets
+            // a base URL.
+            let values: BTreeMap<String, String> = c
+                .parameters
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(c.oauth2.iter().flat_map(|o| o.token_fields.iter().chain(&o.callback_fields).cloned()))
+                .chain(c.fields.iter().map(|f| f.name.clone()))
+                .map(|n| (n, "v".to_owned()))
+                .collect();
+            assert_eq!(c.api_base_url_for(&values).is_some(), !c.api_base_url.is_empty(), "{name}");
+            for p in &c.parameters {
+                assert!(!p.example.is_empty(), "{name}: {} has an example", p.name);
+                assert_eq!(check_parameters(&c, &given(&[(&p.name, &p.example)])).map(drop), Ok(()), "{name}");
+            }
+        }
+        assert!(oauth2 >= 30, "{oauth2}");
+        assert_eq!(catalogue::definition("nope"), None);
+    }
+
+    #[test]
+    fn the_catalogue_connectors_named_are_loaded_beside_the_folders() {
+        let dir = std::env::temp_dir().join(format!("hub-catalogue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("stripe.yaml"),
+            "name: stripe\ndisplay_name: Our Stripe\nauth: api_key\nfields: [{ name: k, label: K }]\n",
+        )
+        .expect("write");
+        let env = |k: &str| (k == "SHOPIFY_CLIENT_ID").then(|| "id".to_owned());
+        let names = ["shopify".to_owned(), "stripe".to_owned()];
+        let registry = load(&dir, &names, env).expect("loaded");
+        let shopify = &registry.connectors["shopify"];
+        assert_eq!(
+            (shopify.source.clone(), shopify.missing_vars.clone()),
+            (Source::Catalogue, vec!["SHOPIFY_CLIENT_SECRET".to_owned()])
+        );
+        assert_eq!(registry.connectors["stripe"].connector.display_name, "Our Stripe", "the folder's file wins");
+        assert!(matches!(registry.connectors["stripe"].source, Source::File(_)));
+        let e = load(&dir, &["nope".to_owned()], |_| None).expect_err("unknown");
+        assert_eq!(e.to_string(), "HUB_CATALOGUE: the catalogue has no connector named nope");
+        std::fs::remove_dir_all(&dir).expect("clean");
     }
 }

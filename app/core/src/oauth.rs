@@ -5,18 +5,23 @@
 //! Credentials are sealed with the hub key before they are stored; nothing here
 //! returns or logs a secret.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
-    AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RedirectUrl, RefreshToken, RequestTokenError,
-    StandardErrorResponse, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RedirectUrl, RefreshToken,
+    RequestTokenError, StandardErrorResponse, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::Registry;
 use crate::db::connections;
 use crate::db::Db;
-use crate::domain::connector::{AuthKind, Connector};
+use crate::domain::connector::{fill, AuthKind, ClientAuth, Connector, TokenBody};
 use crate::egress::{read_capped, refusal, Egress, Refused};
 use crate::secrets::SecretKey;
 use oauth2::http;
@@ -27,7 +32,7 @@ pub const REFRESH_MARGIN: Duration = Duration::minutes(15);
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 
 /// What an OAuth2 connection stores, sealed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthTokens {
     pub access_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +41,54 @@ pub struct OAuthTokens {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The connector's parameters as given when connecting.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// The token answer's values the connector keeps (`token_fields`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl OAuthTokens {
+    /// The tokens of a token endpoint's answer: what the connector keeps of it, its
+    /// lifetime (the connector's default when the answer has none), and the
+    /// parameters the connection was made with.
+    pub(crate) fn from_answer(
+        token: &Token,
+        connector: &Connector,
+        parameters: BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let o = connector.oauth2.as_ref();
+        let lifetime = token
+            .expires_in()
+            .and_then(|d| Duration::from_std(d).ok())
+            .or_else(|| o.and_then(|o| o.default_expires_in).map(|s| Duration::seconds(s.into())));
+        let kept = o.map(|o| o.token_fields.as_slice()).unwrap_or_default();
+        let fields = kept
+            .iter()
+            .filter_map(|name| {
+                let value = token.extra_fields().values.get(name)?;
+                let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                (!value.is_null()).then(|| (name.clone(), text))
+            })
+            .collect();
+        Self {
+            access_token: token.access_token().secret().clone(),
+            refresh_token: token.refresh_token().map(|r| r.secret().clone()),
+            expires_at: lifetime.map(|d| now + d),
+            scope: token.scopes().map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")),
+            parameters,
+            fields,
+        }
+    }
+
+    /// The values a connector's URLs may name: its parameters and kept fields.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let mut all = self.fields.clone();
+        all.extend(self.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
 }
 
 /// Why connecting through OAuth2 did not work, in words for the person connecting.
@@ -59,24 +112,61 @@ pub enum ConnectError {
         "The provider did not accept the sign-in ({0}), so nothing changed. Open the link again to try once more."
     )]
     Exchange(String),
+    #[error("{0}")]
+    Parameter(String),
+    #[error("This connection's details are missing. Connect again through the link.")]
+    MissingParameters,
     #[error("The hub could not store the connection. Try again.")]
     Internal,
 }
 
-pub(crate) type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The values of a token answer beyond the standard ones, for `token_fields`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub(crate) struct Extra {
+    #[serde(flatten)]
+    values: BTreeMap<String, serde_json::Value>,
+}
 
-pub(crate) fn client(c: &Connector, public_url: &str) -> Result<Client, ConnectError> {
+impl oauth2::ExtraTokenFields for Extra {}
+
+pub(crate) type Token = StandardTokenResponse<Extra, BasicTokenType>;
+
+pub(crate) type Client = oauth2::Client<
+    BasicErrorResponse,
+    Token,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// The client of one connection: the connector's URLs with the connection's
+/// `values` (its parameters) in place, and its way of presenting the client secret.
+pub(crate) fn client(
+    c: &Connector,
+    values: &BTreeMap<String, String>,
+    public_url: &str,
+) -> Result<Client, ConnectError> {
     let o = c.oauth2.as_ref().ok_or_else(|| ConnectError::NotConfigured(c.display_name.clone()))?;
     if o.client_id.trim().is_empty() {
         return Err(ConnectError::NotConfigured(c.display_name.clone()));
     }
     let bad = |_| ConnectError::NotConfigured(c.display_name.clone());
-    let mut client = BasicClient::new(ClientId::new(o.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(o.authorize_url.clone()).map_err(bad)?)
-        .set_token_uri(TokenUrl::new(o.token_url.clone()).map_err(bad)?)
+    let url =
+        |template: &str| fill(template, |name| values.get(name).cloned()).map_err(|_| ConnectError::MissingParameters);
+    let mut client = oauth2::Client::new(ClientId::new(o.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(url(&o.authorize_url)?).map_err(bad)?)
+        .set_token_uri(TokenUrl::new(url(&o.token_url)?).map_err(bad)?)
         .set_redirect_uri(RedirectUrl::new(callback_url(public_url)).map_err(bad)?);
     if !o.client_secret.is_empty() {
         client = client.set_client_secret(ClientSecret::new(o.client_secret.clone()));
+    }
+    if o.client_auth == ClientAuth::Body {
+        client = client.set_auth_type(AuthType::RequestBody);
     }
     Ok(client)
 }
@@ -105,14 +195,24 @@ pub enum HttpError {
 pub(crate) struct Http {
     client: reqwest::Client,
     egress: Egress,
+    body: TokenBody,
 }
 
 impl Http {
-    pub(crate) fn new(egress: &Egress) -> Self {
-        Self { client: egress.client(std::time::Duration::from_secs(30)), egress: egress.clone() }
+    /// A client for `connector`'s token endpoint.
+    pub(crate) fn new(egress: &Egress, connector: &Connector) -> Self {
+        Self {
+            client: egress.client(std::time::Duration::from_secs(30)),
+            egress: egress.clone(),
+            body: connector.oauth2.as_ref().map(|o| o.token_body).unwrap_or_default(),
+        }
     }
 
     async fn fetch(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
+        let request = match self.body {
+            TokenBody::Form => request,
+            TokenBody::Json => as_json(request),
+        };
         let request = reqwest::Request::try_from(request).map_err(HttpError::Request)?;
         self.egress.check_literal(request.url())?;
         let answer = self.client.execute(request).await.map_err(|e| match refusal(&e) {
@@ -123,12 +223,56 @@ impl Http {
         for (name, value) in answer.headers() {
             response = response.header(name, value);
         }
+        let ok = answer.status().is_success();
         let (body, longer) = read_capped(answer, ANSWER_CAP).await.map_err(HttpError::Request)?;
         if longer {
             return Err(HttpError::TooLarge);
         }
+        if !ok {
+            return response.body(body).map_err(|_| HttpError::TooLarge);
+        }
+        let (body, refused) = normalize(body);
+        if refused {
+            // An error answered with 200 (GitHub, Slack) is read as the error it is.
+            response = response.status(http::StatusCode::BAD_REQUEST);
+        }
         response.body(body).map_err(|_| HttpError::TooLarge)
     }
+}
+
+/// The token request with its form turned into a JSON object, for providers that
+/// take only JSON.
+fn as_json(request: oauth2::HttpRequest) -> oauth2::HttpRequest {
+    let (mut parts, body) = request.into_parts();
+    let object: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
+    parts.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    http::Request::from_parts(parts, serde_json::Value::Object(object).to_string().into_bytes())
+}
+
+/// A successful token answer in the standard's shape where providers stray from it:
+/// no `token_type` (Shopify), `expires_in` as text, or 0 for a token that does not
+/// expire (Mailchimp). Also says whether the answer is an error answered with 200.
+fn normalize(body: Vec<u8>) -> (Vec<u8>, bool) {
+    let Ok(serde_json::Value::Object(mut answer)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (body, false);
+    };
+    if !answer.contains_key("access_token") {
+        let refused = answer.get("error").is_some_and(serde_json::Value::is_string);
+        return (body, refused);
+    }
+    answer.entry("token_type").or_insert_with(|| "bearer".into());
+    let seconds = match answer.get("expires_in") {
+        Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(v) => v.as_u64(),
+        None => None,
+    };
+    match seconds {
+        Some(0) | None => answer.remove("expires_in"),
+        Some(s) => answer.insert("expires_in".to_owned(), s.into()),
+    };
+    (serde_json::Value::Object(answer).to_string().into_bytes(), false)
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Http {
@@ -209,20 +353,18 @@ pub async fn ready_credentials(
         let reason = "the access token expires and the provider gave no refresh token; connect again";
         return Err(mark_error(db, tenant_id, connector_name, &before, reason, now).await);
     };
-    let client = client(&connector, public_url).map_err(|e| RefreshError(e.to_string()))?;
-    let http = Http::new(egress);
+    let client = client(&connector, &tokens.parameters, public_url).map_err(|e| RefreshError(e.to_string()))?;
+    let http = Http::new(egress, &connector);
     match client.exchange_refresh_token(&RefreshToken::new(refresh.clone())).request_async(&http).await {
         Ok(token) => {
-            let fresh = OAuthTokens {
-                access_token: token.access_token().secret().clone(),
-                // Providers that do not rotate keep the old refresh token valid.
-                refresh_token: token.refresh_token().map(|r| r.secret().clone()).or(Some(refresh)),
-                expires_at: token.expires_in().and_then(|d| Duration::from_std(d).ok()).map(|d| now + d),
-                scope: token
-                    .scopes()
-                    .map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "))
-                    .or(tokens.scope),
-            };
+            let mut fresh = OAuthTokens::from_answer(&token, &connector, tokens.parameters.clone(), now);
+            // Providers that do not rotate keep the old refresh token valid; a value a
+            // refresh does not repeat (an instance URL) stays as it was.
+            fresh.refresh_token = fresh.refresh_token.or(Some(refresh));
+            fresh.scope = fresh.scope.or(tokens.scope);
+            for (name, value) in tokens.fields {
+                fresh.fields.entry(name).or_insert(value);
+            }
             let value = serde_json::to_value(&fresh).map_err(|_| fail("the refreshed token could not be stored"))?;
             let sealed = key.encrypt(value.to_string().as_bytes());
             let stored = connections::store_refreshed(db.pool(), tenant_id, connector_name, &sealed, &before)
@@ -276,4 +418,28 @@ async fn mark_error(
         tracing::error!("cannot mark connection {connector} of tenant {tenant_id} as failed: {e}");
     }
     RefreshError(reason.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use serde_json::{json, Value};
+
+    fn read(answer: Value) -> (Value, bool) {
+        let (body, refused) = normalize(answer.to_string().into_bytes());
+        (serde_json::from_slice(&body).expect("json"), refused)
+    }
+
+    #[test]
+    fn token_answers_that_stray_from_the_standard_are_made_readable() {
+        let (a, refused) = read(json!({ "access_token": "t", "expires_in": "3600" }));
+        assert_eq!((a, refused), (json!({ "access_token": "t", "expires_in": 3600, "token_type": "bearer" }), false));
+        let (a, _) = read(json!({ "access_token": "t", "token_type": "Bearer", "expires_in": 0 }));
+        assert_eq!(a, json!({ "access_token": "t", "token_type": "Bearer" }), "0: a token that does not expire");
+        let (a, _) = read(json!({ "access_token": "t", "token_type": "bearer", "expires_in": 60 }));
+        assert_eq!(a["expires_in"], 60);
+        assert!(read(json!({ "ok": false, "error": "invalid_code" })).1, "an error answered with 200");
+        assert!(!read(json!({ "ok": true })).1);
+        assert_eq!(normalize(b"not json".to_vec()), (b"not json".to_vec(), false));
+    }
 }

@@ -19,6 +19,17 @@ pub struct MagicLinkView {
     pub connected: bool,
     /// (name, label, secret) of each field to fill in, for `api_key`/`basic`.
     pub fields: Vec<(String, String, bool)>,
+    /// What an OAuth2 connector asks for before its consent screen.
+    pub parameters: Vec<ParameterView>,
+}
+
+/// A connection parameter to ask for (a shop, a subdomain).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterView {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub example: String,
 }
 
 #[server(endpoint = "magic_link")]
@@ -41,6 +52,11 @@ pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
         auth: connector.auth,
         connected: row.status == hub_core::domain::connector::ConnectionStatus::Connected,
         fields: connector.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect(),
+        parameters: connector
+            .parameters
+            .into_iter()
+            .map(|p| ParameterView { name: p.name, label: p.label, help: p.help, example: p.example })
+            .collect(),
     })
 }
 

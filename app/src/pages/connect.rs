@@ -54,11 +54,35 @@ pub fn ConnectPage() -> impl IntoView {
                             })}
                             {failed.map(|f| view! { <p class="notice error" role="alert" data-testid="connect-failed">{f}</p> })}
                             {match link.auth {
-                                AuthKind::Oauth2 => view! {
+                                AuthKind::Oauth2 if link.parameters.is_empty() => view! {
                                     <p>{format!("You will be asked to sign in to {} and allow the integration to use your account.", link.display_name)}</p>
                                     <a class="btn primary" rel="external" href=format!("/connect/{}/start", token.get_untracked())>
                                         {if link.connected { format!("Reconnect {}", link.display_name) } else { format!("Connect {}", link.display_name) }}
                                     </a>
+                                }.into_any(),
+                                // The parameters go with the start, in the query: they are
+                                // not secret, and the provider's URLs are made from them.
+                                AuthKind::Oauth2 => view! {
+                                    <p>{format!("Say which {} account to use; then you will be asked to sign in to it and allow the integration to use it.", link.display_name)}</p>
+                                    <form class="form" method="get" action=format!("/connect/{}/start", token.get_untracked())>
+                                        {link.parameters.iter().map(|p| {
+                                            let id = format!("param-{}", p.name);
+                                            let help = format!("{id}-help");
+                                            let typed = query.with(|q| q.get(&p.name)).unwrap_or_default();
+                                            view! {
+                                                <div class="field">
+                                                    <label for=id.clone()>{p.label.clone()}</label>
+                                                    <input id=id name=p.name.clone() type="text" value=typed required=true
+                                                        autocomplete="off" spellcheck="false" aria-describedby=help.clone()
+                                                        placeholder=p.example.clone()/>
+                                                    <p class="hint-text" id=help>{p.help.clone()}</p>
+                                                </div>
+                                            }
+                                        }).collect_view()}
+                                        <button type="submit" class="btn primary">
+                                            {if link.connected { format!("Reconnect {}", link.display_name) } else { format!("Connect {}", link.display_name) }}
+                                        </button>
+                                    </form>
                                 }.into_any(),
                                 AuthKind::ApiKey | AuthKind::Basic => view! {
                                     <ActionForm action=save attr:class="form" attr:novalidate=true>

@@ -643,3 +643,37 @@ async fn the_schedule_preview_is_read_on_the_server() {
     assert_eq!(v["Invalid"]["field"], "cron");
     assert!(v["Invalid"]["message"].as_str().is_some_and(|m| m.contains("minute must be from 0 to 59")), "{v}");
 }
+
+#[tokio::test]
+async fn the_connectors_page_shows_the_redirect_uri_and_the_catalogue_and_what_it_enabled() {
+    let (p, dir) = prepared_with(false, &[("HUB_CATALOGUE", "shopify, sendgrid")]).await;
+    let hub = Hub { router: p.router, _dir: dir };
+    let cookie = hub.sign_in_as("admin%40example.com", PASSWORD).await;
+    let page = hub.get("/connectors", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for needle in [
+        "/oauth/callback</code>",
+        "from the catalogue",
+        "Each connection is asked for: <!>Shop name",
+        "Not configured: set <!>SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET",
+        "Catalogue (36 connectors)",
+        "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET",
+        "https://partners.shopify.com/",
+    ] {
+        assert!(page.body.contains(needle), "{needle} in {}", page.body);
+    }
+    // Two enabled from the catalogue, and three of the folder's files with a catalogue
+    // entry of the same name (Slack, Stripe, SFTP), are marked in use.
+    assert_eq!(page.body.matches(r#"<span class="badge">In use</span>"#).count(), 5);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::from_vars(|k| match k {
+        "HUB_DATA_DIR" => Some(dir.path().to_string_lossy().into_owned()),
+        "HUB_CONNECTORS_DIR" => Some(repo_dir("connectors")),
+        "HUB_CATALOGUE" => Some("shopify,shopifi".to_owned()),
+        _ => None,
+    })
+    .expect("config");
+    let refused = server::startup::prepare(&config).await.map(drop).expect_err("no such connector");
+    assert_eq!(refused.to_string(), "HUB_CATALOGUE: the catalogue has no connector named shopifi");
+}

@@ -92,6 +92,7 @@ async fn token(
                     refresh_token: Some("rt-winner".into()),
                     expires_at: Some(Utc::now() + Duration::hours(1)),
                     scope: None,
+                    ..Default::default()
                 };
                 let sealed = key.encrypt(serde_json::to_string(&winner).expect("json").as_bytes());
                 let before = self::sealed(&db, tenant).await.expect("connected");
@@ -116,6 +117,7 @@ async fn token(
                     refresh_token: Some("rt-reconnected".into()),
                     expires_at: Some(Utc::now() + Duration::hours(1)),
                     scope: None,
+                    ..Default::default()
                 };
                 let sealed = key.encrypt(serde_json::to_string(&newer).expect("json").as_bytes());
                 hub_core::db::connections::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now())
@@ -145,9 +147,17 @@ async fn provider() -> (String, Shared) {
 
 /// A hub whose connectors folder has `mockauth` (OAuth2 at the provider) and Stripe.
 async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::TempDir) {
+    hub_with_connectors(url, &[]).await
+}
+
+/// [`hub_with_provider`] with more definitions: (file name, text).
+async fn hub_with_connectors(url: &str, more: &[(&str, &str)]) -> (server::startup::Prepared, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let connectors = dir.path().join("connectors");
     std::fs::create_dir_all(&connectors).expect("dir");
+    for (name, text) in more {
+        std::fs::write(connectors.join(name), text).expect("write");
+    }
     std::fs::write(
         connectors.join("mockauth.yaml"),
         format!(
@@ -177,11 +187,16 @@ async fn hub_with_provider(url: &str) -> (server::startup::Prepared, tempfile::T
 
 /// A tenant of an integration that needs both connectors.
 async fn tenant(db: &Db, key: &SecretKey) -> i64 {
+    tenant_of(db, key, &["mockauth", "stripe"]).await
+}
+
+/// A tenant of an integration that needs `connectors`.
+async fn tenant_of(db: &Db, key: &SecretKey, connectors: &[&str]) -> i64 {
     let now = Utc::now();
     let input = IntegrationInput {
         name: "Mock Sync".into(),
         repository: "/srv/git/x".into(),
-        connectors: vec!["mockauth".into(), "stripe".into()],
+        connectors: connectors.iter().map(|c| (*c).to_owned()).collect(),
         ..Default::default()
     };
     let id = service::integrations::create(db, &hub_core::egress::Egress::strict(), &Actor::System, 1, input, now)
@@ -387,6 +402,7 @@ async fn store_tokens(db: &Db, key: &SecretKey, tenant: i64, refresh: &str, expi
         refresh_token: Some(refresh.into()),
         expires_at: Some(Utc::now() + expires_in),
         scope: None,
+        ..Default::default()
     };
     let sealed = key.encrypt(serde_json::to_string(&tokens).expect("json").as_bytes());
     hub_core::db::connections::connect(db.pool(), tenant, "mockauth", &sealed, Utc::now()).await.expect("connected");
@@ -659,4 +675,215 @@ async fn a_refresh_never_undoes_a_disconnect_or_a_reconnect_made_while_it_waited
     assert_eq!(used["access_token"], "at-reconnected");
     assert_eq!(stored_tokens(&db, &key, tenant).await.access_token, "at-reconnected");
     assert_eq!(self::status(&db, tenant).await.0, "connected");
+}
+
+/// What the shop provider saw of one token request.
+#[derive(Clone, Debug, Default)]
+struct TokenRequest {
+    shop: String,
+    content_type: String,
+    /// The client id and secret from Basic authentication, if any.
+    basic: Option<String>,
+    /// The request's values, from its form or JSON body.
+    values: std::collections::BTreeMap<String, String>,
+}
+
+type Seen = Arc<Mutex<Vec<TokenRequest>>>;
+
+/// A provider whose URLs carry the customer's shop (`/shops/<shop>/token`), whose
+/// answers have no `token_type`, give `expires_in` as text, and carry the shop's
+/// instance URL; it takes the client's credentials however they come, and records
+/// how they came.
+async fn shop_token(
+    State(seen): State<Seen>,
+    axum::extract::Path(shop): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> (StatusCode, Json<Value>) {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let values: std::collections::BTreeMap<String, String> = if content_type.starts_with("application/json") {
+        serde_json::from_str::<std::collections::BTreeMap<String, String>>(&body).unwrap_or_default()
+    } else {
+        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let code = values.get("code").cloned();
+    seen.lock().expect("lock").push(TokenRequest { shop: shop.clone(), content_type, basic, values });
+    if code.as_deref() != Some("shop-code") {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })));
+    }
+    (
+        StatusCode::OK,
+        Json(json!({
+            "access_token": format!("at-{shop}-5151"),
+            "refresh_token": format!("rt-{shop}-5151"),
+            "expires_in": "3600",
+            "instance_url": format!("https://{shop}.instance.example"),
+            "ignored": "not kept",
+        })),
+    )
+}
+
+/// A hub whose `shopauth` connector reaches the shop provider, with `options` added
+/// to its oauth2 section.
+async fn shop_hub(options: &str) -> (server::startup::Prepared, tempfile::TempDir, String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = Router::new().route("/shops/{shop}/token", post(shop_token)).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let definition = format!(
+        "name: shopauth\ndisplay_name: Shop Auth\nauth: oauth2\nparameters:\n  - {{ name: shop, label: Shop name, pattern: '[a-z]+', help: The name before .shop.example, example: acme }}\noauth2:\n  authorize_url: {url}/shops/{{shop}}/authorize\n  token_url: {url}/shops/{{shop}}/token\n  scopes: [read, write]\n  scope_separator: ','\n  client_id: hub-client\n  client_secret: {CLIENT_SECRET}\n  pkce: false\n  authorization_params: {{ access_type: offline }}\n  token_fields: [instance_url]\n  callback_fields: [realmId]\n{options}api_base_url: '{{instance_url}}/api/{{shop}}'\n"
+    );
+    let (p, dir) = hub_with_connectors(&url, &[("shopauth.yaml", &definition)]).await;
+    (p, dir, url, seen)
+}
+
+#[tokio::test]
+async fn a_connector_whose_urls_name_the_customers_shop_asks_for_it_and_keeps_what_the_token_answer_names() {
+    let (p, dir, url, seen) = shop_hub("  client_auth: body\n").await;
+    let (db, key, registry, egress) =
+        (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone(), p.state.egress.clone());
+    let tenant = tenant_of(&db, &key, &["shopauth"]).await;
+    let token = magic_token(&db, &key, tenant, "shopauth").await;
+    let hub = Hub { router: p.router, _dir: dir };
+
+    // The link's page asks for the shop, in a form that starts the sign-in.
+    let page = hub.get(&format!("/connect/{token}"), None).await;
+    assert!(
+        page.body.contains(&format!(r#"action="/connect/{token}/start""#))
+            && page.body.contains(r#"name="shop""#)
+            && page.body.contains("The name before .shop.example"),
+        "{}",
+        page.body
+    );
+
+    // Without a shop, or with one that would leave its place in the URL: back to the
+    // page with why, and what was typed, and nothing is started.
+    for (query, why) in [("", "Shop%20name%3A%20enter%20a%20value"), ("?shop=evil.example%2Fx", "only%20letters")] {
+        let start = hub.get(&format!("/connect/{token}/start{query}"), None).await;
+        let back = location(&start);
+        assert!(back.starts_with(&format!("/connect/{token}?failed=")) && back.contains(why), "{back}");
+        if !query.is_empty() {
+            assert!(back.ends_with("&shop=evil.example/x"), "{back}");
+        }
+    }
+    let start = hub.get(&format!("/connect/{token}/start?shop=Acme"), None).await;
+    assert!(
+        location(&start).contains("failed=Shop%20name%3A%20not%20a%20valid%20value%2C%20like%20acme"),
+        "{}",
+        location(&start)
+    );
+    let states: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM oauth_states").fetch_one(db.pool()).await.expect("count");
+    assert_eq!(states, 0);
+
+    // With a shop: the shop's consent screen, scopes joined by a comma, the extra
+    // parameter, and no PKCE for this provider.
+    let start = hub.get(&format!("/connect/{token}/start?shop=acme"), None).await;
+    let authorize = location(&start);
+    assert!(authorize.starts_with(&format!("{url}/shops/acme/authorize?")), "{authorize}");
+    assert_eq!(query_param(&authorize, "scope"), "read%2Cwrite");
+    assert_eq!(query_param(&authorize, "access_type"), "offline");
+    assert_eq!(query_param(&authorize, "code_challenge"), "");
+    let state = query_param(&authorize, "state");
+    let back = hub.get(&format!("/oauth/callback?state={state}&code=shop-code&realmId=4620816365&other=x"), None).await;
+    assert_eq!(location(&back), format!("/connect/{token}?connected=1"));
+
+    // The token request went to the shop's endpoint, with the client's credentials in
+    // the body as the connector says.
+    let request = seen.lock().expect("lock").last().cloned().expect("a token request");
+    assert_eq!(request.shop, "acme");
+    assert!(request.content_type.starts_with("application/x-www-form-urlencoded"), "{}", request.content_type);
+    assert_eq!(request.basic, None);
+    assert_eq!(request.values.get("client_id").map(String::as_str), Some("hub-client"));
+    assert_eq!(request.values.get("client_secret").map(String::as_str), Some(CLIENT_SECRET));
+
+    // Stored: the shop and the instance URL (not what the connector does not name), and
+    // a lifetime read from the text `expires_in`.
+    let stored: OAuthTokens = serde_json::from_slice(
+        &key.decrypt(
+            &hub_core::db::connections::credentials(db.pool(), tenant, "shopauth")
+                .await
+                .expect("read")
+                .expect("stored"),
+        )
+        .expect("open"),
+    )
+    .expect("tokens");
+    assert_eq!(stored.access_token, "at-acme-5151");
+    assert_eq!(stored.parameters.get("shop").map(String::as_str), Some("acme"));
+    assert_eq!(stored.fields.get("instance_url").map(String::as_str), Some("https://acme.instance.example"));
+    assert_eq!(stored.fields.get("realmId").map(String::as_str), Some("4620816365"), "kept from the redirect");
+    assert_eq!(stored.fields.len(), 2, "{:?}", stored.fields);
+    assert!(stored.expires_at.is_some_and(|at| at > Utc::now() + Duration::minutes(55)));
+
+    // What a run gets: the token, the shop, the instance URL and the base URL made of them.
+    let creds = ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "shopauth", Utc::now())
+        .await
+        .expect("ready");
+    let vars = hub_core::domain::run::secret_env("shopauth", true, &creds);
+    for (name, value) in [
+        ("PAN_SEC_SHOPAUTH_OAUTH_ACCESS_TOKEN", "at-acme-5151"),
+        ("PAN_SEC_SHOPAUTH_SHOP", "acme"),
+        ("PAN_SEC_SHOPAUTH_INSTANCE_URL", "https://acme.instance.example"),
+    ] {
+        assert!(vars.contains(&(name.to_owned(), value.to_owned())), "{name} in {vars:?}");
+    }
+    let connector = &registry.connectors["shopauth"].connector;
+    let base = connector.api_base_url_for(&hub_core::domain::connector::connection_values(&creds));
+    assert_eq!(base.as_deref(), Some("https://acme.instance.example/api/acme"));
+
+    // A refresh goes to the same shop's endpoint, and keeps the instance URL.
+    let mut due = stored.clone();
+    due.expires_at = Some(Utc::now() + Duration::minutes(5));
+    let sealed = key.encrypt(serde_json::to_string(&due).expect("json").as_bytes());
+    hub_core::db::connections::connect(db.pool(), tenant, "shopauth", &sealed, Utc::now()).await.expect("stored");
+    let refused = ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "shopauth", Utc::now())
+        .await
+        .expect_err("this provider refuses refreshes");
+    assert!(refused.0.contains("invalid_grant"), "{refused}");
+    let request = seen.lock().expect("lock").last().cloned().expect("a refresh");
+    assert_eq!(
+        (request.shop.as_str(), request.values.get("grant_type").map(String::as_str)),
+        ("acme", Some("refresh_token"))
+    );
+    assert_eq!(request.values.get("refresh_token").map(String::as_str), Some("rt-acme-5151"));
+}
+
+#[tokio::test]
+async fn client_credentials_go_in_basic_authentication_unless_told_and_json_bodies_are_json() {
+    for (options, json_body, basic) in [("", false, true), ("  client_auth: body\n  token_body: json\n", true, false)] {
+        let (p, dir, url, seen) = shop_hub(options).await;
+        let (db, key) = (p.state.db.clone(), p.state.key.clone());
+        let tenant = tenant_of(&db, &key, &["shopauth"]).await;
+        let token = magic_token(&db, &key, tenant, "shopauth").await;
+        let hub = Hub { router: p.router, _dir: dir };
+        let start = hub.get(&format!("/connect/{token}/start?shop=beta"), None).await;
+        assert!(location(&start).starts_with(&format!("{url}/shops/beta/authorize?")), "{}", location(&start));
+        let state = query_param(&location(&start), "state");
+        let back = hub.get(&format!("/oauth/callback?state={state}&code=shop-code"), None).await;
+        assert_eq!(location(&back), format!("/connect/{token}?connected=1"), "{options}");
+        let request = seen.lock().expect("lock").last().cloned().expect("a token request");
+        assert_eq!(
+            request.content_type.starts_with("application/json"),
+            json_body,
+            "{options}: {}",
+            request.content_type
+        );
+        assert_eq!(request.values.get("code").map(String::as_str), Some("shop-code"));
+        assert_eq!(request.values.get("grant_type").map(String::as_str), Some("authorization_code"));
+        if basic {
+            assert_eq!(request.basic, Some(format!("hub-client:{CLIENT_SECRET}")));
+            assert_eq!(request.values.get("client_secret"), None);
+        } else {
+            assert_eq!(request.basic, None);
+            assert_eq!(request.values.get("client_secret").map(String::as_str), Some(CLIENT_SECRET));
+        }
+    }
 }

@@ -4,24 +4,34 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
 
-/// Records a started authorization: the state's hash and the sealed PKCE verifier.
+/// A started authorization.
+pub struct NewState<'a> {
+    pub state_hash: &'a str,
+    pub connection_id: i64,
+    /// The hash of the magic link it was started through.
+    pub link_hash: &'a str,
+    /// The PKCE verifier, sealed.
+    pub sealed_verifier: &'a [u8],
+    /// The connection parameters given (JSON).
+    pub parameters: &'a str,
+}
+
+/// Records a started authorization until `expires_at`.
 pub async fn insert_oauth_state(
     db: impl SqliteExecutor<'_>,
-    state_hash: &str,
-    connection_id: i64,
-    link_hash: &str,
-    sealed_verifier: &[u8],
+    state: &NewState<'_>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO oauth_states (state_hash, connection_id, link_hash, verifier, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO oauth_states (state_hash, connection_id, link_hash, verifier, parameters, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(state_hash)
-    .bind(connection_id)
-    .bind(link_hash)
-    .bind(sealed_verifier)
+    .bind(state.state_hash)
+    .bind(state.connection_id)
+    .bind(state.link_hash)
+    .bind(state.sealed_verifier)
+    .bind(state.parameters)
     .bind(now)
     .bind(expires_at)
     .execute(db)
@@ -36,6 +46,8 @@ pub struct ClaimedState {
     /// The hash of the link the sign-in was started through.
     pub link_hash: Option<String>,
     pub verifier: Vec<u8>,
+    /// The connection parameters given at the start (JSON).
+    pub parameters: String,
 }
 
 /// Marks a state used and returns it, when it exists, was not used and has not
@@ -48,7 +60,7 @@ pub async fn claim_oauth_state(
     let claimed: Option<ClaimedState> = sqlx::query_as(
         "UPDATE oauth_states SET used_at = ?1
          WHERE state_hash = ?2 AND used_at IS NULL AND expires_at > ?1
-         RETURNING connection_id, link_hash, verifier",
+         RETURNING connection_id, link_hash, verifier, parameters",
     )
     .bind(now)
     .bind(state_hash)

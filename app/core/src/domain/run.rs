@@ -196,15 +196,23 @@ pub fn config_env(configs: &Value) -> Vec<(String, String)> {
     map.iter().filter_map(|(k, v)| Some((env_name("PAN_CFG", &[k]), env_value(v)?))).collect()
 }
 
-/// `PAN_SEC_<CONNECTOR>_<FIELD>` for one connection's credentials. For OAuth2 only the
-/// access token is given, as `PAN_SEC_<CONNECTOR>_OAUTH_ACCESS_TOKEN`.
+/// `PAN_SEC_<CONNECTOR>_<FIELD>` for one connection's credentials. For OAuth2 the
+/// access token is given as `PAN_SEC_<CONNECTOR>_OAUTH_ACCESS_TOKEN` (the refresh
+/// token never), with the connection's parameters and the token answer's kept
+/// values as `PAN_SEC_<CONNECTOR>_<NAME>`.
 pub fn secret_env(connector: &str, oauth2: bool, credentials: &Value) -> Vec<(String, String)> {
     if oauth2 {
-        return credentials
-            .get("access_token")
-            .and_then(Value::as_str)
-            .map(|t| vec![(env_name("PAN_SEC", &[connector, "oauth_access_token"]), t.to_owned())])
-            .unwrap_or_default();
+        let token = credentials.get("access_token").and_then(Value::as_str);
+        let mut vars: Vec<(String, String)> = token
+            .map(|t| (env_name("PAN_SEC", &[connector, "oauth_access_token"]), t.to_owned()))
+            .into_iter()
+            .collect();
+        // The connection's parameters and the token answer's kept values, by name.
+        for group in ["parameters", "fields"] {
+            let values = credentials.get(group).and_then(Value::as_object).into_iter().flatten();
+            vars.extend(values.filter_map(|(k, v)| Some((env_name("PAN_SEC", &[connector, k]), env_value(v)?))));
+        }
+        return vars;
     }
     let Some(map) = credentials.as_object() else {
         return Vec::new();
@@ -308,6 +316,19 @@ mod tests {
         assert!(env.contains(&("PAN_CFG_N".into(), "5".into())));
         assert!(env.contains(&("PAN_CFG_TAGS".into(), r#"["a"]"#.into())));
         assert!(!env.iter().any(|(k, _)| k == "PAN_CFG_NONE"));
+        let sec = secret_env(
+            "shopify",
+            true,
+            &json!({"access_token": "t", "parameters": {"shop": "acme"}, "fields": {"instance_url": "https://x"}}),
+        );
+        assert_eq!(
+            sec,
+            vec![
+                ("PAN_SEC_SHOPIFY_OAUTH_ACCESS_TOKEN".to_owned(), "t".to_owned()),
+                ("PAN_SEC_SHOPIFY_SHOP".to_owned(), "acme".to_owned()),
+                ("PAN_SEC_SHOPIFY_INSTANCE_URL".to_owned(), "https://x".to_owned()),
+            ]
+        );
         let sec = secret_env("slack", true, &json!({"access_token": "t", "refresh_token": "r"}));
         assert_eq!(sec, vec![("PAN_SEC_SLACK_OAUTH_ACCESS_TOKEN".to_owned(), "t".to_owned())]);
         let sec = secret_env("stripe", false, &json!({"api_key": "k"}));

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::runs::{Engine, INLINE_MAX};
 use crate::db::{connections, run_triggers, runs, DbError};
-use crate::domain::connector::{AuthKind, ConnectionStatus};
+use crate::domain::connector::{connection_values, AuthKind, ConnectionStatus};
 use crate::domain::run::{self, Mode, TriggerKind};
 use crate::oauth::ready_credentials;
 
@@ -63,9 +63,19 @@ impl Engine {
                 Ok(v) => v,
                 Err(e) => return Ok(Err(format!("{}: {e}", c.display_name))),
             };
-            collect_strings(&creds, &mut secrets);
             let oauth2 = c.auth == AuthKind::Oauth2;
+            // A connection's parameters (a shop's name) are not secret, and masking
+            // them would hide every mention of a short word in the log.
+            let mut masked = creds.clone();
+            if let Some(o) = masked.as_object_mut().filter(|_| oauth2) {
+                o.remove("parameters");
+            }
+            collect_strings(&masked, &mut secrets);
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
+            let base = i.registry.connectors.get(&c.connector_name).map(|l| &l.connector);
+            if let Some(url) = base.and_then(|k| k.api_base_url_for(&connection_values(&creds))) {
+                vars.push((run::env_name("PAN_SEC", &[&c.connector_name, "api_base_url"]), url));
+            }
         }
         let webhooks = self.webhooks_dir();
         let mut bodies = Vec::new();

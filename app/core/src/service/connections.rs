@@ -5,12 +5,14 @@
 //! returns or logs a secret. A failed attempt never touches stored credentials.
 
 use chrono::{DateTime, Duration, Utc};
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse};
+use std::collections::BTreeMap;
+
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::ServiceError;
-use crate::connectors::Registry;
+use crate::connectors::{check_parameters, Registry};
 use crate::db::audit::{self, Actor};
 use crate::db::connections::{self, MagicRow, StoredLink};
 use crate::db::webhooks as settings_store;
@@ -189,43 +191,50 @@ pub async fn seal_clear_links(db: &Db, key: &SecretKey, now: DateTime<Utc>) -> R
 }
 
 /// Starts the authorization code flow: a single-use state bound to this connection,
-/// and a PKCE (S256) verifier kept sealed. Returns the provider's consent URL.
+/// and a PKCE (S256) verifier kept sealed. `given` holds the connector's parameters
+/// (a shop, a subdomain): checked here, substituted into its URLs, and kept with the
+/// state until the provider answers. Returns the provider's consent URL.
 pub async fn start_oauth(
     db: &Db,
     key: &SecretKey,
     registry: &Registry,
     public_url: &str,
     magic_token: &str,
+    given: &BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<String, ConnectError> {
     let (row, connector) = by_magic_token(db, registry, magic_token, now).await?;
-    if connector.auth != AuthKind::Oauth2 {
+    let Some(o) = connector.oauth2.as_ref().filter(|_| connector.auth == AuthKind::Oauth2) else {
         return Err(ConnectError::UnknownLink);
-    }
-    let client = client(&connector, public_url)?;
+    };
+    let parameters = check_parameters(&connector, given).map_err(|(_, message)| ConnectError::Parameter(message))?;
+    let client = client(&connector, &parameters, public_url)?;
     let state = random_token();
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let scopes = connector.oauth2.as_ref().map(|o| o.scopes.clone()).unwrap_or_default();
     let mut request = client.authorize_url(|| CsrfToken::new(state.clone()));
-    for s in scopes {
-        request = request.add_scope(Scope::new(s));
+    // One scope value joined as the provider wants (most a space, some a comma).
+    if !o.scopes.is_empty() {
+        request = request.add_scope(Scope::new(o.scopes.join(o.scope_separator.as_str())));
     }
-    if connector.oauth2.as_ref().is_none_or(|o| o.pkce) {
+    for (name, value) in &o.authorization_params {
+        request = request.add_extra_param(name.as_str(), value.as_str());
+    }
+    if o.pkce {
         request = request.set_pkce_challenge(challenge);
     }
     let (url, _) = request.url();
     let sealed = key.encrypt(verifier.secret().as_bytes());
-    oauth_states::insert_oauth_state(
-        db.pool(),
-        &token_hash(&state),
-        row.connection_id,
-        &row.link_hash,
-        &sealed,
-        now,
-        now + STATE_LIFETIME,
-    )
-    .await
-    .map_err(|_| ConnectError::Internal)?;
+    let kept = serde_json::to_string(&parameters).map_err(|_| ConnectError::Internal)?;
+    let started = oauth_states::NewState {
+        state_hash: &token_hash(&state),
+        connection_id: row.connection_id,
+        link_hash: &row.link_hash,
+        sealed_verifier: &sealed,
+        parameters: &kept,
+    };
+    oauth_states::insert_oauth_state(db.pool(), &started, now, now + STATE_LIFETIME)
+        .await
+        .map_err(|_| ConnectError::Internal)?;
     Ok(url.to_string())
 }
 
@@ -236,7 +245,13 @@ pub struct Callback {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// Whatever else the provider added; a connector's `callback_fields` are kept.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, String>,
 }
+
+/// The longest value kept from a provider's redirect.
+const CALLBACK_VALUE_MAX: usize = 200;
 
 /// Finishes the flow. The state is consumed first (once, unexpired), so a replayed
 /// callback fails; only a successful token exchange replaces stored credentials.
@@ -288,24 +303,27 @@ pub async fn finish_oauth(
             .get(&row.connector_name)
             .map(|l| l.connector.clone())
             .ok_or(ConnectError::UnknownLink)?;
-        let client = client(&connector, public_url)?;
+        let parameters: BTreeMap<String, String> =
+            serde_json::from_str(&claimed.parameters).map_err(|_| ConnectError::MissingParameters)?;
+        let client = client(&connector, &parameters, public_url)?;
         let verifier = key
             .decrypt(&claimed.verifier)
             .ok()
             .and_then(|v| String::from_utf8(v).ok())
             .ok_or(ConnectError::Internal)?;
         let mut exchange = client.exchange_code(AuthorizationCode::new(code.to_owned()));
-        if connector.oauth2.as_ref().is_none_or(|o| o.pkce) {
+        if connector.oauth2.as_ref().is_some_and(|o| o.pkce) {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier));
         }
-        let token =
-            exchange.request_async(&Http::new(egress)).await.map_err(|e| ConnectError::Exchange(describe(&e)))?;
-        let tokens = OAuthTokens {
-            access_token: token.access_token().secret().clone(),
-            refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-            expires_at: token.expires_in().and_then(|d| Duration::from_std(d).ok()).map(|d| now + d),
-            scope: token.scopes().map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")),
-        };
+        let token = exchange
+            .request_async(&Http::new(egress, &connector))
+            .await
+            .map_err(|e| ConnectError::Exchange(describe(&e)))?;
+        let mut tokens = OAuthTokens::from_answer(&token, &connector, parameters, now);
+        for name in connector.oauth2.iter().flat_map(|o| &o.callback_fields) {
+            let value = cb.extra.get(name).filter(|v| v.len() <= CALLBACK_VALUE_MAX && !v.contains(char::is_control));
+            tokens.fields.extend(value.map(|v| (name.clone(), v.clone())));
+        }
         let sealed = key.encrypt(serde_json::to_string(&tokens).map_err(|_| ConnectError::Internal)?.as_bytes());
         let mut tx = db.pool().begin().await.map_err(|_| ConnectError::Internal)?;
         connections::connect(&mut *tx, row.tenant_id, &row.connector_name, &sealed, now)

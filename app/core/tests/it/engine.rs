@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use hub_core::connectors::{Loaded, Registry};
+use hub_core::connectors::{Loaded, Registry, Source};
 use hub_core::db::audit::Actor;
 use hub_core::db::{connections, connectors, run_leases, run_logs, run_retries, run_triggers, runs, tenants, Db};
 use hub_core::domain::connector::Connector;
 use hub_core::domain::integration::IntegrationInput;
 use hub_core::domain::release::{ReleaseChoice, ReleaseStatus};
 use hub_core::domain::run::{Mode, Phase, TriggerKind};
-use hub_core::domain::tenant::{SetupStep, Source};
+use hub_core::domain::tenant::{self, SetupStep};
 use hub_core::engine::builder::Builder;
 use hub_core::engine::process::Identity;
 use hub_core::engine::runs::{Engine, Settings, LEASE};
@@ -42,6 +42,8 @@ struct Hub {
 
 const STRIPE: &str =
     "name: stripe\ndisplay_name: Stripe\nauth: api_key\nfields:\n  - { name: api_key, label: API key, secret: true }\n";
+/// An OAuth2 connector with a per-connection parameter and a kept token value.
+const SHOP: &str = "name: shop\ndisplay_name: Shop\nauth: oauth2\nparameters: [{ name: shop, label: Shop }]\noauth2:\n  authorize_url: https://{shop}.shop.example/authorize\n  token_url: https://{shop}.shop.example/token\n  client_id: id\n  token_fields: [instance_url]\napi_base_url: '{instance_url}/api/{shop}'\n";
 
 /// A hub with one integration whose release runs `script` (a shell script), and one
 /// tenant of it with `configs`.
@@ -54,6 +56,8 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
     let (db, db_dir) = crate::file_db().await;
     let (stripe, missing) = Connector::parse(STRIPE, |_| None).expect("connector");
     connectors::upsert(db.pool(), &stripe, &missing, Utc::now()).await.expect("stored");
+    let (shop, _) = Connector::parse(SHOP, |_| None).expect("connector");
+    connectors::upsert(db.pool(), &shop, &[], Utc::now()).await.expect("stored");
     sqlx::query("INSERT INTO organizations (name, kind, created_at) VALUES ('Acme', 'company', '2026-01-01')")
         .execute(db.pool())
         .await
@@ -90,7 +94,7 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
             name: "acme",
             choice: ReleaseChoice::Latest,
             configs: r#"{"greeting":"hi","on":true}"#,
-            source: Source::Hub,
+            source: tenant::Source::Hub,
             setup_step: SetupStep::Done,
             created_by: None,
         },
@@ -102,10 +106,10 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
     connections::insert_connection(db.pool(), tenant, "stripe", &link, Utc::now()).await.expect("connection");
     let key = Arc::new(SecretKey::generate());
     let mut map = BTreeMap::new();
-    map.insert(
-        "stripe".to_owned(),
-        Loaded { connector: stripe, path: PathBuf::from("stripe.yaml"), missing_vars: Vec::new() },
-    );
+    for c in [stripe, shop] {
+        let source = Source::File(PathBuf::from(format!("{}.yaml", c.name)));
+        map.insert(c.name.clone(), Loaded { connector: c, source, missing_vars: Vec::new() });
+    }
     let registry = Arc::new(Registry { connectors: map });
     let engine = Engine::new(db.clone(), key.clone(), registry, "http://127.0.0.1:1", data.path(), &builder, settings);
     Hub { db, engine, key, tenant, integration, data, _dirs: (repo, db_dir) }
@@ -330,6 +334,30 @@ async fn a_secret_printed_to_stderr_is_masked() {
     let log = hub.log(run.id).await;
     assert_eq!(log, "using key ******** now\n");
     assert!(run.env_names.unwrap_or_default().contains("PAN_SEC_STRIPE_API_KEY"));
+}
+
+#[tokio::test]
+async fn an_oauth2_connections_parameters_and_kept_token_values_reach_the_run() {
+    let hub = hub("env | grep '^PAN_SEC_SHOP' | sort >&2\n", None, Settings::default()).await;
+    let link = connections::StoredLink { hash: "shop-link", sealed: b"sealed" };
+    connections::insert_connection(hub.db.pool(), hub.tenant, "shop", &link, Utc::now()).await.expect("connection");
+    let tokens = hub_core::oauth::OAuthTokens {
+        access_token: "at-shop-0123456789".into(),
+        expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
+        parameters: BTreeMap::from([("shop".to_owned(), "acme".to_owned())]),
+        fields: BTreeMap::from([("instance_url".to_owned(), "https://eu7.instance.example".to_owned())]),
+        ..Default::default()
+    };
+    let sealed = hub.key.encrypt(serde_json::to_string(&tokens).expect("json").as_bytes());
+    connections::connect(hub.db.pool(), hub.tenant, "shop", &sealed, Utc::now()).await.expect("connect");
+    let run = hub.run(Mode::Normal).await;
+    assert_eq!(phase(&run), Phase::Succeeded, "{:?}", run.error);
+    // The token and the kept value are masked in the log; the shop's name is not secret.
+    assert_eq!(
+        hub.log(run.id).await,
+        "PAN_SEC_SHOP_API_BASE_URL=********/api/acme\nPAN_SEC_SHOP_INSTANCE_URL=********\n\
+         PAN_SEC_SHOP_OAUTH_ACCESS_TOKEN=********\nPAN_SEC_SHOP_SHOP=acme\n"
+    );
 }
 
 #[tokio::test]
@@ -904,7 +932,7 @@ async fn no_more_runs_go_at_once_than_the_cap_and_the_others_wait_for_a_free_slo
             name,
             choice: ReleaseChoice::Latest,
             configs: "{}",
-            source: Source::Hub,
+            source: tenant::Source::Hub,
             setup_step: SetupStep::Done,
             created_by: None,
         };
@@ -1122,7 +1150,7 @@ async fn a_run_that_loses_its_race_is_never_made_and_leaves_its_triggers_waiting
             name: "beta",
             choice: ReleaseChoice::Latest,
             configs: "{}",
-            source: Source::Hub,
+            source: tenant::Source::Hub,
             setup_step: SetupStep::Done,
             created_by: None,
         },
@@ -1162,7 +1190,7 @@ async fn the_slots_go_round_the_owners_so_one_with_many_waiting_tenants_starves_
             name,
             choice: ReleaseChoice::Latest,
             configs: "{}",
-            source: Source::Marketplace,
+            source: tenant::Source::Marketplace,
             setup_step: SetupStep::Done,
             created_by: None,
         };

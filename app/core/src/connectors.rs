@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::db::{connectors as table, Db, DbError};
-use crate::domain::connector::{Connector, ConnectorError, Parameter};
+use crate::domain::connector::{fill, Connector, ConnectorError, Parameter};
 
 pub mod catalogue;
 
@@ -68,7 +68,43 @@ pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<(Connec
     for (i, p) in connector.parameters.iter().enumerate() {
         pattern(p).map_err(|m| ConnectorError::Invalid(format!("parameters[{i}].pattern: {m}")))?;
     }
+    if let Some(o) = &connector.oauth2 {
+        for (key, url) in [("authorize_url", &o.authorize_url), ("token_url", &o.token_url)] {
+            check_authority(url, &connector).map_err(|m| ConnectorError::Invalid(format!("oauth2.{key}: {m}")))?;
+        }
+    }
     Ok((connector, missing))
+}
+
+/// A name in braces in a URL's host must be a parameter with a pattern that says what
+/// it may be, and none may be in its user part: otherwise whoever connects could send
+/// the token request, which carries the client secret, to a host of their own. The
+/// URL is read by the parser that sends the request, each name replaced by a marker.
+fn check_authority(template: &str, c: &Connector) -> Result<(), String> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        names.push(&rest[start + 1..start + len]);
+        rest = &rest[start + len + 1..];
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    let marker = |i: usize| format!("hubvalue{i}x");
+    let filled = fill(template, |name| names.iter().position(|n| *n == name).map(marker))?;
+    let url = url::Url::parse(&filled).map_err(|e| format!("{template:?} is not a URL ({e})"))?;
+    let host = url.host_str().unwrap_or_default();
+    for (i, name) in names.iter().enumerate() {
+        if url.username().contains(&marker(i)) || url.password().is_some_and(|p| p.contains(&marker(i))) {
+            return Err(format!("{{{name}}} cannot be in the URL's user part"));
+        }
+        let patterned = c.parameters.iter().any(|p| p.name == *name && p.pattern.is_some());
+        if host.contains(&marker(i)) && !patterned {
+            return Err(format!("{{{name}}} is in the host, so it needs a pattern that lists what it may be"));
+        }
+    }
+    Ok(())
 }
 
 /// A parameter's pattern, matching whole values.
@@ -201,6 +237,31 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_in_a_host_needs_a_pattern() {
+        let text = |url: &str, pattern: &str| {
+            format!("name: k\ndisplay_name: K\nauth: oauth2\nparameters: [{{ name: shop, label: Shop{pattern} }}]\noauth2:\n  authorize_url: https://login.example/authorize\n  token_url: {url}\n")
+        };
+        for (url, needle) in [
+            ("https://{shop}.shop.example/token", "is in the host"),
+            ("https://{shop}/token", "is in the host"),
+            ("https://api.{shop}/token", "is in the host"),
+            ("https:///{shop}/token", "is in the host"),
+            ("https://{shop}.co.uk/token", "is in the host"),
+            ("https://{shop}@login.example/token", "user part"),
+            ("https://login.example:{shop}/token", "is not a URL"),
+        ] {
+            let e = parse(&text(url, ""), |_| None).expect_err(url).to_string();
+            assert!(e.starts_with("oauth2.token_url: ") && e.contains(needle), "{url}: {e}");
+        }
+        for url in
+            ["https://{shop}.shop.example/token", "https://{shop}/token", "https://{shop}.shop.example:8443/token"]
+        {
+            assert!(parse(&text(url, ", pattern: 'eu|us'"), |_| None).is_ok(), "{url} with a pattern");
+        }
+        assert!(parse(&text("https://login.example/{shop}/token", ""), |_| None).is_ok(), "in the path");
+    }
+
+    #[test]
     fn every_catalogue_definition_loads_and_says_how_to_use_it() {
         let all = catalogue::all();
         assert!(all.len() >= 35, "{}", all.len());
@@ -229,7 +290,12 @@ mod tests {
                 .map(|p| p.name.clone())
                 .chain(c.oauth2.iter().flat_map(|o| o.token_fields.iter().chain(&o.callback_fields).cloned()))
                 .chain(c.fields.iter().map(|f| f.name.clone()))
-                .map(|n| (n, "v".to_owned()))
+                .map(|n| {
+                    // A value that starts the URL is a provider's address; any other, a word.
+                    let leading = c.api_base_url.starts_with(&format!("{{{n}}}"));
+                    let value = if leading { "https://v.example" } else { "v" };
+                    (n, value.to_owned())
+                })
                 .collect();
             assert_eq!(c.api_base_url_for(&values).is_some(), !c.api_base_url.is_empty(), "{name}");
             for p in &c.parameters {

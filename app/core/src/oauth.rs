@@ -353,6 +353,11 @@ pub async fn ready_credentials(
         let reason = "the access token expires and the provider gave no refresh token; connect again";
         return Err(mark_error(db, tenant_id, connector_name, &before, reason, now).await);
     };
+    // The parameters are checked again: the connector's definition may have changed.
+    if crate::connectors::check_parameters(&connector, &tokens.parameters).is_err() {
+        let reason = "the connection's details no longer fit the connector's definition; connect again";
+        return Err(mark_error(db, tenant_id, connector_name, &before, reason, now).await);
+    }
     let client = client(&connector, &tokens.parameters, public_url).map_err(|e| RefreshError(e.to_string()))?;
     let http = Http::new(egress, &connector);
     match client.exchange_refresh_token(&RefreshToken::new(refresh.clone())).request_async(&http).await {

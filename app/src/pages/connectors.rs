@@ -85,7 +85,7 @@ fn Catalogue(items: Vec<ConnectorInfo>, in_use: Vec<String>) -> impl IntoView {
         <section class="section" aria-labelledby="catalogue-heading">
             <h2 id="catalogue-heading">{format!("Catalogue ({} connectors)", items.len())}</h2>
             <p class="muted">
-                "To use one, add its name to HUB_CATALOGUE (names separated by commas), set the variables it names, and restart the hub. A file of the same name in the connectors folder takes its place."
+                "To use one, add its name to HUB_CATALOGUE (names separated by commas), set the variables it names, and restart the hub. A definition of the same name in the connectors folder takes its place."
             </p>
             <div class="table-wrap">
                 <table class="data-table" data-testid="catalogue">

@@ -43,7 +43,7 @@ struct Hub {
 const STRIPE: &str =
     "name: stripe\ndisplay_name: Stripe\nauth: api_key\nfields:\n  - { name: api_key, label: API key, secret: true }\n";
 /// An OAuth2 connector with a per-connection parameter and a kept token value.
-const SHOP: &str = "name: shop\ndisplay_name: Shop\nauth: oauth2\nparameters: [{ name: shop, label: Shop }]\noauth2:\n  authorize_url: https://{shop}.shop.example/authorize\n  token_url: https://{shop}.shop.example/token\n  client_id: id\n  token_fields: [instance_url]\napi_base_url: '{instance_url}/api/{shop}'\n";
+const SHOP: &str = "name: shop\ndisplay_name: Shop\nauth: oauth2\nparameters: [{ name: shop, label: Shop, pattern: '[a-z]+' }]\noauth2:\n  authorize_url: https://{shop}.shop.example/authorize\n  token_url: https://{shop}.shop.example/token\n  client_id: id\n  token_fields: [instance_url]\napi_base_url: '{instance_url}/api/{shop}'\n";
 
 /// A hub with one integration whose release runs `script` (a shell script), and one
 /// tenant of it with `configs`.

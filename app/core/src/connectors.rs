@@ -81,26 +81,17 @@ pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<(Connec
 /// the token request, which carries the client secret, to a host of their own. The
 /// URL is read by the parser that sends the request, each name replaced by a marker.
 fn check_authority(template: &str, c: &Connector) -> Result<(), String> {
-    let mut names: Vec<&str> = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else { break };
-        names.push(&rest[start + 1..start + len]);
-        rest = &rest[start + len + 1..];
-    }
-    if names.is_empty() {
-        return Ok(());
-    }
+    // Only parameters may be named here (`Connector::parse` checked it).
     let marker = |i: usize| format!("hubvalue{i}x");
-    let filled = fill(template, |name| names.iter().position(|n| *n == name).map(marker))?;
+    let filled = fill(template, |name| c.parameters.iter().position(|p| p.name == name).map(marker))?;
     let url = url::Url::parse(&filled).map_err(|e| format!("{template:?} is not a URL ({e})"))?;
     let host = url.host_str().unwrap_or_default();
-    for (i, name) in names.iter().enumerate() {
-        if url.username().contains(&marker(i)) || url.password().is_some_and(|p| p.contains(&marker(i))) {
+    for (i, p) in c.parameters.iter().enumerate() {
+        let name = &p.name;
+        if url.username().contains(&marker(i)) || url.password().is_some_and(|w| w.contains(&marker(i))) {
             return Err(format!("{{{name}}} cannot be in the URL's user part"));
         }
-        let patterned = c.parameters.iter().any(|p| p.name == *name && p.pattern.is_some());
-        if host.contains(&marker(i)) && !patterned {
+        if host.contains(&marker(i)) && p.pattern.is_none() {
             return Err(format!("{{{name}}} is in the host, so it needs a pattern that lists what it may be"));
         }
     }

@@ -82,13 +82,6 @@ impl OAuthTokens {
             fields,
         }
     }
-
-    /// The values a connector's URLs may name: its parameters and kept fields.
-    pub fn values(&self) -> BTreeMap<String, String> {
-        let mut all = self.fields.clone();
-        all.extend(self.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
-        all
-    }
 }
 
 /// Why connecting through OAuth2 did not work, in words for the person connecting.

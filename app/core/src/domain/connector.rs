@@ -267,22 +267,21 @@ impl Connector {
         if def.display_name.trim().is_empty() {
             return Err(invalid("display_name: must not be empty".to_owned()));
         }
-        let mut names: Vec<&str> = Vec::new();
+        let mut parameter_names: Vec<String> = Vec::new();
         for (i, p) in def.parameters.iter().enumerate() {
             check_name(&p.name).map_err(|m| invalid(format!("parameters[{i}].name: {m}")))?;
             if p.label.trim().is_empty() {
                 return Err(invalid(format!("parameters[{i}].label: must not be empty")));
             }
-            if names.contains(&p.name.as_str()) {
+            if parameter_names.contains(&p.name) {
                 return Err(invalid(format!("parameters[{i}].name: {} is named twice", p.name)));
             }
             if reserved(&p.name) {
                 return Err(invalid(format!("parameters[{i}].name: {} is the hub's own", p.name)));
             }
-            names.push(&p.name);
+            parameter_names.push(p.name.clone());
         }
         let mut missing = Vec::new();
-        let parameter_names: Vec<String> = def.parameters.iter().map(|p| p.name.clone()).collect();
         let parameters: Vec<&str> = parameter_names.iter().map(String::as_str).collect();
         match def.auth {
             AuthKind::Oauth2 => {

@@ -114,6 +114,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("integrations/:id/repository") view={Lazy::<r::IntegrationRepository>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("releases/:id") view={Lazy::<r::Release>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("connectors") view={Lazy::<r::Connectors>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("connectors/new") view={Lazy::<r::NewConnector>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("connectors/:name") view={Lazy::<r::Connector>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants") view={Lazy::<r::Tenants>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants/new") view={Lazy::<r::NewTenant>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id") view={Lazy::<r::Tenant>::new()} ssr=SsrMode::Async/>

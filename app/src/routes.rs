@@ -44,6 +44,8 @@ lazy_pages! {
     IntegrationRepository => view! { <integrations::RepositoryPage/> };
     Release => view! { <integrations::ReleasePage/> };
     Connectors => view! { <connectors::ConnectorsPage/> };
+    NewConnector => view! { <connectors::NewConnectorPage/> };
+    Connector => view! { <connectors::ConnectorPage/> };
     Tenants => view! { <tenants::TenantsPage/> };
     NewTenant => view! { <tenants::NewTenantPage/> };
     Tenant => view! { <tenants::TenantPage/> };

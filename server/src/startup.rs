@@ -9,6 +9,7 @@ use anyhow::Context;
 use app::api::ctx::AppState;
 use axum::Router;
 use hub_core::auth::{self, Bootstrapped};
+use hub_core::connectors::Connectors;
 use hub_core::db::{Db, DB_FILE};
 use hub_core::engine::builder::Builder;
 use hub_core::engine::janitor::Janitor;
@@ -46,7 +47,6 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         hub_core::connectors::LoadError::NotInCatalogue(_) => anyhow::anyhow!("{e}"),
         _ => anyhow::anyhow!("HUB_CONNECTORS_DIR: {e}"),
     })?;
-    registry.store(&db, chrono::Utc::now()).await.context("cannot record the connectors")?;
     for loaded in registry.connectors.values().filter(|l| !l.missing_vars.is_empty()) {
         tracing::warn!(
             connector = %loaded.connector.name,
@@ -54,6 +54,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             loaded.missing_vars.join(", ")
         );
     }
+    // The console's connectors join those of the folder and `HUB_CATALOGUE`.
+    let connectors = Connectors::new(registry, Arc::new(key.clone()));
+    connectors.reload(&db, chrono::Utc::now()).await.context("cannot record the connectors")?;
     let sealed = hub_core::service::connections::seal_clear_links(&db, &key, chrono::Utc::now())
         .await
         .context("cannot seal the magic links")?;
@@ -104,9 +107,15 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         })
         .build();
     let key = Arc::new(key);
-    let registry = Arc::new(registry);
-    let engine =
-        Engine::new(db.clone(), key.clone(), registry.clone(), &config.public_url, dir, &builder, config.runs.clone());
+    let engine = Engine::new(
+        db.clone(),
+        key.clone(),
+        connectors.clone(),
+        &config.public_url,
+        dir,
+        &builder,
+        config.runs.clone(),
+    );
     let janitor = Janitor::new(db.clone(), db_path, builder.releases_dir().to_owned(), engine.webhooks_dir());
     let state = AppState {
         db,
@@ -116,7 +125,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         mailer,
         engine,
         janitor,
-        connectors: registry,
+        connectors,
         key,
         public_url: config.public_url.clone(),
         api_doc: Arc::from(crate::rest::openapi::json()),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Timelike, Utc};
-use hub_core::connectors::Registry;
+use hub_core::connectors::{Connectors, Registry};
 use hub_core::db::audit::Actor;
 use hub_core::db::{releases, Db, DB_FILE};
 use hub_core::domain::run::{Mode, TriggerKind};
@@ -62,7 +62,7 @@ async fn bench(max_concurrent: usize, sandbox: Arc<Sandbox>) -> Bench {
     let engine = Engine::new(
         db.clone(),
         Arc::new(SecretKey::generate()),
-        Arc::new(Registry::default()),
+        Connectors::from(Registry::default()),
         "http://127.0.0.1:1",
         dir.path(),
         &Builder::new(db.clone(), dir.path(), Duration::from_secs(60), sandbox),

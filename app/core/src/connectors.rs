@@ -1,15 +1,19 @@
-//! The connectors a hub uses: definitions from its folder, read at start, and those
-//! of the shipped catalogue the operator enables (`HUB_CATALOGUE`); the registry of
-//! what was loaded (client secrets stay here, in memory, never in the database); and
-//! the check of a connection's parameters.
+//! The connectors a hub uses: definitions from its folder and the shipped catalogue's
+//! that the operator names (`HUB_CATALOGUE`), read at start; those an admin enabled
+//! or wrote in the console, read at start and again after each change; the registry
+//! of what is loaded (client secrets are in memory in clear, in the database only
+//! sealed); and the check of a connection's parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 
+use crate::db::console_connectors::{self, ConsoleConnectorRow};
 use crate::db::{connectors as table, Db, DbError};
-use crate::domain::connector::{fill, Connector, ConnectorError, Parameter};
+use crate::domain::connector::{fill, AuthKind, Connector, ConnectorError, Parameter};
+use crate::secrets::SecretKey;
 
 pub mod catalogue;
 
@@ -40,8 +44,11 @@ pub struct Registry {
 pub enum Source {
     /// A file of the connectors folder.
     File(PathBuf),
-    /// The shipped catalogue.
+    /// The shipped catalogue, named in `HUB_CATALOGUE`.
     Catalogue,
+    /// The console: the catalogue's definition an admin enabled, or one they wrote
+    /// (`custom`).
+    Console { custom: bool },
 }
 
 impl Source {
@@ -49,6 +56,7 @@ impl Source {
         match self {
             Self::File(p) => p.display().to_string(),
             Self::Catalogue => "the catalogue".to_owned(),
+            Self::Console { .. } => "the console".to_owned(),
         }
     }
 }
@@ -321,4 +329,139 @@ mod tests {
         assert_eq!(e.to_string(), "HUB_CATALOGUE: the catalogue has no connector named nope");
         std::fs::remove_dir_all(&dir).expect("clean");
     }
+}
+
+/// The connectors in use. What was read at start stays; the console's connectors are
+/// read from the database again after each change ([`Connectors::reload`]), and the
+/// registry is replaced whole, so a request or a run holds one consistent registry.
+#[derive(Clone)]
+pub struct Connectors {
+    start: Arc<Registry>,
+    current: Arc<RwLock<Arc<Registry>>>,
+    key: Arc<SecretKey>,
+    /// Reloads take turns, so the last to finish read the last change.
+    reloading: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Connectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connectors").field("names", &self.current().connectors.keys()).finish_non_exhaustive()
+    }
+}
+
+impl From<Registry> for Connectors {
+    /// Connectors that stay as given until a reload (tests, tools).
+    fn from(registry: Registry) -> Self {
+        Self::new(registry, Arc::new(SecretKey::generate()))
+    }
+}
+
+impl Connectors {
+    /// `start`: what the folder and `HUB_CATALOGUE` hold; `key` unseals the console's
+    /// client secrets.
+    pub fn new(start: Registry, key: Arc<SecretKey>) -> Self {
+        let start = Arc::new(start);
+        Self { current: Arc::new(RwLock::new(start.clone())), start, key, reloading: Arc::default() }
+    }
+
+    /// Seals and unseals the console's client secrets.
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// The definition of `name` in use now, client secret included.
+    pub fn definition(&self, name: &str) -> Option<Connector> {
+        self.current().connectors.get(name).map(|l| l.connector.clone())
+    }
+
+    /// The registry as it is now.
+    pub fn current(&self) -> Arc<Registry> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Reads the console's connectors, mirrors every loaded definition into the
+    /// database, and makes the result current. A console connector takes the place
+    /// of a `HUB_CATALOGUE` one of its name, never of a file's. One that cannot be
+    /// used (a secret sealed under another key) is left out and logged; the console
+    /// shows why ([`console_definition`]).
+    pub async fn reload(&self, db: &Db, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.reload_forgetting(db, now, None).await
+    }
+
+    /// Reloads as [`Connectors::reload`] does, then forgets the mirror row of
+    /// `removed` when nothing loads or names it. Under the reloads' turn, so a reload
+    /// that read the console's rows before the removal cannot write the row back after.
+    pub async fn reload_forgetting(&self, db: &Db, now: DateTime<Utc>, removed: Option<&str>) -> Result<(), DbError> {
+        let _turn = self.reloading.lock().await;
+        let rows = console_connectors::all(db.pool()).await?;
+        let mut next = Registry::clone(&self.start);
+        for row in rows {
+            if matches!(next.connectors.get(&row.name), Some(Loaded { source: Source::File(_), .. })) {
+                tracing::warn!(connector = %row.name, "the connectors folder's definition is used, not the console's");
+                continue;
+            }
+            match console_definition(&row, &self.key) {
+                Ok(connector) => {
+                    let source = Source::Console { custom: row.origin == ORIGIN_CUSTOM };
+                    next.connectors.insert(row.name.clone(), Loaded { connector, source, missing_vars: Vec::new() });
+                }
+                Err(message) => tracing::error!(connector = %row.name, "cannot use the console's connector: {message}"),
+            }
+        }
+        next.store(db, now).await?;
+        if let Some(name) = removed.filter(|n| !next.connectors.contains_key(*n)) {
+            table::delete_unused(db.pool(), name).await?;
+        }
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        Ok(())
+    }
+}
+
+/// A console connector's `origin`: the catalogue's definition of its name.
+pub const ORIGIN_CATALOGUE: &str = "catalogue";
+/// A console connector's `origin`: the admin's own YAML.
+pub const ORIGIN_CUSTOM: &str = "custom";
+
+/// Parses a definition written in the console. It cannot name the hub's environment
+/// (`${VAR}`), which is the operator's, nor hold the client id or secret, which the
+/// console asks for in fields of their own (the secret to seal it).
+pub fn parse_custom(text: &str) -> Result<Connector, ConnectorError> {
+    let (connector, missing) = parse(text, |_| None)?;
+    if let Some(name) = missing.first() {
+        return Err(ConnectorError::Invalid(format!(
+            "${{{name}}}: a definition written in the console cannot read the hub's environment; \
+             give the client id and secret in their fields"
+        )));
+    }
+    if let Some(o) = &connector.oauth2 {
+        for (key, value) in [("client_id", &o.client_id), ("client_secret", &o.client_secret)] {
+            if !value.is_empty() {
+                return Err(ConnectorError::Invalid(format!(
+                    "oauth2.{key}: leave it out; the form has a field for it (a secret is sealed there)"
+                )));
+            }
+        }
+    }
+    Ok(connector)
+}
+
+/// The definition a console row stands for, with its client id and unsealed secret.
+pub fn console_definition(row: &ConsoleConnectorRow, key: &SecretKey) -> Result<Connector, String> {
+    let mut connector = if row.origin == ORIGIN_CUSTOM {
+        parse_custom(&row.definition).map_err(|e| e.to_string())?
+    } else {
+        let text = catalogue::definition(&row.name).ok_or("the catalogue no longer has this connector")?;
+        parse(text, |_| None).map_err(|e| e.to_string())?.0
+    };
+    if let Some(o) = connector.oauth2.as_mut().filter(|_| connector.auth == AuthKind::Oauth2) {
+        o.client_id.clone_from(&row.client_id);
+        o.client_secret = match &row.client_secret {
+            Some(sealed) => {
+                let clear = key.decrypt(sealed).map_err(|_| "its client secret was sealed under another hub key")?;
+                String::from_utf8(clear).map_err(|_| "its client secret is not text")?
+            }
+            None => String::new(),
+        };
+    }
+    Ok(connector)
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use http::header::{ACCEPT, COOKIE, SET_COOKIE};
 use http::{request::Parts, HeaderMap, HeaderValue, StatusCode};
 use hub_core::auth::{self, SessionUser};
-use hub_core::connectors::Registry;
+use hub_core::connectors::Connectors;
 use hub_core::domain::user::OrgKind;
 use hub_core::engine::builder::Builder;
 use hub_core::engine::janitor::Janitor;
@@ -36,7 +36,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub engine: Engine,
     pub janitor: Janitor,
-    pub connectors: Arc<Registry>,
+    /// The connectors in use; the Connectors page changes them.
+    pub connectors: Connectors,
     /// Seals credentials at rest.
     pub key: Arc<SecretKey>,
     /// The address users reach the hub at, for links in mail.

@@ -141,6 +141,10 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("company", ""),
         ("users", ""),
         ("connectors", ""),
+        ("connector", "name=hubspot"),
+        ("enable_connector", "name=hubspot&client_id=a&client_secret=b"),
+        ("save_connector", "definition=name%3A+x"),
+        ("remove_connector", "name=hubspot"),
         ("integrations", ""),
         ("integration", "id=1"),
         ("integration_form", ""),
@@ -657,14 +661,16 @@ async fn the_connectors_page_shows_the_redirect_uri_and_the_catalogue_and_what_i
         "Each connection is asked for: <!>Shop name",
         "Not configured: set <!>SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET",
         "Catalogue (36 connectors)",
-        "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET",
+        "A client id and secret",
+        "from the catalogue (HUB_CATALOGUE)",
+        "from the file slack.yaml",
         "https://partners.shopify.com/",
     ] {
         assert!(page.body.contains(needle), "{needle} in {}", page.body);
     }
     // Two enabled from the catalogue, and three of the folder's files with a catalogue
     // entry of the same name (Slack, Stripe, SFTP), are marked in use.
-    assert_eq!(page.body.matches(r#"<span class="badge">In use</span>"#).count(), 5);
+    assert_eq!(page.body.matches(r#">In use</span>"#).count(), 5);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Config::from_vars(|k| match k {
@@ -676,4 +682,52 @@ async fn the_connectors_page_shows_the_redirect_uri_and_the_catalogue_and_what_i
     .expect("config");
     let refused = server::startup::prepare(&config).await.map(drop).expect_err("no such connector");
     assert_eq!(refused.to_string(), "HUB_CATALOGUE: the catalogue has no connector named shopifi");
+}
+
+/// A catalogue connector enabled on the Connectors page is in use at once, its secret
+/// never shown again; a broken definition is refused with its line and column; a
+/// forged cross-site change changes nothing.
+#[tokio::test]
+async fn connectors_are_enabled_and_written_in_the_console_without_a_restart() {
+    let hub = hub().await;
+    let cookie = hub.sign_in().await;
+    let secret = "very-secret-client-value";
+    let enable = format!("name=hubspot&client_id=hub-client&client_secret={secret}");
+
+    let mut forged = Request::post("/api/enable_connector")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from(enable.clone()))
+        .expect("request");
+    forged.headers_mut().insert("origin", header::HeaderValue::from_static("https://evil.example"));
+    assert_eq!(hub.send(forged).await.status, StatusCode::FORBIDDEN);
+    let form = hub.call("integration_form", "", Some(&cookie)).await;
+    assert!(!form.body.contains("\"hubspot\""), "{}", form.body);
+
+    let a = hub.call("enable_connector", &enable, Some(&cookie)).await;
+    assert!(a.status.is_success() || a.status.is_redirection(), "{} {}", a.status, a.body);
+    // Integrations can name it now: no restart.
+    let form = hub.call("integration_form", "", Some(&cookie)).await;
+    assert!(form.body.contains("\"hubspot\""), "{}", form.body);
+    let list = hub.get("/connectors", Some(&cookie)).await;
+    assert!(list.body.contains("from the catalogue, enabled in the console"), "{}", list.body);
+    let page = hub.get("/connectors/hubspot", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("A secret is stored") && page.body.contains("hub-client"), "{}", page.body);
+    for answer in [list, page, hub.call("connector", "name=hubspot", Some(&cookie)).await] {
+        assert!(!answer.body.contains(secret), "the secret is never shown again");
+    }
+
+    let broken = "definition=name%3A+acme%0Aauth%3A+%5Boauth2";
+    let a = hub.call("save_connector", broken, Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+    assert_eq!(v["Validation"]["field"], "definition", "{v}");
+    let message = v["Validation"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Line 2, column"), "{message}");
+    assert!(!hub.get("/connectors/acme", Some(&cookie)).await.body.contains("Definition (YAML)"), "nothing was saved");
+    let new = hub.get("/connectors/new", Some(&cookie)).await;
+    assert!(new.body.contains("Definition (YAML)"), "{}", new.body);
 }

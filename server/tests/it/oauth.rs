@@ -417,7 +417,7 @@ async fn stored_tokens(db: &Db, key: &SecretKey, tenant: i64) -> OAuthTokens {
 async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_from_races() {
     let (url, provider) = provider().await;
     let (p, _dir) = hub_with_provider(&url).await;
-    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.current());
     let tenant = tenant(&db, &key).await;
     let egress = p.state.egress.clone();
     let ready = || ready_credentials(&db, &key, &registry, &egress, "http://hub.test", tenant, "mockauth", Utc::now());
@@ -461,7 +461,7 @@ async fn tokens_are_refreshed_before_they_expire_and_failures_are_told_apart_fro
 async fn a_token_endpoint_inside_the_hubs_network_is_not_called_unless_allowed() {
     let (url, provider) = provider().await;
     let (p, _dir) = hub_with_provider(&url).await;
-    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.current());
     let tenant = tenant(&db, &key).await;
     store_tokens(&db, &key, tenant, "rt-1", Duration::minutes(10)).await;
     let strict = hub_core::egress::Egress::strict();
@@ -654,7 +654,7 @@ async fn links_made_before_they_were_sealed_keep_working_and_leave_the_table() {
 async fn a_refresh_never_undoes_a_disconnect_or_a_reconnect_made_while_it_waited() {
     let (url, provider) = provider().await;
     let (p, _dir) = hub_with_provider(&url).await;
-    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone());
+    let (db, key, registry) = (p.state.db.clone(), p.state.key.clone(), p.state.connectors.current());
     let tenant = tenant(&db, &key).await;
     let egress = p.state.egress.clone();
     provider.lock().expect("lock").race = Some((db.clone(), key.clone(), tenant));
@@ -748,7 +748,7 @@ async fn shop_hub(options: &str) -> (server::startup::Prepared, tempfile::TempDi
 async fn a_connector_whose_urls_name_the_customers_shop_asks_for_it_and_keeps_what_the_token_answer_names() {
     let (p, dir, url, seen) = shop_hub("  client_auth: body\n").await;
     let (db, key, registry, egress) =
-        (p.state.db.clone(), p.state.key.clone(), p.state.connectors.clone(), p.state.egress.clone());
+        (p.state.db.clone(), p.state.key.clone(), p.state.connectors.current(), p.state.egress.clone());
     let tenant = tenant_of(&db, &key, &["shopauth"]).await;
     let token = magic_token(&db, &key, tenant, "shopauth").await;
     let hub = Hub { router: p.router, _dir: dir };

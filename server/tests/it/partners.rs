@@ -104,6 +104,10 @@ async fn a_partner_user_sees_only_their_organization_and_no_company_settings() {
         ("end_marketplace_grace", ""),
         ("save_listing", "integration_id=1&input%5Bshort_description%5D=x"),
         ("link_marketplace_user", "tenant_id=1&sub=u"),
+        ("connector", "name=hubspot"),
+        ("enable_connector", "name=hubspot&client_id=a&client_secret=b"),
+        ("save_connector", "definition=name%3A+x"),
+        ("remove_connector", "name=slack"),
     ] {
         let a = hub.call(endpoint, args, Some(&cookie)).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{endpoint}: {}", a.body);

@@ -1,7 +1,8 @@
 //! The catalogue: connector definitions for widely used systems, shipped inside the
 //! binary (`connectors/catalogue/*.yaml`), each written from its provider's public
 //! documentation of its endpoints, scopes and registration. An operator enables one
-//! by naming it in `HUB_CATALOGUE` and setting the variables it names.
+//! by naming it in `HUB_CATALOGUE` and setting the variables it names; an admin, on
+//! the Connectors page with the app's client id and secret.
 
 use crate::domain::connector::Connector;
 

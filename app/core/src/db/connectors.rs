@@ -1,4 +1,5 @@
-//! The connectors table: a mirror of the definitions loaded at start.
+//! The connectors table: a mirror of the definitions loaded (at start, and after each
+//! change in the console), so that integrations and connections can name them.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteExecutor};
@@ -15,8 +16,8 @@ pub struct ConnectorRow {
     pub definition: String,
 }
 
-/// Records a loaded definition. The client secret is not stored: it stays in the
-/// environment and in memory.
+/// Records a loaded definition. The client secret is not stored here: it is in the
+/// environment, or sealed with the console's connectors.
 pub async fn upsert(
     db: impl SqliteExecutor<'_>,
     c: &Connector,
@@ -54,4 +55,18 @@ pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ConnectorRow>
 
 pub async fn names(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT name FROM connectors ORDER BY name").fetch_all(db).await
+}
+
+/// Forgets a connector no integration names and no connection holds credentials for;
+/// false when something still refers to it (the row then stays).
+pub async fn delete_unused(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM connectors WHERE name = ?1
+           AND NOT EXISTS (SELECT 1 FROM integration_connectors WHERE connector_name = ?1)
+           AND NOT EXISTS (SELECT 1 FROM connections WHERE connector_name = ?1)",
+    )
+    .bind(name)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

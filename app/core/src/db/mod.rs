@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod connections;
 pub mod connectors;
+pub mod console_connectors;
 pub mod inbound_hooks;
 pub mod integrations;
 pub mod invitations;

@@ -42,6 +42,8 @@ pub enum AuditAction {
     HostKeyPinned,
     HostKeyForgotten,
     PushBuildsSet,
+    ConnectorSaved,
+    ConnectorRemoved,
 }
 
 impl AuditAction {
@@ -86,6 +88,8 @@ impl AuditAction {
             Self::HostKeyPinned => "host key pinned",
             Self::HostKeyForgotten => "host key forgotten",
             Self::PushBuildsSet => "build on push set",
+            Self::ConnectorSaved => "connector saved",
+            Self::ConnectorRemoved => "connector removed",
         }
     }
 }

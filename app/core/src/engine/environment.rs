@@ -43,6 +43,7 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let registry = self.inner.registry.current();
         for c in connections {
             if c.status != ConnectionStatus::Connected || c.auth == AuthKind::None {
                 continue;
@@ -51,7 +52,7 @@ impl Engine {
             let creds = match ready_credentials(
                 &i.db,
                 &i.key,
-                &i.registry,
+                &registry,
                 &i.settings.egress,
                 &i.public_url,
                 launch.tenant_id,
@@ -72,7 +73,7 @@ impl Engine {
             }
             collect_strings(&masked, &mut secrets);
             vars.extend(run::secret_env(&c.connector_name, oauth2, &creds));
-            let base = i.registry.connectors.get(&c.connector_name).map(|l| &l.connector);
+            let base = registry.connectors.get(&c.connector_name).map(|l| &l.connector);
             if let Some(url) = base.and_then(|k| k.api_base_url_for(&connection_values(&creds))) {
                 vars.push((run::env_name("PAN_SEC", &[&c.connector_name, "api_base_url"]), url));
             }

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use super::builder::Builder;
 use super::dispatcher::ReleaseInfo;
 use super::sandbox::Sandbox;
-use crate::connectors::Registry;
+use crate::connectors::Connectors;
 use crate::db::{run_leases, run_retries, Db, DbError};
 use crate::domain::fair_use::FairUse;
 use crate::egress::Egress;
@@ -111,7 +111,7 @@ pub struct Engine {
 pub(super) struct Inner {
     pub db: Db,
     pub key: Arc<SecretKey>,
-    pub registry: Arc<Registry>,
+    pub registry: Connectors,
     pub public_url: String,
     pub releases_dir: PathBuf,
     pub work_dir: PathBuf,
@@ -169,7 +169,7 @@ impl Engine {
     pub fn new(
         db: Db,
         key: Arc<SecretKey>,
-        registry: Arc<Registry>,
+        registry: Connectors,
         public_url: &str,
         data_dir: &Path,
         builder: &Builder,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ServiceError;
-use crate::connectors::{check_parameters, Registry};
+use crate::connectors::{check_parameters, Connectors};
 use crate::db::audit::{self, Actor};
 use crate::db::connections::{self, MagicRow, StoredLink};
 use crate::db::webhooks as settings_store;
@@ -85,7 +85,7 @@ pub async fn save_link_settings(
 /// secret included, from the registry). A replaced or expired link says so.
 pub async fn by_magic_token(
     db: &Db,
-    registry: &Registry,
+    registry: &Connectors,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<(MagicRow, Connector), ConnectError> {
@@ -101,8 +101,7 @@ pub async fn by_magic_token(
     if link_settings(db).await.map_err(|_| ConnectError::Internal)?.expired(row.magic_issued_at, now) {
         return Err(ConnectError::ExpiredLink);
     }
-    let connector =
-        registry.connectors.get(&row.connector_name).map(|l| l.connector.clone()).ok_or(ConnectError::UnknownLink)?;
+    let connector = registry.definition(&row.connector_name).ok_or(ConnectError::UnknownLink)?;
     Ok((row, connector))
 }
 
@@ -197,7 +196,7 @@ pub async fn seal_clear_links(db: &Db, key: &SecretKey, now: DateTime<Utc>) -> R
 pub async fn start_oauth(
     db: &Db,
     key: &SecretKey,
-    registry: &Registry,
+    registry: &Connectors,
     public_url: &str,
     magic_token: &str,
     given: &BTreeMap<String, String>,
@@ -260,7 +259,7 @@ const CALLBACK_VALUE_MAX: usize = 200;
 pub async fn finish_oauth(
     db: &Db,
     key: &SecretKey,
-    registry: &Registry,
+    registry: &Connectors,
     egress: &Egress,
     public_url: &str,
     cb: &Callback,
@@ -298,11 +297,7 @@ pub async fn finish_oauth(
         if row.archived {
             return Err(ConnectError::UnknownLink);
         }
-        let connector = registry
-            .connectors
-            .get(&row.connector_name)
-            .map(|l| l.connector.clone())
-            .ok_or(ConnectError::UnknownLink)?;
+        let connector = registry.definition(&row.connector_name).ok_or(ConnectError::UnknownLink)?;
         let parameters: BTreeMap<String, String> =
             serde_json::from_str(&claimed.parameters).map_err(|_| ConnectError::MissingParameters)?;
         let client = client(&connector, &parameters, public_url)?;
@@ -348,7 +343,7 @@ pub async fn finish_oauth(
 pub async fn save_by_magic_link(
     db: &Db,
     key: &SecretKey,
-    registry: &Registry,
+    registry: &Connectors,
     magic_token: &str,
     fields: &std::collections::BTreeMap<String, String>,
     now: DateTime<Utc>,

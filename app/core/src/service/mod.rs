@@ -14,6 +14,7 @@ use crate::domain::user::OrgKind;
 
 pub mod api_keys;
 pub mod connections;
+pub mod connectors;
 pub mod embed;
 pub mod integrations;
 pub mod marketplace;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use hub_core::connectors::{Loaded, Registry, Source};
+use hub_core::connectors::{Connectors, Loaded, Registry, Source};
 use hub_core::db::audit::Actor;
 use hub_core::db::{connections, connectors, run_leases, run_logs, run_retries, run_triggers, runs, tenants, Db};
 use hub_core::domain::connector::Connector;
@@ -110,7 +110,7 @@ async fn hub_in(script: &str, metadata_schema: Option<&str>, settings: Settings,
         let source = Source::File(PathBuf::from(format!("{}.yaml", c.name)));
         map.insert(c.name.clone(), Loaded { connector: c, source, missing_vars: Vec::new() });
     }
-    let registry = Arc::new(Registry { connectors: map });
+    let registry = Connectors::from(Registry { connectors: map });
     let engine = Engine::new(db.clone(), key.clone(), registry, "http://127.0.0.1:1", data.path(), &builder, settings);
     Hub { db, engine, key, tenant, integration, data, _dirs: (repo, db_dir) }
 }

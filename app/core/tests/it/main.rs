@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod builder;
+mod console_connectors;
 mod db;
 mod engine;
 mod form;

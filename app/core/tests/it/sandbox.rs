@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use hub_core::connectors::Registry;
+use hub_core::connectors::{Connectors, Registry};
 use hub_core::db::audit::Actor;
 use hub_core::db::{releases, run_logs, runs, tenants, Db, DB_FILE};
 use hub_core::domain::fair_use::{FairUse, Limit};
@@ -92,7 +92,7 @@ async fn hub(sandbox: Arc<Sandbox>) -> Hub {
     let engine = Engine::new(
         db.clone(),
         key.clone(),
-        Arc::new(Registry { connectors: BTreeMap::new() }),
+        Connectors::from(Registry { connectors: BTreeMap::new() }),
         "http://127.0.0.1:1",
         data.path(),
         &builder,

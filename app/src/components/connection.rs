@@ -43,17 +43,15 @@ pub fn ConnectorBlock(
                 <button type="submit" class="btn">{if connected { "Replace credentials" } else { "Save credentials" }}</button>
             </ActionForm>
         }.into_any(),
+        AuthKind::Oauth2 if !c.configured => view! {
+            <NotConfigured connector=c.connector.clone() display_name=c.display_name.clone()/>
+            <MagicLink url=c.magic_link.clone() expiry=c.link_expiry.clone() expired=c.link_expired/>
+        }.into_any(),
         AuthKind::Oauth2 => view! {
-            {if c.configured {
-                view! {
-                    <p>
-                        <a class="btn primary" href=c.magic_link.clone()>"Connect"</a>
-                        " "<span class="muted small">"Opens the provider's consent screen."</span>
-                    </p>
-                }.into_any()
-            } else {
-                view! { <NotConfigured connector=c.connector.clone() display_name=c.display_name.clone()/> }.into_any()
-            }}
+            <p>
+                <a class="btn primary" href=c.magic_link.clone()>"Connect"</a>
+                " "<span class="muted small">"Opens the provider's consent screen."</span>
+            </p>
             <MagicLink url=c.magic_link.clone() expiry=c.link_expiry.clone() expired=c.link_expired/>
         }.into_any(),
         AuthKind::None => view! { <p class="muted">"No credentials needed."</p> }.into_any(),

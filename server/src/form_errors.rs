@@ -18,8 +18,6 @@ use hub_core::secrets::SecretKey;
 pub const LIFETIME: Duration = Duration::minutes(10);
 
 const ERR: &str = "__err";
-/// What the hub seals here, so no other sealed value opens as a form's error.
-const PURPOSE: &str = "form-error";
 const PATH: &str = "__path";
 
 /// Opens the `__err` of the request and seals the `__err` of the answer's redirect.
@@ -48,12 +46,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 
 /// `value` sealed with the time it was made.
 pub fn seal(key: &SecretKey, value: &str, at: DateTime<Utc>) -> String {
-    hub_core::secrets::seal_stamped(key, PURPOSE, value, at)
+    hub_core::secrets::seal_stamped(key, value, at)
 }
 
 /// The value sealed in `sealed`, when it unseals and is fresh at `now`.
 pub fn open(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String> {
-    hub_core::secrets::open_stamped(key, PURPOSE, sealed, now, LIFETIME)
+    hub_core::secrets::open_stamped(key, sealed, now, LIFETIME)
 }
 
 /// Whether a query has an `__err` or `__path`, however its keys are encoded.

@@ -140,7 +140,7 @@ async fn oauth_start(
                 .take(8)
                 .map(|(name, value)| format!("&{}={}", encode(name), encode(value)))
                 .collect();
-            let failed = failure_param(key, &token, &e, chrono::Utc::now());
+            let failed = failure_param(key, &e, chrono::Utc::now());
             Redirect::to(&format!("/connect/{}?failed={failed}{typed}", encode(&token))).into_response()
         }
     }
@@ -163,11 +163,11 @@ async fn oauth_callback(
         chrono::Utc::now(),
     )
     .await;
-    let failed = |t: &str, e| hub_core::service::connections::failure_param(&state.key, t, &e, chrono::Utc::now());
+    let failed = |e| hub_core::service::connections::failure_param(&state.key, &e, chrono::Utc::now());
     let location = match (token, outcome) {
         (Some(t), Ok(())) => format!("/connect/{}?connected=1", encode(&t)),
-        (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), failed(&t, e)),
-        (None, Err(e)) => format!("/connect/unknown?failed={}", failed("unknown", e)),
+        (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), failed(e)),
+        (None, Err(e)) => format!("/connect/unknown?failed={}", failed(e)),
         (None, Ok(())) => "/connect/unknown".to_owned(),
     };
     let mut resp = Redirect::to(&location).into_response();

@@ -21,10 +21,10 @@ pub fn ConnectPage() -> impl IntoView {
     let data = Resource::new(move || token.get(), get_magic_link);
     // What went wrong, as the hub sealed it in the address.
     let failure = Resource::new(
-        move || (token.get(), query.with(|q| q.get("failed"))),
-        |(token, failed)| async move {
+        move || query.with(|q| q.get("failed")),
+        |failed| async move {
             match failed {
-                Some(f) => connect_failure(token, f).await.ok().flatten(),
+                Some(f) => connect_failure(f).await.ok().flatten(),
                 None => None,
             }
         },

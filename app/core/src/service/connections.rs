@@ -287,11 +287,7 @@ pub async fn finish_oauth(
     if let Some(error) = cb.error.as_deref() {
         return (
             magic,
-            Err(if error == "access_denied" {
-                ConnectError::Denied
-            } else {
-                ConnectError::Provider(provider_error(error))
-            }),
+            Err(if error == "access_denied" { ConnectError::Denied } else { ConnectError::Provider(error.to_owned()) }),
         );
     }
     let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -385,31 +381,14 @@ pub async fn disconnect(
 /// follow the redirect there.
 const FAILURE_LIFETIME: Duration = Duration::minutes(10);
 
-/// The `failed` value of the address of the page of the magic link `magic_token`
-/// (`unknown` when there is none): what went wrong, sealed with the hub key, the
-/// time and the link, so the customer-facing page shows only what the hub said about
-/// that link, never text somebody put in an address or sealed for another link.
-pub fn failure_param(key: &SecretKey, magic_token: &str, e: &ConnectError, now: DateTime<Utc>) -> String {
-    seal_stamped(key, &failure_purpose(magic_token), &e.to_string(), now)
+/// The `failed` value of a magic link page's address: what went wrong, sealed with
+/// the hub key and the time, so the customer-facing page shows only what the hub
+/// said, never text somebody put in a link.
+pub fn failure_param(key: &SecretKey, e: &ConnectError, now: DateTime<Utc>) -> String {
+    seal_stamped(key, &e.to_string(), now)
 }
 
-/// What a `failed` value on the page of `magic_token` says, when the hub sealed it for
-/// that link in the last ten minutes.
-pub fn failure_message(key: &SecretKey, magic_token: &str, sealed: &str, now: DateTime<Utc>) -> Option<String> {
-    open_stamped(key, &failure_purpose(magic_token), sealed, now, FAILURE_LIFETIME)
-}
-
-fn failure_purpose(magic_token: &str) -> String {
-    format!("connect-failure:{}", token_hash(magic_token))
-}
-
-/// A provider's `error` as the page repeats it: one of the codes RFC 6749 lists, or
-/// a provider's own short code; anything else is not repeated.
-fn provider_error(error: &str) -> String {
-    let code = !error.is_empty() && error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if code {
-        error.to_owned()
-    } else {
-        "an error it did not name".to_owned()
-    }
+/// What a `failed` value says, when the hub sealed it in the last ten minutes.
+pub fn failure_message(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String> {
+    open_stamped(key, sealed, now, FAILURE_LIFETIME)
 }

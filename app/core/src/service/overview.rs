@@ -183,7 +183,7 @@ pub async fn overview(
 
 fn connection(row: ConnectionRow, key: &SecretKey, links: LinkSettings) -> Connection {
     let def = parse_definition(&row.definition);
-    let auth = row.auth;
+    let auth = def.as_ref().map_or(AuthKind::None, |d| d.auth);
     Connection {
         link: super::connections::link_token(key, row.magic_sealed.as_deref()),
         link_expires_at: row.magic_issued_at.and_then(|at| links.expires_at(at)),

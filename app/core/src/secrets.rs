@@ -121,28 +121,6 @@ impl SecretKey {
     }
 }
 
-/// `value` sealed with the time it was made, in URL-safe base64: a message the hub
-/// puts in an address, which only the hub can read and only it can have made.
-pub fn seal_stamped(key: &SecretKey, value: &str, at: chrono::DateTime<chrono::Utc>) -> String {
-    let mut plain = at.timestamp().to_be_bytes().to_vec();
-    plain.extend_from_slice(value.as_bytes());
-    URL_SAFE_NO_PAD.encode(key.encrypt(&plain))
-}
-
-/// The value [`seal_stamped`] sealed in `sealed`, when it opens and is at most
-/// `lifetime` old at `now`.
-pub fn open_stamped(
-    key: &SecretKey,
-    sealed: &str,
-    now: chrono::DateTime<chrono::Utc>,
-    lifetime: chrono::Duration,
-) -> Option<String> {
-    let plain = key.decrypt(&URL_SAFE_NO_PAD.decode(sealed).ok()?).ok()?;
-    let (stamp, value) = plain.split_at_checked(8)?;
-    let at = chrono::DateTime::from_timestamp(i64::from_be_bytes(stamp.try_into().ok()?), 0)?;
-    (at <= now && now - at <= lifetime).then(|| String::from_utf8(value.to_vec()).ok())?
-}
-
 /// A random token of 32 bytes, URL-safe, for sessions and links.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

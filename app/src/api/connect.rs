@@ -32,15 +32,6 @@ pub struct ParameterView {
     pub example: String,
 }
 
-/// What the `failed` value of a magic link page's address says: only what the hub
-/// sealed there in the last ten minutes (nothing for text put in a link by hand).
-#[server(endpoint = "connect_failure")]
-pub async fn connect_failure(failed: String) -> Result<Option<String>, AppError> {
-    use crate::api::ctx::state;
-    let st = state()?;
-    Ok(hub_core::service::connections::failure_message(&st.key, &failed, chrono::Utc::now()))
-}
-
 #[server(endpoint = "magic_link")]
 pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
     use crate::api::ctx::{fail, state};

@@ -92,8 +92,7 @@ pub struct ManifestBrief {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationForm {
     pub input: IntegrationInput,
-    /// (name, display name, whether the hub can collect its credentials yet).
-    pub connectors: Vec<(String, String, bool)>,
+    pub connectors: Vec<(String, String)>,
 }
 
 #[cfg(feature = "ssr")]

@@ -74,8 +74,6 @@ pub struct ConnectionView {
     pub link_expiry: Option<String>,
     pub link_expired: bool,
     pub info: String,
-    /// The hub can collect its credentials (an OAuth2 connector has its client id).
-    pub configured: bool,
 }
 
 /// Everything the creation flow's steps and the tenant's page show.
@@ -186,7 +184,6 @@ pub(crate) mod server {
         let expired = c.link_expires_at.is_some_and(|at| at <= chrono::Utc::now());
         ConnectionView {
             auth: c.auth,
-            configured: c.configured,
             fields: c.fields,
             magic_link: format!("{}/connect/{}", public_url.trim_end_matches('/'), c.link.unwrap_or_default()),
             link_expiry: c.link_expires_at.map(|at| {
@@ -199,7 +196,7 @@ pub(crate) mod server {
             link_expired: expired,
             connector: r.connector_name,
             display_name: r.display_name,
-            status: if c.auth == AuthKind::None { ConnectionStatus::Connected } else { r.status },
+            status: r.status,
             status_reason: r.status_reason,
             changed_at: show_time(r.status_changed_at),
             info: r.info,

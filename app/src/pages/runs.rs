@@ -216,10 +216,7 @@ pub fn AuditPage() -> impl IntoView {
                                             <td class="nowrap">{e.at}</td>
                                             <td>{e.actor}</td>
                                             <td>{e.action}</td>
-                                            <td>{match e.href {
-                                                Some(href) => view! { <a href=href>{e.object}</a> }.into_any(),
-                                                None => e.object.into_any(),
-                                            }}</td>
+                                            <td>{e.object}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -1,5 +1,4 @@
-//! A new hub seeds the sample integrations, and each sample's first release builds and
-//! becomes its default.
+//! A new hub seeds the sample integrations, and each sample's first release builds.
 
 use hub_core::db::{integrations, releases};
 
@@ -22,7 +21,5 @@ async fn a_new_hub_builds_every_sample() {
             i.name,
             built[0].error,
         );
-        let now = integrations::get(db.pool(), i.id).await.expect("db").expect("integration");
-        assert_eq!(now.default_release_id, Some(built[0].id), "{}", i.name);
     }
 }

@@ -25,7 +25,7 @@ pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
 };
 use crate::oauth::{client, describe, Http};
-use crate::secrets::{open_stamped, random_token, seal_stamped, token_hash, SecretKey};
+use crate::secrets::{random_token, token_hash, SecretKey};
 
 /// How long a started authorization may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -375,20 +375,4 @@ pub async fn disconnect(
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// How long a failure named in a magic link page's address is shown: enough to
-/// follow the redirect there.
-const FAILURE_LIFETIME: Duration = Duration::minutes(10);
-
-/// The `failed` value of a magic link page's address: what went wrong, sealed with
-/// the hub key and the time, so the customer-facing page shows only what the hub
-/// said, never text somebody put in a link.
-pub fn failure_param(key: &SecretKey, e: &ConnectError, now: DateTime<Utc>) -> String {
-    seal_stamped(key, &e.to_string(), now)
-}
-
-/// What a `failed` value says, when the hub sealed it in the last ten minutes.
-pub fn failure_message(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String> {
-    open_stamped(key, sealed, now, FAILURE_LIFETIME)
 }

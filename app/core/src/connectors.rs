@@ -450,8 +450,7 @@ pub fn console_definition(row: &ConsoleConnectorRow, key: &SecretKey) -> Result<
     let mut connector = if row.origin == ORIGIN_CUSTOM {
         parse_custom(&row.definition).map_err(|e| e.to_string())?
     } else {
-        let text = catalogue::definition(&row.name).ok_or("the catalogue no longer has this connector")?;
-        parse(text, |_| None).map_err(|e| e.to_string())?.0
+        catalogue::connector(&row.name).ok_or("the catalogue no longer has this connector")?
     };
     if let Some(o) = connector.oauth2.as_mut().filter(|_| connector.auth == AuthKind::Oauth2) {
         o.client_id.clone_from(&row.client_id);

@@ -64,6 +64,11 @@ pub fn definition(name: &str) -> Option<&'static str> {
     DEFINITIONS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
 }
 
+/// The catalogue's definition of `name`, parsed (no environment).
+pub fn connector(name: &str) -> Option<Connector> {
+    parsed().iter().find(|(c, _)| c.name == name).map(|(c, _)| c.clone())
+}
+
 /// The catalogue's definitions, parsed once (no environment: variables are listed as
 /// missing), sorted by category and name.
 pub fn parsed() -> &'static [(Connector, Vec<String>)] {

@@ -32,13 +32,26 @@ pub struct Entry<'a> {
     pub detail: serde_json::Value,
 }
 
+impl Actor {
+    /// How the log names who did it: an email, a key's name, a marketplace `sub`.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::User { email, .. } => email,
+            Self::ApiKey { name, .. } => name,
+            Self::Marketplace { sub } => sub,
+            Self::System => "system",
+        }
+    }
+}
+
 pub async fn record(db: impl SqliteExecutor<'_>, e: Entry<'_>, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let (kind, user, label) = match e.actor {
-        Actor::User { id, email } => ("user", Some(*id), email.as_str()),
-        Actor::ApiKey { name, .. } => ("api", None, name.as_str()),
-        Actor::Marketplace { sub } => ("marketplace", None, sub.as_str()),
-        Actor::System => ("system", None, "system"),
+    let (kind, user) = match e.actor {
+        Actor::User { id, .. } => ("user", Some(*id)),
+        Actor::ApiKey { .. } => ("api", None),
+        Actor::Marketplace { .. } => ("marketplace", None),
+        Actor::System => ("system", None),
     };
+    let label = e.actor.label();
     sqlx::query(
         "INSERT INTO audit_log (at, actor_kind, actor_user, actor_label, action, object_type, object_id, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -127,7 +127,7 @@ pub async fn editor(db: &Db, connectors: &Connectors, name: &str) -> Result<Edit
     let base = match (loaded, &row, shipped) {
         (Some(l), _, _) => Some(l.connector.clone()),
         (None, Some(r), _) if r.origin == ORIGIN_CUSTOM => parse_custom(&r.definition).ok(),
-        (None, _, Some(text)) => crate::connectors::parse(text, |_| None).ok().map(|(c, _)| c),
+        (None, _, Some(_)) => catalogue::connector(name),
         (None, Some(_), None) => None,
         (None, None, None) => return Err(ServiceError::NotFound),
     };
@@ -146,10 +146,6 @@ pub async fn editor(db: &Db, connectors: &Connectors, name: &str) -> Result<Edit
         problem,
         usage: console_connectors::usage(db.pool(), name).await?,
     })
-}
-
-fn internal(e: &ConnectorError) -> ServiceError {
-    ServiceError::Conflict(format!("the shipped definition does not load: {e}"))
 }
 
 /// What the admin sent to enable a catalogue connector or to save their own.
@@ -174,8 +170,7 @@ pub async fn enable(
     input: ConnectorInput,
     now: DateTime<Utc>,
 ) -> Result<String, ServiceError> {
-    let text = catalogue::definition(name).ok_or(ServiceError::NotFound)?;
-    let connector = crate::connectors::parse(text, |_| None).map_err(|e| internal(&e))?.0;
+    let connector = catalogue::connector(name).ok_or(ServiceError::NotFound)?;
     let stored = console_connectors::get(db.pool(), name).await?.filter(|r| r.origin == ORIGIN_CATALOGUE);
     save(db, connectors, actor, &connector, ORIGIN_CATALOGUE, String::new(), stored, input, now).await?;
     Ok(name.to_owned())
@@ -316,7 +311,7 @@ async fn save(
         client_id,
         client_secret,
         updated_at: now,
-        updated_by: actor_label(actor),
+        updated_by: actor.label().to_owned(),
     };
     let mut tx = db.pool().begin().await?;
     console_connectors::put(&mut *tx, &row).await?;
@@ -362,15 +357,6 @@ pub fn in_use_warning(display_name: &str, usage: Usage) -> String {
          you save. A new client id makes the stored tokens stop working, so each tenant connects again. Tick \
          the box to save anyway."
     )
-}
-
-fn actor_label(actor: &Actor) -> String {
-    match actor {
-        Actor::User { email, .. } => email.clone(),
-        Actor::ApiKey { name, .. } => format!("API key {name}"),
-        Actor::Marketplace { sub } => sub.clone(),
-        Actor::System => "system".to_owned(),
-    }
 }
 
 /// Takes a console connector out of use: the catalogue's stays in the catalogue (and

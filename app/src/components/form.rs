@@ -1,8 +1,24 @@
 //! Form pieces: a labelled field with its error beside it.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
+
+/// How many times `action` has succeeded. A page keys its data on this, not on the
+/// action's version: a refusal changed nothing, and reading the data again would
+/// build the form anew over what the user typed since the refusal came back.
+pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: ServerFn + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    Memo::new(move |before: Option<&usize>| {
+        let count = before.copied().unwrap_or(0);
+        count + usize::from(action.value().with(|v| matches!(v, Some(Ok(_)))))
+    })
+}
 
 /// The message for `field` in the latest error of a form, if it is about that field.
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::access::{
     get_api_access, get_notifications, CreateApiKey, RevokeApiKey, RotateWebhookSecret, SaveNotifications,
 };
-use crate::components::form::{field_error, TextField};
+use crate::components::form::{field_error, successes, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
 
@@ -26,7 +26,8 @@ pub(crate) fn Revealed(title: &'static str, secret: String, #[prop(into)] note: 
 pub fn ApiAccessPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let data = Resource::new(move || (create.version().get(), revoke.version().get()), |_| get_api_access());
+    let create_ok = successes(create);
+    let data = Resource::new(move || (create_ok.get(), revoke.version().get()), |_| get_api_access());
     let create_error = Signal::derive(move || create.value().get().and_then(Result::err));
     let revoke_error = Signal::derive(move || revoke.value().get().and_then(Result::err));
     let fresh = move || create.value().get().and_then(Result::ok);
@@ -150,7 +151,8 @@ pub fn ApiAccessPage() -> impl IntoView {
 pub fn NotificationsPage() -> impl IntoView {
     let save = ServerAction::<SaveNotifications>::new();
     let rotate = ServerAction::<RotateWebhookSecret>::new();
-    let data = Resource::new(move || (save.version().get(), rotate.version().get()), |_| get_notifications());
+    let save_ok = successes(save);
+    let data = Resource::new(move || (save_ok.get(), rotate.version().get()), |_| get_notifications());
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
     let rotate_error = Signal::derive(move || rotate.value().get().and_then(Result::err));
     let fresh =

@@ -10,7 +10,7 @@ use crate::api::connectors::{
     get_connector, list_connectors, CatalogueItem, ConnectorEditor, ConnectorInfo, EnableConnector, RemoveConnector,
     SaveConnector,
 };
-use crate::components::form::field_error;
+use crate::components::form::{field_error, successes};
 use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
 use crate::error::AppError;
@@ -244,7 +244,7 @@ pub fn NewConnectorPage() -> impl IntoView {
 }
 
 /// `/connectors/:name`: one connector, with what may be changed. The page's data is
-/// read again after each change (the actions' versions).
+/// read again after each change that was saved.
 #[component]
 pub fn ConnectorPage() -> impl IntoView {
     let params = use_params_map();
@@ -252,10 +252,8 @@ pub fn ConnectorPage() -> impl IntoView {
     let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
     let enable = ServerAction::<EnableConnector>::new();
     let save = ServerAction::<SaveConnector>::new();
-    let data = Resource::new(
-        move || (name.get(), enable.version().get(), save.version().get()),
-        |(name, ..)| get_connector(name),
-    );
+    let (enable_ok, save_ok) = (successes(enable), successes(save));
+    let data = Resource::new(move || (name.get(), enable_ok.get(), save_ok.get()), |(name, ..)| get_connector(name));
     let saved = move || query.read().get("saved").and_then(|k| saved_notice(&k));
     view! {
         <Transition fallback=Loading>

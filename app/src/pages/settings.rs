@@ -7,7 +7,7 @@ use crate::api::marketplace::{
     get_marketplace_settings, EndMarketplaceGrace, RotateMarketplaceSecret, SaveMarketplace,
 };
 use crate::api::settings::{company_info, get_retention, RetentionView, SaveMagicLinks, SaveRetention};
-use crate::components::form::{field_error, TextField};
+use crate::components::form::{field_error, successes, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
 use crate::error::AppError;
@@ -17,7 +17,8 @@ pub fn CompanyPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| company_info());
     let save = ServerAction::<SaveRetention>::new();
     let links = ServerAction::<SaveMagicLinks>::new();
-    let retention = Resource::new(move || save.version().get() + links.version().get(), |_| get_retention());
+    let (save_ok, links_ok) = (successes(save), successes(links));
+    let retention = Resource::new(move || save_ok.get() + links_ok.get(), |_| get_retention());
     let query = use_query_map();
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
     let links_error = Signal::derive(move || links.value().get().and_then(Result::err));
@@ -158,10 +159,9 @@ pub fn MarketplacePage() -> impl IntoView {
     let save = ServerAction::<SaveMarketplace>::new();
     let rotate = ServerAction::<RotateMarketplaceSecret>::new();
     let end = ServerAction::<EndMarketplaceGrace>::new();
-    let data = Resource::new(
-        move || (save.version().get(), rotate.version().get(), end.version().get()),
-        |_| get_marketplace_settings(),
-    );
+    let (save_ok, rotate_ok) = (successes(save), successes(rotate));
+    let data =
+        Resource::new(move || (save_ok.get(), rotate_ok.get(), end.version().get()), |_| get_marketplace_settings());
     let query = use_query_map();
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
     let rotate_error = Signal::derive(move || rotate.value().get().and_then(Result::err));

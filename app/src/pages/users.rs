@@ -10,7 +10,7 @@ use crate::api::users::{
     get_invitation, list_organizations, list_sent_mail, AcceptInvitation, AddUser, ChangePassword, CreatePartner,
     DeactivateUser, RenamePartner, ResendInvitation, SignOutUser,
 };
-use crate::components::form::{field_error, TextField};
+use crate::components::form::{field_error, successes, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
@@ -185,7 +185,8 @@ pub fn NewUserPage() -> impl IntoView {
 pub fn PartnersPage() -> impl IntoView {
     let create = ServerAction::<CreatePartner>::new();
     let rename = ServerAction::<RenamePartner>::new();
-    let orgs = Resource::new(move || (create.version().get(), rename.version().get()), |_| list_organizations());
+    let (create_ok, rename_ok) = (successes(create), successes(rename));
+    let orgs = Resource::new(move || (create_ok.get(), rename_ok.get()), |_| list_organizations());
     let create_error = Signal::derive(move || create.value().get().and_then(Result::err));
     let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
     view! {

@@ -13,6 +13,7 @@ use crate::api::embed::{
 };
 use crate::components::config_form::ConfigFields;
 use crate::components::connection::ConnectionBadge;
+use crate::components::form::successes;
 use crate::components::loading::Loading;
 use crate::components::page::RefreshWhileBusy;
 use crate::error::AppError;
@@ -31,16 +32,18 @@ pub fn EmbedAppPage() -> impl IntoView {
     let disconnect = ServerAction::<EmbedDisconnect>::new();
     let uninstall = ServerAction::<EmbedUninstall>::new();
     let refresh = RwSignal::new(0usize);
+    let (credentials_ok, configure_ok, schedule_ok) =
+        (successes(credentials), successes(configure), successes(schedule));
     let data = Resource::new(
         move || {
             (
                 e.get().token,
                 id.get(),
                 refresh.get()
-                    + credentials.version().get()
+                    + credentials_ok.get()
                     + cont.version().get()
-                    + configure.version().get()
-                    + schedule.version().get()
+                    + configure_ok.get()
+                    + schedule_ok.get()
                     + run.version().get()
                     + disconnect.version().get(),
             )

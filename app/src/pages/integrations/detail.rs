@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::integrations::{get_integration, BuildRelease, IntegrationDetail, ReleaseSummary, SetDefaultRelease};
 use crate::api::marketplace::{get_listing, ListingView, SaveListing};
 use crate::components::badge::ReleaseStatusBadge;
-use crate::components::form::{field_error, TextField};
+use crate::components::form::{field_error, successes, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader, RefreshWhileBusy};
 use crate::error::AppError;
@@ -25,8 +25,9 @@ pub fn IntegrationPage() -> impl IntoView {
     let build = ServerAction::<BuildRelease>::new();
     let make_default = ServerAction::<SetDefaultRelease>::new();
     let refresh = RwSignal::new(0u32);
+    let build_ok = successes(build);
     let detail = Resource::new(
-        move || (id.get(), build.version().get(), make_default.version().get(), refresh.get()),
+        move || (id.get(), build_ok.get(), make_default.version().get(), refresh.get()),
         |(id, ..)| async move {
             match id {
                 Some(id) => get_integration(id).await,
@@ -38,8 +39,9 @@ pub fn IntegrationPage() -> impl IntoView {
     // Made here, outside the page's Suspense, so that it runs where the server's
     // context is.
     let save_listing = ServerAction::<SaveListing>::new();
+    let listing_ok = successes(save_listing);
     let listing = Resource::new(
-        move || (id.get(), save_listing.version().get()),
+        move || (id.get(), listing_ok.get()),
         |(id, _)| async move { get_listing(id.ok_or(AppError::NotFound)?).await },
     );
 

@@ -9,7 +9,7 @@ use super::detail::param_id;
 use crate::api::repository::{
     get_repository_access, PinHostKeys, PushDelivery, RepositoryAccess, SetPushBuilds, SetRepositoryAccess,
 };
-use crate::components::form::field_error;
+use crate::components::form::{field_error, successes};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
 use crate::error::AppError;
@@ -52,8 +52,9 @@ pub fn RepositoryPage() -> impl IntoView {
     let set_access = ServerAction::<SetRepositoryAccess>::new();
     let pin = ServerAction::<PinHostKeys>::new();
     let push = ServerAction::<SetPushBuilds>::new();
+    let (access_ok, pin_ok) = (successes(set_access), successes(pin));
     let data = Resource::new(
-        move || (id.get(), set_access.version().get(), pin.version().get(), push.version().get()),
+        move || (id.get(), access_ok.get(), pin_ok.get(), push.version().get()),
         |(id, ..)| async move { get_repository_access(id.ok_or(AppError::NotFound)?).await },
     );
     let access_error = Signal::derive(move || set_access.value().get().and_then(Result::err));

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::detail::tenant_resource;
 use crate::api::tenants::SaveTenantSettings;
 use crate::components::config_form::ConfigFields;
+use crate::components::form::successes;
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
 use crate::components::release::ReleaseFields;
@@ -14,7 +15,8 @@ use crate::error::AppError;
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveTenantSettings>::new();
-    let data = tenant_resource(move || save.version().get());
+    let save_ok = successes(save);
+    let data = tenant_resource(move || save_ok.get());
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     view! {
         <Suspense fallback=Loading>

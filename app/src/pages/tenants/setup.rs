@@ -12,6 +12,7 @@ use crate::api::tenants::{
 };
 use crate::components::config_form::ConfigFields;
 use crate::components::connection::ConnectorBlock;
+use crate::components::form::successes;
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
 use crate::error::AppError;
@@ -80,17 +81,9 @@ pub fn SetupPage() -> impl IntoView {
     let finish = ServerAction::<FinishTenantCredentials>::new();
     let save_configs = ServerAction::<SaveTenantConfigs>::new();
     let save_schedule = ServerAction::<SaveTenantSchedule>::new();
-    // A failed credentials save keeps the page as it is, with what was typed in every block.
-    let credentials_saved = Memo::new(move |before: Option<&u32>| {
-        let before = before.copied().unwrap_or(0);
-        if matches!(save_credentials.value().get(), Some(Ok(()))) {
-            before + 1
-        } else {
-            before
-        }
-    });
+    let (credentials_ok, configs_ok) = (successes(save_credentials), successes(save_configs));
     let data = Resource::new(
-        move || (id.get(), credentials_saved.get(), save_configs.version().get()),
+        move || (id.get(), credentials_ok.get(), configs_ok.get()),
         |(id, ..)| async move { get_tenant(id.ok_or(AppError::NotFound)?).await },
     );
     view! {

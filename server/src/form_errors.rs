@@ -11,8 +11,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hub_core::secrets::SecretKey;
 
@@ -20,6 +18,8 @@ use hub_core::secrets::SecretKey;
 pub const LIFETIME: Duration = Duration::minutes(10);
 
 const ERR: &str = "__err";
+/// What the hub seals here, so no other sealed value opens as a form's error.
+const PURPOSE: &str = "form-error";
 const PATH: &str = "__path";
 
 /// Opens the `__err` of the request and seals the `__err` of the answer's redirect.
@@ -48,17 +48,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 
 /// `value` sealed with the time it was made.
 pub fn seal(key: &SecretKey, value: &str, at: DateTime<Utc>) -> String {
-    let mut plain = at.timestamp().to_be_bytes().to_vec();
-    plain.extend_from_slice(value.as_bytes());
-    URL_SAFE_NO_PAD.encode(key.encrypt(&plain))
+    hub_core::secrets::seal_stamped(key, PURPOSE, value, at)
 }
 
 /// The value sealed in `sealed`, when it unseals and is fresh at `now`.
 pub fn open(key: &SecretKey, sealed: &str, now: DateTime<Utc>) -> Option<String> {
-    let plain = key.decrypt(&URL_SAFE_NO_PAD.decode(sealed).ok()?).ok()?;
-    let (stamp, value) = plain.split_at_checked(8)?;
-    let at = DateTime::from_timestamp(i64::from_be_bytes(stamp.try_into().ok()?), 0)?;
-    (at <= now && now - at <= LIFETIME).then(|| String::from_utf8(value.to_vec()).ok())?
+    hub_core::secrets::open_stamped(key, PURPOSE, sealed, now, LIFETIME)
 }
 
 /// Whether a query has an `__err` or `__path`, however its keys are encoded.

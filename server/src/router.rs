@@ -124,7 +124,7 @@ async fn oauth_start(
     axum::extract::Path(token): axum::extract::Path<String>,
     axum::extract::Query(parameters): axum::extract::Query<std::collections::BTreeMap<String, String>>,
 ) -> Response {
-    use hub_core::service::connections::start_oauth;
+    use hub_core::service::connections::{failure_param, start_oauth};
     let (db, key, registry, public) = (&state.db, &state.key, &state.connectors, &state.public_url);
     let started = start_oauth(db, key, registry, public, &token, &parameters, chrono::Utc::now()).await;
     match started {
@@ -140,8 +140,8 @@ async fn oauth_start(
                 .take(8)
                 .map(|(name, value)| format!("&{}={}", encode(name), encode(value)))
                 .collect();
-            Redirect::to(&format!("/connect/{}?failed={}{typed}", encode(&token), encode(&e.to_string())))
-                .into_response()
+            let failed = failure_param(key, &token, &e, chrono::Utc::now());
+            Redirect::to(&format!("/connect/{}?failed={failed}{typed}", encode(&token))).into_response()
         }
     }
 }
@@ -163,10 +163,11 @@ async fn oauth_callback(
         chrono::Utc::now(),
     )
     .await;
+    let failed = |t: &str, e| hub_core::service::connections::failure_param(&state.key, t, &e, chrono::Utc::now());
     let location = match (token, outcome) {
         (Some(t), Ok(())) => format!("/connect/{}?connected=1", encode(&t)),
-        (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), encode(&e.to_string())),
-        (None, Err(e)) => format!("/connect/unknown?failed={}", encode(&e.to_string())),
+        (Some(t), Err(e)) => format!("/connect/{}?failed={}", encode(&t), failed(&t, e)),
+        (None, Err(e)) => format!("/connect/unknown?failed={}", failed("unknown", e)),
         (None, Ok(())) => "/connect/unknown".to_owned(),
     };
     let mut resp = Redirect::to(&location).into_response();

@@ -70,9 +70,15 @@ pub async fn seed(
         )
         .await
         .map_err(|e| describe(&info.name, e))?;
-        service::integrations::build_release(db, builder, &Actor::System, service::Scope::All, id, None, now)
+        let release =
+            service::integrations::build_release(db, builder, &Actor::System, service::Scope::All, id, None, now)
+                .await
+                .map_err(|e| describe(&info.name, e))?;
+        // Its first build becomes its default release, so a new hub's samples can be
+        // installed on the Default channel and published at once.
+        crate::db::releases::make_default_on_success(db.pool(), release)
             .await
-            .map_err(|e| describe(&info.name, e))?;
+            .map_err(|e| format!("sample {}: {e}", info.name))?;
         made.push(info.name);
     }
     Ok(made)

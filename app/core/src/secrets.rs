@@ -121,6 +121,35 @@ impl SecretKey {
     }
 }
 
+/// `value` sealed with what it is for and the time it was made, in URL-safe base64:
+/// a message the hub puts in an address, which only the hub can read and only it
+/// can have made. `purpose` (without a NUL) keeps one use's values from being opened
+/// as another's: a form's typed values are never shown by a page that shows
+/// failures, for one.
+pub fn seal_stamped(key: &SecretKey, purpose: &str, value: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let mut plain = purpose.as_bytes().to_vec();
+    plain.push(0);
+    plain.extend_from_slice(&at.timestamp().to_be_bytes());
+    plain.extend_from_slice(value.as_bytes());
+    URL_SAFE_NO_PAD.encode(key.encrypt(&plain))
+}
+
+/// The value [`seal_stamped`] sealed in `sealed` for `purpose`, when it opens and is
+/// at most `lifetime` old at `now`.
+pub fn open_stamped(
+    key: &SecretKey,
+    purpose: &str,
+    sealed: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    lifetime: chrono::Duration,
+) -> Option<String> {
+    let plain = key.decrypt(&URL_SAFE_NO_PAD.decode(sealed).ok()?).ok()?;
+    let rest = plain.strip_prefix(purpose.as_bytes())?.strip_prefix(&[0])?;
+    let (stamp, value) = rest.split_at_checked(8)?;
+    let at = chrono::DateTime::from_timestamp(i64::from_be_bytes(stamp.try_into().ok()?), 0)?;
+    (at <= now && now - at <= lifetime).then(|| String::from_utf8(value.to_vec()).ok())?
+}
+
 /// A random token of 32 bytes, URL-safe, for sessions and links.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -185,6 +214,22 @@ mod tests {
         assert_eq!(src, KeySource::ExistingFile);
         assert_eq!(first.0, second.0);
         assert!(format!("{first:?}").len() < 20);
+    }
+
+    #[test]
+    fn a_stamped_value_opens_only_for_its_purpose_and_while_fresh() {
+        let key = SecretKey::generate();
+        let at = chrono::Utc::now();
+        let sealed = seal_stamped(&key, "form-error", "typed", at);
+        let open = |purpose: &str, now| open_stamped(&key, purpose, &sealed, now, chrono::Duration::minutes(10));
+        assert_eq!(open("form-error", at).as_deref(), Some("typed"));
+        assert_eq!(open("connect-failure:x", at), None, "another use's value");
+        assert_eq!(open("form-error", at + chrono::Duration::minutes(11)), None, "stale");
+        assert_eq!(open("form-error", at - chrono::Duration::minutes(1)), None, "from the future");
+        assert_eq!(
+            open_stamped(&SecretKey::generate(), "form-error", &sealed, at, chrono::Duration::minutes(10)),
+            None
+        );
     }
 
     #[test]

@@ -32,6 +32,16 @@ pub struct ParameterView {
     pub example: String,
 }
 
+/// What the `failed` value of the address of the page of the magic link `token` says:
+/// only what the hub sealed for that link in the last ten minutes (nothing for text
+/// put in an address by hand).
+#[server(endpoint = "connect_failure")]
+pub async fn connect_failure(token: String, failed: String) -> Result<Option<String>, AppError> {
+    use crate::api::ctx::state;
+    let st = state()?;
+    Ok(hub_core::service::connections::failure_message(&st.key, &token, &failed, chrono::Utc::now()))
+}
+
 #[server(endpoint = "magic_link")]
 pub async fn get_magic_link(token: String) -> Result<MagicLinkView, AppError> {
     use crate::api::ctx::{fail, state};

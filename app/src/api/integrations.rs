@@ -92,7 +92,8 @@ pub struct ManifestBrief {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationForm {
     pub input: IntegrationInput,
-    pub connectors: Vec<(String, String)>,
+    /// (name, display name, whether the hub can collect its credentials yet).
+    pub connectors: Vec<(String, String, bool)>,
 }
 
 #[cfg(feature = "ssr")]

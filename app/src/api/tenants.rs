@@ -74,6 +74,8 @@ pub struct ConnectionView {
     pub link_expiry: Option<String>,
     pub link_expired: bool,
     pub info: String,
+    /// The hub can collect its credentials (an OAuth2 connector has its client id).
+    pub configured: bool,
 }
 
 /// Everything the creation flow's steps and the tenant's page show.
@@ -184,6 +186,7 @@ pub(crate) mod server {
         let expired = c.link_expires_at.is_some_and(|at| at <= chrono::Utc::now());
         ConnectionView {
             auth: c.auth,
+            configured: c.configured,
             fields: c.fields,
             magic_link: format!("{}/connect/{}", public_url.trim_end_matches('/'), c.link.unwrap_or_default()),
             link_expiry: c.link_expires_at.map(|at| {
@@ -196,7 +199,7 @@ pub(crate) mod server {
             link_expired: expired,
             connector: r.connector_name,
             display_name: r.display_name,
-            status: r.status,
+            status: if c.auth == AuthKind::None { ConnectionStatus::Connected } else { r.status },
             status_reason: r.status_reason,
             changed_at: show_time(r.status_changed_at),
             info: r.info,
@@ -331,6 +334,14 @@ pub async fn get_tenant(id: i64) -> Result<TenantSetup, AppError> {
 pub async fn preview_schedule(tenant_id: i64, input: ScheduleInput) -> Result<SchedulePreview, AppError> {
     crate::api::ctx::require_user().await?;
     Ok(server::schedule_preview(&input, tenant_id, chrono::Utc::now()))
+}
+
+/// The names of the time zones a schedule may use, for the form's suggestions. They
+/// come from the server so that the browser's code does not carry the zone table.
+#[server(endpoint = "time_zone_names")]
+pub async fn time_zone_names() -> Result<Vec<String>, AppError> {
+    crate::api::ctx::require_user().await?;
+    Ok(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name().to_owned()).collect())
 }
 
 /// Saves an `api_key`/`basic` connector's fields (encrypted) and returns to the step.

@@ -5,6 +5,7 @@ use hub_core::domain::connector::{AuthKind, ConnectionStatus};
 use leptos::prelude::*;
 
 use crate::api::tenants::{ConnectionView, SaveTenantCredentials};
+use crate::components::copy::CopyButton;
 use crate::error::AppError;
 
 /// One connector of a tenant being set up: its credentials form, or its Connect link.
@@ -43,10 +44,16 @@ pub fn ConnectorBlock(
             </ActionForm>
         }.into_any(),
         AuthKind::Oauth2 => view! {
-            <p>
-                <a class="btn primary" href=c.magic_link.clone()>"Connect"</a>
-                " "<span class="muted small">"Opens the provider's consent screen."</span>
-            </p>
+            {if c.configured {
+                view! {
+                    <p>
+                        <a class="btn primary" href=c.magic_link.clone()>"Connect"</a>
+                        " "<span class="muted small">"Opens the provider's consent screen."</span>
+                    </p>
+                }.into_any()
+            } else {
+                view! { <NotConfigured connector=c.connector.clone() display_name=c.display_name.clone()/> }.into_any()
+            }}
             <MagicLink url=c.magic_link.clone() expiry=c.link_expiry.clone() expired=c.link_expired/>
         }.into_any(),
         AuthKind::None => view! { <p class="muted">"No credentials needed."</p> }.into_any(),
@@ -60,6 +67,19 @@ pub fn ConnectorBlock(
             </h2>
             {body}
         </section>
+    }
+}
+
+/// Said where Connect would be, for an OAuth2 connector the hub has no app for yet:
+/// its link would only tell the customer so.
+#[component]
+pub fn NotConfigured(connector: String, display_name: String) -> impl IntoView {
+    view! {
+        <p class="notice warning small" data-testid="not-configured">
+            {format!("{display_name} is not set up on this hub yet, so it cannot be connected: an admin enables it on ")}
+            <a href=format!("/connectors/{connector}")>"its Connectors page"</a>
+            " with the client id and secret of the app registered with the provider."
+        </p>
     }
 }
 
@@ -82,8 +102,6 @@ pub fn MagicLink(
     expiry: Option<String>,
     expired: bool,
 ) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let to_copy = url.clone();
     view! {
         <div class="field magic-link">
             <label>
@@ -94,9 +112,7 @@ pub fn MagicLink(
             {expiry.map(|e| view! {
                 <p class=if expired { "notice error small" } else { "hint-text" } data-testid="magic-link-expiry">{e}</p>
             })}
-            <button type="button" class="btn small" on:click=move |_| { crate::browser::copy_text(&to_copy); copied.set(true); }>
-                {move || if copied.get() { "Copied" } else { "Copy link" }}
-            </button>
+            <CopyButton value=url label="Copy link"/>
         </div>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::api::access::{
     get_api_access, get_notifications, CreateApiKey, RevokeApiKey, RotateWebhookSecret, SaveNotifications,
 };
+use crate::components::copy::CopyButton;
 use crate::components::form::{field_error, successes, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{EmptyState, ErrorNotice, PageHeader};
@@ -15,7 +16,8 @@ pub(crate) fn Revealed(title: &'static str, secret: String, #[prop(into)] note: 
     view! {
         <div class="notice success" role="status" data-testid="revealed">
             <p class="strong">{title}</p>
-            <input type="text" readonly=true class="mono secret-field" value=secret aria-label=title data-testid="revealed-secret"/>
+            <input type="text" readonly=true class="mono secret-field" value=secret.clone() aria-label=title data-testid="revealed-secret"/>
+            <CopyButton value=secret/>
             <p class="small">{note}</p>
         </div>
     }

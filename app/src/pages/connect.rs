@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::connect::{get_magic_link, SaveMagicLink};
+use crate::api::connect::{connect_failure, get_magic_link, SaveMagicLink};
 use crate::components::loading::Loading;
 use crate::components::page::ErrorNotice;
 use crate::error::AppError;
@@ -19,6 +19,16 @@ pub fn ConnectPage() -> impl IntoView {
     let query = use_query_map();
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
     let data = Resource::new(move || token.get(), get_magic_link);
+    // What went wrong, as the hub sealed it in the address.
+    let failure = Resource::new(
+        move || (token.get(), query.with(|q| q.get("failed"))),
+        |(token, failed)| async move {
+            match failed {
+                Some(f) => connect_failure(token, f).await.ok().flatten(),
+                None => None,
+            }
+        },
+    );
     let save = ServerAction::<SaveMagicLink>::new();
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     view! {
@@ -27,7 +37,7 @@ pub fn ConnectPage() -> impl IntoView {
             <div class="connect-card card">
                 <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
-                        let failed = query.with(|q| q.get("failed"));
+                        let failed = failure.await;
                         let connected = query.with(|q| q.get("connected").is_some());
                         let link = match data.await {
                             Ok(l) => l,
@@ -47,13 +57,16 @@ pub fn ConnectPage() -> impl IntoView {
                             <Title text=title.clone()/>
                             <p class="muted small">{link.integration_name.clone()}</p>
                             <h1>{title}</h1>
-                            {connected.then_some(view! {
-                                <p class="notice success" role="status" data-testid="connect-done">
-                                    "Connected. You can close this page."
-                                </p>
-                            })}
                             {failed.map(|f| view! { <p class="notice error" role="alert" data-testid="connect-failed">{f}</p> })}
-                            {match link.auth {
+                            // Once connected, the page says so and offers nothing more to press.
+                            {if connected {
+                                view! {
+                                    <p class="notice success" role="status" data-testid="connect-done">
+                                        "Connected. You can close this page."
+                                    </p>
+                                    <p class="small"><a href=format!("/connect/{}", token.get_untracked())>"Change the connection"</a></p>
+                                }.into_any()
+                            } else { match link.auth {
                                 AuthKind::Oauth2 if link.parameters.is_empty() => view! {
                                     <p>{format!("You will be asked to sign in to {} and allow the integration to use your account.", link.display_name)}</p>
                                     <a class="btn primary" rel="external" href=format!("/connect/{}/start", token.get_untracked())>
@@ -104,7 +117,7 @@ pub fn ConnectPage() -> impl IntoView {
                                     </ActionForm>
                                 }.into_any(),
                                 AuthKind::None => view! { <p>"Nothing to connect: this connector needs no credentials."</p> }.into_any(),
-                            }}
+                            }}}
                         }.into_any()
                     })}
                 </Suspense>

@@ -216,7 +216,10 @@ pub fn AuditPage() -> impl IntoView {
                                             <td class="nowrap">{e.at}</td>
                                             <td>{e.actor}</td>
                                             <td>{e.action}</td>
-                                            <td>{e.object}</td>
+                                            <td>{match e.href {
+                                                Some(href) => view! { <a href=href>{e.object}</a> }.into_any(),
+                                                None => e.object.into_any(),
+                                            }}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

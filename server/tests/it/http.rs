@@ -173,6 +173,7 @@ async fn server_functions_without_a_session_answer_401_and_no_data() {
         ("save_tenant_configs", "tenant_id=1"),
         ("save_tenant_schedule", "tenant_id=1&input%5Bkind%5D=simple&paused=true"),
         ("preview_schedule", "tenant_id=1&input%5Bkind%5D=advanced&input%5Bcron%5D=0+9+*+*+*"),
+        ("time_zone_names", ""),
         ("save_tenant_settings", "tenant_id=1&version%5Brelease_mode%5D=channel"),
         ("disconnect_connection", "tenant_id=1&connector=stripe"),
         ("archive_tenant", "tenant_id=1"),
@@ -284,6 +285,11 @@ async fn an_integration_is_created_from_a_plain_form_and_validated_on_the_server
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.body.contains("no connector named nope"), "{}", a.body);
+
+    // The audit log names what changed and links to it.
+    let audit = hub.get("/activity/audit", Some(&cookie)).await;
+    assert!(audit.body.contains(r#"<a href="/integrations/1">integration Sync (#1)</a>"#), "{}", audit.body);
+    assert!(audit.body.contains("user admin@example.com (#1)"), "{}", audit.body);
 }
 
 #[tokio::test]
@@ -646,6 +652,13 @@ async fn the_schedule_preview_is_read_on_the_server() {
     let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
     assert_eq!(v["Invalid"]["field"], "cron");
     assert!(v["Invalid"]["message"].as_str().is_some_and(|m| m.contains("minute must be from 0 to 59")), "{v}");
+
+    // The form's time zone suggestions come from the server too.
+    let a = hub.call("time_zone_names", "", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let names: Vec<String> = serde_json::from_str(&a.body).expect("json");
+    assert!(names.len() > 400, "{}", names.len());
+    assert!(names.iter().any(|n| n == "Europe/Berlin") && names.iter().any(|n| n == "UTC"));
 }
 
 #[tokio::test]

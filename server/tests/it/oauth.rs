@@ -250,6 +250,16 @@ fn location(a: &Answer) -> String {
     a.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
+/// What the `failed` of a redirect to a magic link's page says, opened with the hub
+/// key for the link the address names: the address carries only the sealed text.
+fn said(key: &SecretKey, a: &Answer) -> String {
+    let to = location(a);
+    let failed = query_param(&to, "failed");
+    assert!(!failed.is_empty() && !failed.contains('%'), "sealed, URL-safe: {to}");
+    let token = to.trim_start_matches("/connect/").split('?').next().unwrap_or_default().to_owned();
+    service::connections::failure_message(key, &token, &failed, Utc::now()).expect("opens")
+}
+
 fn query_param(url: &str, name: &str) -> String {
     url.split_once('?')
         .map(|(_, q)| q)
@@ -322,11 +332,7 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
 
     // The same state again is refused, and nothing changes.
     let replay = hub.get(&format!("/oauth/callback?state={state}&code=good-code"), None).await;
-    assert!(
-        location(&replay).contains("failed=") && location(&replay).contains("expired%20or%20was%20already%20used"),
-        "{}",
-        location(&replay)
-    );
+    assert!(said(&key, &replay).contains("expired or was already used"), "{}", location(&replay));
     keep(&replay);
     assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
 
@@ -334,11 +340,19 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
     let start = hub.get(&format!("/connect/{token}/start"), None).await;
     let state = query_param(&location(&start), "state");
     let denied = hub.get(&format!("/oauth/callback?state={state}&error=access_denied"), None).await;
-    assert!(
-        location(&denied).starts_with(&format!("/connect/{token}?failed=Consent%20was%20not%20given")),
-        "{}",
-        location(&denied)
-    );
+    assert!(location(&denied).starts_with(&format!("/connect/{token}?failed=")), "{}", location(&denied));
+    assert!(said(&key, &denied).starts_with("Consent was not given"));
+    // The page shows the hub's sealed words, never text put in a link by hand.
+    let shown = hub.get(&location(&denied), None).await;
+    assert!(shown.body.contains("Consent was not given"), "{}", shown.body);
+    let forged =
+        hub.get(&format!("/connect/{token}?failed=Your%20account%20is%20locked.%20Call%20555-0100"), None).await;
+    assert_eq!(forged.status, StatusCode::OK);
+    assert!(!forged.body.contains("555-0100") && !forged.body.contains("connect-failed"), "{}", forged.body);
+    // Nor what the hub sealed for another link.
+    let failure = query_param(&location(&denied), "failed");
+    let elsewhere = hub.get(&format!("/connect/unknown?failed={failure}"), None).await;
+    assert!(!elsewhere.body.contains("Consent was not given"), "{}", elsewhere.body);
     keep(&denied);
     let shown = hub.get(&location(&denied), None).await;
     assert!(shown.body.contains("Consent was not given, so nothing changed."), "{}", shown.body);
@@ -350,7 +364,7 @@ async fn the_magic_link_connects_through_oauth2_and_no_secret_is_ever_shown() {
     let start = hub.get(&format!("/connect/{token}/start"), None).await;
     let state = query_param(&location(&start), "state");
     let bad = hub.get(&format!("/oauth/callback?state={state}&code=forged"), None).await;
-    assert!(location(&bad).contains("did%20not%20accept"), "{}", location(&bad));
+    assert!(said(&key, &bad).contains("did not accept"), "{}", location(&bad));
     keep(&bad);
     assert_eq!(sealed(&db, tenant).await.as_ref(), Some(&stored));
 
@@ -512,7 +526,7 @@ async fn a_replaced_link_is_refused_with_words_and_its_sign_in_in_flight_fails()
     assert!(page.body.contains("This link was replaced by a newer one"), "{}", page.body);
     assert_eq!(link_answer(&hub, &new).await.0, StatusCode::OK);
     let late = hub.get(&format!("/oauth/callback?state={state}&code=whatever"), None).await;
-    assert!(location(&late).contains("failed="), "{}", location(&late));
+    assert!(!said(&key, &late).is_empty(), "{}", location(&late));
     assert_eq!(self::status(&db, tenant).await.0, "disconnected", "the old link's sign-in changed nothing");
     let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'magic link replaced'")
         .fetch_one(db.pool())
@@ -532,7 +546,7 @@ async fn a_replaced_link_is_refused_with_words_and_its_sign_in_in_flight_fails()
         .expect("raced");
     let late = hub.get(&format!("/oauth/callback?state={state}&code=good-code"), None).await;
     let back = location(&late);
-    assert!(back.starts_with("/connect/unknown?failed=") && back.contains("replaced"), "{back}");
+    assert!(back.starts_with("/connect/unknown?failed=") && said(&key, &late).contains("replaced"), "{back}");
     assert_eq!(self::status(&db, tenant).await.0, "disconnected");
     sqlx::query("UPDATE connections SET magic_token = ? WHERE tenant_id = ? AND connector_name = 'mockauth'")
         .bind(hub_core::secrets::token_hash(&new))
@@ -765,20 +779,16 @@ async fn a_connector_whose_urls_name_the_customers_shop_asks_for_it_and_keeps_wh
 
     // Without a shop, or with one that would leave its place in the URL: back to the
     // page with why, and what was typed, and nothing is started.
-    for (query, why) in [("", "Shop%20name%3A%20enter%20a%20value"), ("?shop=evil.example%2Fx", "only%20letters")] {
+    for (query, why) in [("", "Shop name: enter a value"), ("?shop=evil.example%2Fx", "only letters")] {
         let start = hub.get(&format!("/connect/{token}/start{query}"), None).await;
         let back = location(&start);
-        assert!(back.starts_with(&format!("/connect/{token}?failed=")) && back.contains(why), "{back}");
+        assert!(back.starts_with(&format!("/connect/{token}?failed=")) && said(&key, &start).contains(why), "{back}");
         if !query.is_empty() {
             assert!(back.ends_with("&shop=evil.example/x"), "{back}");
         }
     }
     let start = hub.get(&format!("/connect/{token}/start?shop=Acme"), None).await;
-    assert!(
-        location(&start).contains("failed=Shop%20name%3A%20not%20a%20valid%20value%2C%20like%20acme"),
-        "{}",
-        location(&start)
-    );
+    assert_eq!(said(&key, &start), "Shop name: not a valid value, like acme", "{}", location(&start));
     let states: i64 =
         sqlx::query_scalar("SELECT count(*) FROM oauth_states").fetch_one(db.pool()).await.expect("count");
     assert_eq!(states, 0);
@@ -886,4 +896,37 @@ async fn client_credentials_go_in_basic_authentication_unless_told_and_json_bodi
             assert_eq!(request.values.get("client_secret").map(String::as_str), Some(CLIENT_SECRET));
         }
     }
+}
+
+/// An OAuth2 connector the hub has no app for says so where it is chosen and where it
+/// would be connected, instead of sending the customer to a page that refuses; a
+/// connector that needs no credentials is connected and offers nothing to undo.
+#[tokio::test]
+async fn a_connector_without_its_app_says_so_where_it_is_chosen_and_connected() {
+    let (url, _provider) = provider().await;
+    let bare = "name: bare\ndisplay_name: Bare CRM\nauth: oauth2\noauth2:\n  authorize_url: https://bare.example/a\n  token_url: https://bare.example/t\n  client_id: ${BARE_CLIENT_ID}\n";
+    let none = "name: open-data\ndisplay_name: Open Data\nauth: none\n";
+    let (p, dir) = hub_with_connectors(&url, &[("bare.yaml", bare), ("open.yaml", none)]).await;
+    let (db, key) = (p.state.db.clone(), p.state.key.clone());
+    let hub = Hub { router: p.router, _dir: dir };
+    let cookie = hub.sign_in_as("admin%40example.com", "correct+horse+battery").await;
+
+    let form = hub.call("integration_form", "", Some(&cookie)).await;
+    let v: Value = serde_json::from_str(&form.body).expect("json");
+    let choices = v["connectors"].as_array().expect("choices");
+    assert!(choices.contains(&json!(["bare", "Bare CRM", false])), "{choices:?}");
+    assert!(choices.contains(&json!(["mockauth", "Mock Auth", true])), "{choices:?}");
+    assert!(choices.contains(&json!(["open-data", "Open Data", true])), "{choices:?}");
+
+    let tenant = tenant_of(&db, &key, &["mockauth", "bare", "open-data"]).await;
+    for page in [format!("/tenants/{tenant}"), format!("/tenants/{tenant}/setup/credentials")] {
+        let a = hub.get(&page, Some(&cookie)).await;
+        assert_eq!(a.status, StatusCode::OK, "{page}");
+        assert_eq!(a.body.matches(r#"data-testid="not-configured""#).count(), 1, "{page}: {}", a.body);
+        assert!(a.body.contains("Bare CRM is not set up on this hub yet"), "{page}");
+        assert!(a.body.contains(r#"href="/connectors/bare""#), "{page}");
+    }
+    let page = hub.get(&format!("/tenants/{tenant}"), Some(&cookie)).await;
+    assert!(!page.body.contains("Remove the stored Open Data credentials"), "nothing to disconnect");
+    assert!(!page.body.contains("Open Data is not connected"), "{}", page.body);
 }

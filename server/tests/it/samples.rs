@@ -1,4 +1,5 @@
-//! A new hub seeds the sample integrations, and each sample's first release builds.
+//! A new hub seeds the sample integrations, and each sample's first release builds and
+//! becomes its default.
 
 use hub_core::db::{integrations, releases};
 
@@ -21,5 +22,7 @@ async fn a_new_hub_builds_every_sample() {
             i.name,
             built[0].error,
         );
+        let now = integrations::get(db.pool(), i.id).await.expect("db").expect("integration");
+        assert_eq!(now.default_release_id, Some(built[0].id), "{}", i.name);
     }
 }

@@ -77,13 +77,27 @@ pub struct AuditRow {
     pub action: String,
     pub object_type: String,
     pub object_id: Option<String>,
+    /// What the object is called now (a tenant's or integration's name, a user's
+    /// email), when it still exists; a connector's name is its id.
+    pub object_name: Option<String>,
 }
 
 /// The newest entries first, `limit` of them, before the entry `before` when given.
 pub async fn recent(db: impl SqliteExecutor<'_>, limit: i64, before: Option<i64>) -> sqlx::Result<Vec<AuditRow>> {
     sqlx::query_as(
-        "SELECT id, at, actor_label, action, object_type, object_id FROM audit_log
-         WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+        "SELECT a.id, a.at, a.actor_label, a.action, a.object_type, a.object_id,
+                CASE a.object_type
+                    WHEN 'tenant' THEN (SELECT name FROM tenants WHERE id = a.object_id)
+                    WHEN 'integration' THEN (SELECT name FROM integrations WHERE id = a.object_id)
+                    WHEN 'release' THEN (SELECT i.name || ' ' || r.name FROM releases r
+                                         JOIN integrations i ON i.id = r.integration_id WHERE r.id = a.object_id)
+                    WHEN 'user' THEN (SELECT email FROM users WHERE id = a.object_id)
+                    WHEN 'organization' THEN (SELECT name FROM organizations WHERE id = a.object_id)
+                    WHEN 'api_key' THEN (SELECT name FROM api_keys WHERE id = a.object_id)
+                    WHEN 'connector' THEN a.object_id
+                END AS object_name
+         FROM audit_log a
+         WHERE (?1 IS NULL OR a.id < ?1) ORDER BY a.id DESC LIMIT ?2",
     )
     .bind(before)
     .bind(limit)

@@ -25,7 +25,7 @@ pub use crate::oauth::{
     callback_url, ready_credentials, ConnectError, OAuthTokens, RefreshError, CALLBACK_PATH, REFRESH_MARGIN,
 };
 use crate::oauth::{client, describe, Http};
-use crate::secrets::{random_token, token_hash, SecretKey};
+use crate::secrets::{open_stamped, random_token, seal_stamped, token_hash, SecretKey};
 
 /// How long a started authorization may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -287,7 +287,11 @@ pub async fn finish_oauth(
     if let Some(error) = cb.error.as_deref() {
         return (
             magic,
-            Err(if error == "access_denied" { ConnectError::Denied } else { ConnectError::Provider(error.to_owned()) }),
+            Err(if error == "access_denied" {
+                ConnectError::Denied
+            } else {
+                ConnectError::Provider(provider_error(error))
+            }),
         );
     }
     let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -375,4 +379,37 @@ pub async fn disconnect(
     audit::record(&mut *tx, entry, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// How long a failure named in a magic link page's address is shown: enough to
+/// follow the redirect there.
+const FAILURE_LIFETIME: Duration = Duration::minutes(10);
+
+/// The `failed` value of the address of the page of the magic link `magic_token`
+/// (`unknown` when there is none): what went wrong, sealed with the hub key, the
+/// time and the link, so the customer-facing page shows only what the hub said about
+/// that link, never text somebody put in an address or sealed for another link.
+pub fn failure_param(key: &SecretKey, magic_token: &str, e: &ConnectError, now: DateTime<Utc>) -> String {
+    seal_stamped(key, &failure_purpose(magic_token), &e.to_string(), now)
+}
+
+/// What a `failed` value on the page of `magic_token` says, when the hub sealed it for
+/// that link in the last ten minutes.
+pub fn failure_message(key: &SecretKey, magic_token: &str, sealed: &str, now: DateTime<Utc>) -> Option<String> {
+    open_stamped(key, &failure_purpose(magic_token), sealed, now, FAILURE_LIFETIME)
+}
+
+fn failure_purpose(magic_token: &str) -> String {
+    format!("connect-failure:{}", token_hash(magic_token))
+}
+
+/// A provider's `error` as the page repeats it: one of the codes RFC 6749 lists, or
+/// a provider's own short code; anything else is not repeated.
+fn provider_error(error: &str) -> String {
+    let code = !error.is_empty() && error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if code {
+        error.to_owned()
+    } else {
+        "an error it did not name".to_owned()
+    }
 }

@@ -57,10 +57,11 @@ pub async fn detail(db: &Db, scope: Scope, id: i64) -> Result<Detail, ServiceErr
 }
 
 /// The integration form: the stored integration and its connectors (none for a new
-/// one), and every connector the hub has, as (name, display name).
+/// one), and every connector the hub has, as (name, display name, whether the hub
+/// can collect its credentials yet).
 pub struct FormData {
     pub current: Option<(IntegrationRow, Vec<String>)>,
-    pub connectors: Vec<(String, String)>,
+    pub connectors: Vec<(String, String, bool)>,
 }
 
 pub async fn form(db: &Db, scope: Scope, id: Option<i64>) -> Result<FormData, ServiceError> {
@@ -68,7 +69,15 @@ pub async fn form(db: &Db, scope: Scope, id: Option<i64>) -> Result<FormData, Se
         Some(id) => Some((visible(db, scope, id).await?, integrations::connectors_of(db.pool(), id).await?)),
         None => None,
     };
-    let connectors = connectors::list(db.pool()).await?.into_iter().map(|c| (c.name, c.display_name)).collect();
+    let connectors = connectors::list(db.pool())
+        .await?
+        .into_iter()
+        .map(|c| {
+            let def = super::tenants::parse_definition(&c.definition);
+            let configured = def.is_some_and(|d| d.oauth2.is_none_or(|o| !o.client_id.is_empty()));
+            (c.name, c.display_name, configured)
+        })
+        .collect();
     Ok(FormData { current, connectors })
 }
 

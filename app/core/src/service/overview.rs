@@ -38,6 +38,8 @@ pub struct Connection {
     /// (name, label, secret) of each field an `api_key`/`basic` connector asks for.
     pub fields: Vec<(String, String, bool)>,
     pub connected: bool,
+    /// The hub can collect its credentials: an OAuth2 connector has its client id.
+    pub configured: bool,
     /// The magic link's token, for its URL.
     pub link: Option<String>,
     /// When the magic link stops working, if it ever does.
@@ -181,12 +183,15 @@ pub async fn overview(
 
 fn connection(row: ConnectionRow, key: &SecretKey, links: LinkSettings) -> Connection {
     let def = parse_definition(&row.definition);
+    let auth = row.auth;
     Connection {
         link: super::connections::link_token(key, row.magic_sealed.as_deref()),
         link_expires_at: row.magic_issued_at.and_then(|at| links.expires_at(at)),
-        auth: def.as_ref().map_or(AuthKind::None, |d| d.auth),
+        auth,
+        configured: def.as_ref().is_some_and(|d| d.oauth2.as_ref().is_none_or(|o| !o.client_id.is_empty())),
         fields: def.map(|d| d.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect()).unwrap_or_default(),
-        connected: row.status == ConnectionStatus::Connected,
+        // A connector that needs no credentials has nothing to connect or disconnect.
+        connected: row.status == ConnectionStatus::Connected || auth == AuthKind::None,
         row,
     }
 }

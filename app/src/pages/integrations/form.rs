@@ -67,13 +67,16 @@ fn IntegrationFormPage(id: Option<i64>) -> impl IntoView {
                         <legend>"Connectors"</legend>
                         <p class="hint-text">"The outside systems whose credentials each tenant provides."</p>
                         <div class="checks">
-                            {form.connectors.iter().enumerate().map(|(i, (name, display))| {
+                            {form.connectors.iter().enumerate().map(|(i, (name, display, configured))| {
                                 let name = name.clone();
                                 let checked = { let name = name.clone(); move || chosen.get().contains(&name) };
                                 view! {
                                     <label class="check">
                                         <input type="checkbox" name=format!("input[connectors][{i}]") value=name.clone() checked=checked/>
                                         {display.clone()}<span class="muted small">" ("{name}")"</span>
+                                        {(!configured).then(|| view! {
+                                            <span class="badge invited" title="Its OAuth app's client id and secret are not set: see Connectors">"not set up yet"</span>
+                                        })}
                                     </label>
                                 }
                             }).collect_view()}

@@ -9,6 +9,7 @@ use super::detail::param_id;
 use crate::api::repository::{
     get_repository_access, PinHostKeys, PushDelivery, RepositoryAccess, SetPushBuilds, SetRepositoryAccess,
 };
+use crate::components::copy::CopyButton;
 use crate::components::form::{field_error, successes};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
@@ -29,18 +30,11 @@ fn saved_notice(key: &str) -> Option<&'static str> {
 /// the page's script runs (without it, select the text and copy).
 #[component]
 fn CopyField(label: &'static str, id: &'static str, value: String) -> impl IntoView {
-    let scripted = RwSignal::new(false);
-    Effect::new(move |_| scripted.set(true));
-    let copied = RwSignal::new(false);
-    let to_copy = value.clone();
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <textarea id=id readonly=true rows="2" class="mono copy-value" data-testid=id>{value}</textarea>
-            <button type="button" class="btn small" hidden=move || !scripted.get()
-                on:click=move |_| { crate::browser::copy_text(&to_copy); copied.set(true); }>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
+            <textarea id=id readonly=true rows="2" class="mono copy-value" data-testid=id>{value.clone()}</textarea>
+            <CopyButton value=value/>
         </div>
     }
 }

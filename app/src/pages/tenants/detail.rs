@@ -13,7 +13,7 @@ use crate::api::tenants::{
     get_tenant, ArchiveTenant, ConnectionView, DisconnectConnection, MakeTenantWebhook, ReplaceMagicLink, TenantSetup,
 };
 use crate::components::badge::TenantStateBadge;
-use crate::components::connection::{ConnectionBadge, MagicLink};
+use crate::components::connection::{ConnectionBadge, MagicLink, NotConfigured};
 use crate::components::form::{field_error, TextField};
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader, RefreshWhileBusy};
@@ -273,11 +273,14 @@ fn ConnectionStatus(
                     ConnectionStatus::Disconnected => format!("Not connected since {}", c.changed_at),
                 }}
             </p>
+            {(c.auth == AuthKind::Oauth2 && !c.configured).then(|| view! {
+                <NotConfigured connector=c.connector.clone() display_name=c.display_name.clone()/>
+            })}
             <div class="row-actions">
-                {(c.auth != AuthKind::None).then(|| view! {
+                {(c.auth != AuthKind::None && (c.auth != AuthKind::Oauth2 || c.configured)).then(|| view! {
                     <a class="btn small" href=reconnect.clone()>{if connected { "Reconnect" } else { "Connect" }}</a>
                 })}
-                {connected.then(|| view! {
+                {(connected && c.auth != AuthKind::None).then(|| view! {
                     <details class="confirm">
                         <summary class="btn small danger">"Disconnect"</summary>
                         <div class="confirm-box">

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::detail::tenant_resource;
-use crate::api::tenants::{preview_schedule, SaveTenantSchedule, SchedulePreview, TenantSetup};
+use crate::api::tenants::{preview_schedule, time_zone_names, SaveTenantSchedule, SchedulePreview, TenantSetup};
 use crate::components::form::field_error;
 use crate::components::loading::Loading;
 use crate::components::page::{ErrorNotice, PageHeader};
@@ -85,6 +85,7 @@ pub(super) fn ScheduleStep(
     });
     // The server reads what is typed: the same check it makes on save, and the next fire times.
     let preview = Resource::new(move || typed.get(), move |input| preview_schedule(tenant_id, input));
+    let zones = Resource::new(|| (), |_| time_zone_names());
     let touched = RwSignal::new(false);
     let live = move |field: &'static str| {
         Signal::derive(move || {
@@ -150,7 +151,11 @@ pub(super) fn ScheduleStep(
                             autocomplete="off" aria-invalid=move || tz_error.get().is_some().then_some("true")
                             on:input=move |ev| { timezone.set(event_target_value(&ev)); touched.set(true); }/>
                         <datalist id="timezones">
-                            {chrono_tz::TZ_VARIANTS.iter().map(|tz| view! { <option value=tz.name()/> }).collect_view()}
+                            <Suspense>
+                                {move || Suspend::new(async move {
+                                    zones.await.unwrap_or_default().into_iter().map(|name| view! { <option value=name/> }).collect_view()
+                                })}
+                            </Suspense>
                         </datalist>
                         {move || tz_error.get().map(|m| view! { <p class="field-error" id="timezone-error">{m}</p> })}
                     </div>

@@ -122,6 +122,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:id/settings") view={Lazy::<r::TenantSettings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/schedule") view={Lazy::<r::TenantSchedule>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup") view={Lazy::<r::TenantSetupStart>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("tenants/:id/setup/schedule") view={Lazy::<r::TenantSetupSchedule>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("tenants/:id/setup/:step") view={Lazy::<r::TenantSetup>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("runs/:id") view={Lazy::<r::Run>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("activity") view={Lazy::<r::Activity>::new()} ssr=SsrMode::Async/>

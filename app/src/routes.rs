@@ -53,6 +53,7 @@ lazy_pages! {
     TenantSchedule => view! { <tenants::SchedulePage/> };
     TenantSetupStart => view! { <tenants::SetupRedirect/> };
     TenantSetup => view! { <tenants::SetupPage/> };
+    TenantSetupSchedule => view! { <tenants::SetupSchedulePage/> };
     Run => view! { <runs::RunPage/> };
     Activity => view! { <runs::ActivityPage/> };
     Audit => view! { <runs::AuditPage/> };

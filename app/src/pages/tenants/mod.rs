@@ -14,4 +14,4 @@ pub use list::TenantsPage;
 pub use new::NewTenantPage;
 pub use schedule::SchedulePage;
 pub use settings::SettingsPage;
-pub use setup::{SetupPage, SetupRedirect};
+pub use setup::{SetupPage, SetupRedirect, SetupSchedulePage};

@@ -1,5 +1,6 @@
 //! `/tenants/:id/setup/:step`: the creation flow after the first step (credentials,
-//! configuration, schedule), its stepper, and the redirect to the first unfinished step.
+//! configuration, and schedule on a route of its own), its stepper, and the redirect
+//! to the first unfinished step.
 
 use hub_core::domain::tenant::SetupStep;
 use leptos::prelude::*;
@@ -71,12 +72,51 @@ pub fn SetupRedirect() -> impl IntoView {
     }
 }
 
-/// `/tenants/:id/setup/:step`: steps 2 to 5.
+/// `/tenants/:id/setup/:step`: the credentials and configuration steps.
 #[component]
 pub fn SetupPage() -> impl IntoView {
+    view! { <SetupFrame body=early_step/> }
+}
+
+/// `/tenants/:id/setup/schedule`: the last step. A route of its own, so that the
+/// schedule form's browser code is loaded only where it is shown, not with the
+/// other steps' (it is as large as the configuration form's).
+#[component]
+pub fn SetupSchedulePage() -> impl IntoView {
+    view! { <SetupFrame body=schedule_step fixed=SetupStep::Schedule/> }
+}
+
+/// The actions of the flow's steps, made where the page's data is read.
+#[derive(Clone, Copy)]
+struct StepActions {
+    save_credentials: ServerAction<SaveTenantCredentials>,
+    finish: ServerAction<FinishTenantCredentials>,
+    save_configs: ServerAction<SaveTenantConfigs>,
+    save_schedule: ServerAction<SaveTenantSchedule>,
+}
+
+fn early_step(t: &TenantSetup, step: SetupStep, a: StepActions) -> AnyView {
+    match step {
+        SetupStep::Configuration => view! { <ConfigurationStep t=t.clone() action=a.save_configs/> }.into_any(),
+        _ => view! { <CredentialsStep t=t.clone() save=a.save_credentials finish=a.finish/> }.into_any(),
+    }
+}
+
+fn schedule_step(t: &TenantSetup, _: SetupStep, a: StepActions) -> AnyView {
+    view! { <ScheduleStep t=t.clone() action=a.save_schedule/> }.into_any()
+}
+
+/// A step of the flow under the stepper; `body` draws the step's form.
+#[component]
+fn SetupFrame(
+    body: fn(&TenantSetup, SetupStep, StepActions) -> AnyView,
+    /// The step of a route that has no `:step`.
+    #[prop(optional)]
+    fixed: Option<SetupStep>,
+) -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
-    let step = Memo::new(move |_| params.read().get("step").and_then(|s| SetupStep::parse(&s)));
+    let step = Memo::new(move |_| fixed.or_else(|| params.read().get("step").and_then(|s| SetupStep::parse(&s))));
     let save_credentials = ServerAction::<SaveTenantCredentials>::new();
     let finish = ServerAction::<FinishTenantCredentials>::new();
     let save_configs = ServerAction::<SaveTenantConfigs>::new();
@@ -99,13 +139,7 @@ pub fn SetupPage() -> impl IntoView {
                     SetupStep::Configuration => 2,
                     _ => 3,
                 };
-                let body = match step {
-                    SetupStep::Credentials => view! {
-                        <CredentialsStep t=t.clone() save=save_credentials finish=finish/>
-                    }.into_any(),
-                    SetupStep::Configuration => view! { <ConfigurationStep t=t.clone() action=save_configs/> }.into_any(),
-                    _ => view! { <ScheduleStep t=t.clone() action=save_schedule/> }.into_any(),
-                };
+                let body = body(&t, step, StepActions { save_credentials, finish, save_configs, save_schedule });
                 view! {
                     <PageHeader title=step.label() doc_title=format!("{} · {}", step.label(), t.name) no_actions=true
                         breadcrumbs=vec![("Tenants".to_owned(), "/tenants".to_owned()), (t.name.clone(), format!("/tenants/{}", t.id))]

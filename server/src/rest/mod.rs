@@ -334,6 +334,39 @@ pub fn optional_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i
     }
 }
 
+/// A JSON object (or null) read into `T`. serde's derive also reads a struct from an
+/// array of its fields in order (`[null, null]`), which the document does not allow:
+/// here only an object gets through, and an error inside it keeps its path.
+pub fn optional_object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    d.deserialize_option(ObjectOnly(std::marker::PhantomData::<T>))
+}
+
+struct ObjectOnly<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+}
+
 fn whole_of(n: &serde_json::Number) -> Option<i64> {
     // Beyond 2^53 a double no longer holds every whole number.
     n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= MAX_ID as f64).map(|f| f as i64))

@@ -100,14 +100,14 @@ pub struct NewTenant {
     pub name: String,
     #[serde(deserialize_with = "super::whole")]
     pub integration_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_object")]
     pub release: Option<ReleaseChoice>,
     /// Configuration values; the release's defaults fill what is left out.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub configs: Option<Value>,
     /// The daily preset when left out.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_object")]
     pub schedule: Option<Schedule>,
     /// True (paused) when left out.
     #[serde(default)]
@@ -117,13 +117,13 @@ pub struct NewTenant {
 /// What to change; everything left out stays as it is.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct TenantUpdate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_object")]
     pub release: Option<ReleaseChoice>,
     /// Configuration values to change (merged into the current ones).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub configs: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_object")]
     pub schedule: Option<Schedule>,
     #[serde(default)]
     pub paused: Option<bool>,

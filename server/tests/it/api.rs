@@ -286,6 +286,9 @@ async fn tenants_are_created_changed_listed_and_archived() {
             "release.release_id",
         ),
         (json!(["ok", integration_id]), "body"),
+        // A struct is an object, never the array of its fields.
+        (json!({ "name": "ok", "integration_id": integration_id, "release": [null, null] }), "release"),
+        (json!({ "name": "ok", "integration_id": integration_id, "schedule": ["daily", null, null] }), "schedule"),
         (json!({ "name": "ok", "integration_id": 1.5 }), "integration_id"),
     ];
     for (body, field) in bad {

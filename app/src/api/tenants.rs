@@ -199,7 +199,7 @@ pub(crate) mod server {
             link_expired: expired,
             connector: r.connector_name,
             display_name: r.display_name,
-            status: if c.auth == AuthKind::None { ConnectionStatus::Connected } else { r.status },
+            status: if c.connected { ConnectionStatus::Connected } else { r.status },
             status_reason: r.status_reason,
             changed_at: show_time(r.status_changed_at),
             info: r.info,

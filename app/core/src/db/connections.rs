@@ -24,6 +24,14 @@ pub struct ConnectionRow {
     pub credentials: Option<Vec<u8>>,
 }
 
+impl ConnectionRow {
+    /// Connected, or a connector that needs no credentials: nothing to connect or
+    /// disconnect.
+    pub fn settled(&self) -> bool {
+        self.status == ConnectionStatus::Connected || self.auth == AuthKind::None
+    }
+}
+
 /// The connections of a tenant, in the integration's connector order.
 pub async fn connections(db: impl SqliteExecutor<'_>, tenant_id: i64) -> sqlx::Result<Vec<ConnectionRow>> {
     sqlx::query_as(

@@ -10,7 +10,6 @@ use super::{runs, tenants, Db, ServiceError};
 use crate::db::connections;
 use crate::db::integrations::ListingRow;
 use crate::db::tenants::TenantRow;
-use crate::domain::connector::{AuthKind, ConnectionStatus};
 use crate::domain::marketplace::EndUser;
 use crate::domain::run::{Mode, TriggerKind};
 use crate::domain::tenant::SetupStep;
@@ -110,8 +109,7 @@ pub async fn continue_setup(
     let open: Vec<String> = connections::connections(db.pool(), t.id)
         .await?
         .into_iter()
-        // A connector that needs no credentials has nothing to connect.
-        .filter(|c| c.status != ConnectionStatus::Connected && c.auth != AuthKind::None)
+        .filter(|c| !c.settled())
         .map(|c| c.display_name)
         .collect();
     if !open.is_empty() {

@@ -10,7 +10,7 @@ use crate::db::connections::{self, ConnectionRow};
 use crate::db::runs::{self, RunFilter, RunListRow};
 use crate::db::tenants::TenantRow;
 use crate::db::{integrations, releases, run_logs, run_triggers, tenant_list};
-use crate::domain::connector::{AuthKind, ConnectionStatus};
+use crate::domain::connector::AuthKind;
 use crate::domain::form::{Audience, FieldKind, Form, Raw, Values};
 use crate::domain::magic_link::LinkSettings;
 use crate::domain::marketplace::EndUser;
@@ -183,15 +183,13 @@ pub async fn overview(
 
 fn connection(row: ConnectionRow, key: &SecretKey, links: LinkSettings) -> Connection {
     let def = parse_definition(&row.definition);
-    let auth = row.auth;
     Connection {
         link: super::connections::link_token(key, row.magic_sealed.as_deref()),
         link_expires_at: row.magic_issued_at.and_then(|at| links.expires_at(at)),
-        auth,
+        auth: row.auth,
         configured: def.as_ref().is_some_and(|d| d.oauth2.as_ref().is_none_or(|o| !o.client_id.is_empty())),
         fields: def.map(|d| d.fields.into_iter().map(|f| (f.name, f.label, f.secret)).collect()).unwrap_or_default(),
-        // A connector that needs no credentials has nothing to connect or disconnect.
-        connected: row.status == ConnectionStatus::Connected || auth == AuthKind::None,
+        connected: row.settled(),
         row,
     }
 }
